@@ -1,0 +1,56 @@
+namespace ExportsPS.Engine.Catalog;
+
+/// <summary>The catalog's schema history, shared by SQLite and PostgreSQL (only portable SQL here).
+/// Never edit a released migration: append a new one.</summary>
+public static class CatalogSchema
+{
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        // 1: exports, runs, audit. active_key is set only while a run is queued or running; its unique
+        // index is what makes "never two active runs of one export" hold across processes and hosts.
+        """
+        CREATE TABLE exports (
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL);
+        CREATE TABLE runs (
+            id TEXT NOT NULL PRIMARY KEY,
+            export_name TEXT NOT NULL,
+            export_key TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            status TEXT NOT NULL,
+            trigger_kind TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            started_at TEXT,
+            ended_at TEXT,
+            heartbeat_at TEXT,
+            host TEXT,
+            actor TEXT,
+            processed BIGINT NOT NULL DEFAULT 0,
+            total BIGINT,
+            records BIGINT,
+            bytes BIGINT,
+            sha256 TEXT,
+            location TEXT,
+            error TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]',
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            active_key TEXT);
+        CREATE UNIQUE INDEX runs_one_active ON runs (active_key);
+        CREATE INDEX runs_by_export ON runs (export_key, queued_at);
+        CREATE INDEX runs_by_status ON runs (status);
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,
+            export_name TEXT NOT NULL,
+            run_id TEXT,
+            actor TEXT NOT NULL,
+            detail TEXT);
+        CREATE INDEX audit_by_export ON audit (export_name)
+        """,
+    ];
+}

@@ -1,0 +1,61 @@
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+
+namespace ExportsPS.Engine.Catalog;
+
+/// <summary>Audit trail event names (the seed API's names).</summary>
+public static class AuditEvents
+{
+    public const string ExportCreated = "EXPORT_CREATED";
+    public const string ExportRequested = "EXPORT_REQUESTED";
+    public const string ExportRerun = "EXPORT_RERUN";
+    public const string ExportCanceled = "EXPORT_CANCELED";
+    public const string ExportDownloaded = "EXPORT_DOWNLOADED";
+    public const string ExportDeleted = "EXPORT_DELETED";
+    public const string ExportUpdated = "EXPORT_UPDATED";
+}
+
+public sealed record AuditEvent(
+    long Id,
+    DateTimeOffset At,
+    string Event,
+    string ExportName,
+    string? RunId,
+    string Actor,
+    string? Detail);
+
+/// <summary>The only place that knows what happened: exports, runs and the audit trail. SQLite by
+/// default; PostgreSQL implements the same contract for catalogs shared by several hosts.</summary>
+public interface IExportCatalog
+{
+    /// <summary>Creates or migrates the schema to the current version.</summary>
+    void Initialize();
+
+    /// <summary>Throws DuplicateName when an export of that name (case-insensitive) exists.</summary>
+    void AddExport(ExportDefinition export);
+    void UpdateExport(ExportDefinition export);
+    ExportDefinition? FindExport(string name);
+    IReadOnlyList<ExportDefinition> ListExports();
+    /// <summary>Removes the export and its run history; the audit trail stays.</summary>
+    bool RemoveExport(string name);
+
+    /// <summary>Creates a queued run. Throws RunAlreadyActive when the export has a queued or running run:
+    /// the store enforces at most one active run per export, across processes and hosts.</summary>
+    RunRecord CreateRun(string exportName, string tenant, RunTrigger trigger, string host, string actor);
+    /// <summary>queued → running; false when the run is no longer queued (canceled meanwhile).</summary>
+    bool MarkRunning(string runId, string host, DateTimeOffset now);
+    /// <summary>Records progress and liveness; returns true when cancellation was requested.</summary>
+    bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now);
+    void FinishRun(string runId, RunOutcome outcome, DateTimeOffset now);
+    /// <summary>Asks the run's executor to stop (it polls); a queued run is canceled at once.</summary>
+    bool RequestCancel(string runId, DateTimeOffset now);
+    RunRecord? FindRun(string runId);
+    RunRecord? LatestRun(string exportName);
+    IReadOnlyList<RunRecord> ListRuns(string? exportName, int limit);
+    IReadOnlyList<RunRecord> ActiveRuns();
+    /// <summary>Marks running runs whose heartbeat is older than <paramref name="heartbeatBefore"/> failed.</summary>
+    int FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason);
+
+    void Audit(string eventName, string exportName, string? runId, string actor, string? detail, DateTimeOffset now);
+    IReadOnlyList<AuditEvent> ListAudit(string? exportName, int limit);
+}

@@ -1,0 +1,356 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+
+namespace ExportsPS.Engine.Catalog;
+
+/// <summary>The catalog in plain SQL that SQLite and PostgreSQL both speak. Times are stored as fixed-width
+/// UTC ISO-8601 text so they sort and compare the same in both. Dialects supply connections, the
+/// migrations and how they report a unique-constraint violation.</summary>
+public abstract class SqlCatalog : IExportCatalog
+{
+    protected static readonly JsonSerializerOptions DefinitionJson = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    protected abstract DbConnection OpenConnection();
+    protected abstract bool IsUniqueViolation(DbException exception);
+    /// <summary>Schema migrations in order; migration N brings the schema to version N+1.</summary>
+    protected abstract IReadOnlyList<string> Migrations { get; }
+    /// <summary>Runs the migrations under the dialect's own exclusive lock.</summary>
+    protected abstract void Migrate(DbConnection connection);
+
+    public const string RunColumns =
+        "id, export_name, tenant, status, trigger_kind, queued_at, started_at, ended_at, heartbeat_at, host, actor, " +
+        "processed, total, records, bytes, sha256, location, error, warnings, cancel_requested";
+
+    public static string Time(DateTimeOffset value) =>
+        value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.ParseExact(text, "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    public void Initialize()
+    {
+        try
+        {
+            using var connection = OpenConnection();
+            Migrate(connection);
+        }
+        catch (DbException ex)
+        {
+            throw new ExportException(ExportErrorCode.CatalogFailed, $"The catalog cannot be opened or migrated: {ex.Message}", null, ex);
+        }
+    }
+
+    /// <summary>Applies pending migrations; called by dialects inside their lock/transaction.</summary>
+    protected void ApplyMigrations(DbConnection connection, DbTransaction transaction)
+    {
+        Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        var current = Convert.ToInt32(Scalar(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+        if (current > Migrations.Count)
+            throw new ExportException(ExportErrorCode.CatalogFailed,
+                $"The catalog's schema is version {current}, newer than this ExportsPS understands ({Migrations.Count}). Update the module.");
+        for (var version = current; version < Migrations.Count; version++)
+        {
+            foreach (var statement in Migrations[version].Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                if (statement.Length > 0) Execute(connection, transaction, statement);
+            Execute(connection, transaction, "INSERT INTO schema_version (version) VALUES (@v)", ("v", version + 1));
+        }
+    }
+
+    public int SchemaVersion()
+    {
+        using var connection = OpenConnection();
+        return Convert.ToInt32(Scalar(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+    }
+
+    // ---- exports -------------------------------------------------------------------------------
+
+    public void AddExport(ExportDefinition export)
+    {
+        using var connection = OpenConnection();
+        try
+        {
+            Execute(connection, null,
+                "INSERT INTO exports (name, name_key, tenant, definition, created_at, updated_at) VALUES (@name, @key, @tenant, @definition, @now, @now)",
+                ("name", export.Name), ("key", export.Name.ToLowerInvariant()), ("tenant", export.Tenant),
+                ("definition", JsonSerializer.Serialize(export, DefinitionJson)), ("now", Time(export.CreatedAt)));
+        }
+        catch (DbException ex) when (IsUniqueViolation(ex))
+        {
+            throw new ExportException(ExportErrorCode.DuplicateName,
+                $"An export named '{export.Name}' already exists. Choose another name, or change it with Set-Export / remove it with Remove-Export.",
+                export.Name, ex);
+        }
+    }
+
+    public void UpdateExport(ExportDefinition export)
+    {
+        using var connection = OpenConnection();
+        var changed = Execute(connection, null,
+            "UPDATE exports SET definition = @definition, tenant = @tenant, updated_at = @now WHERE name_key = @key",
+            ("definition", JsonSerializer.Serialize(export, DefinitionJson)), ("tenant", export.Tenant),
+            ("now", Time(DateTimeOffset.UtcNow)), ("key", export.Name.ToLowerInvariant()));
+        if (changed == 0) throw NotFound(export.Name);
+    }
+
+    public ExportDefinition? FindExport(string name)
+    {
+        using var connection = OpenConnection();
+        using var command = Command(connection, null, "SELECT definition FROM exports WHERE name_key = @key", ("key", name.ToLowerInvariant()));
+        var json = command.ExecuteScalar() as string;
+        return json is null ? null : JsonSerializer.Deserialize<ExportDefinition>(json, DefinitionJson);
+    }
+
+    public IReadOnlyList<ExportDefinition> ListExports()
+    {
+        using var connection = OpenConnection();
+        using var command = Command(connection, null, "SELECT definition FROM exports ORDER BY name_key");
+        using var reader = command.ExecuteReader();
+        var list = new List<ExportDefinition>();
+        while (reader.Read()) list.Add(JsonSerializer.Deserialize<ExportDefinition>(reader.GetString(0), DefinitionJson)!);
+        return list;
+    }
+
+    public bool RemoveExport(string name)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var key = name.ToLowerInvariant();
+        Execute(connection, transaction, "DELETE FROM runs WHERE export_key = @key", ("key", key));
+        var removed = Execute(connection, transaction, "DELETE FROM exports WHERE name_key = @key", ("key", key));
+        transaction.Commit();
+        return removed > 0;
+    }
+
+    static ExportException NotFound(string name) =>
+        new(ExportErrorCode.ExportNotFound, $"No export named '{name}' exists. Get-Export lists the exports.", name);
+
+    // ---- runs ----------------------------------------------------------------------------------
+
+    public RunRecord CreateRun(string exportName, string tenant, RunTrigger trigger, string host, string actor)
+    {
+        var run = new RunRecord
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            ExportName = exportName,
+            Tenant = tenant,
+            Status = RunStatus.Queued,
+            Trigger = trigger,
+            QueuedAt = DateTimeOffset.UtcNow,
+            Host = host,
+            Actor = actor,
+        };
+        using var connection = OpenConnection();
+        try
+        {
+            Execute(connection, null,
+                "INSERT INTO runs (id, export_name, export_key, tenant, status, trigger_kind, queued_at, host, actor, processed, warnings, cancel_requested, active_key) " +
+                "VALUES (@id, @name, @key, @tenant, 'queued', @trigger, @queued, @host, @actor, 0, '[]', 0, @key)",
+                ("id", run.Id), ("name", exportName), ("key", exportName.ToLowerInvariant()), ("tenant", tenant),
+                ("trigger", trigger.ToString().ToLowerInvariant()), ("queued", Time(run.QueuedAt)), ("host", host), ("actor", actor));
+        }
+        catch (DbException ex) when (IsUniqueViolation(ex))
+        {
+            var active = ActiveRunOf(exportName);
+            throw new ExportException(ExportErrorCode.RunAlreadyActive,
+                $"Export '{exportName}' already has a {active?.Status.ToString().ToLowerInvariant() ?? "active"} run" +
+                (active is null ? "" : $" ({active.Id}, started by {active.Actor} on {active.Host})") +
+                ". Wait for it (Get-ExportStatus -Wait) or stop it (Stop-Export) before starting another.",
+                exportName, ex);
+        }
+        return run;
+    }
+
+    RunRecord? ActiveRunOf(string exportName)
+    {
+        using var connection = OpenConnection();
+        return QueryRuns(connection, $"SELECT {RunColumns} FROM runs WHERE active_key = @key", ("key", exportName.ToLowerInvariant())).FirstOrDefault();
+    }
+
+    public bool MarkRunning(string runId, string host, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null,
+            "UPDATE runs SET status = 'running', started_at = @now, heartbeat_at = @now, host = @host WHERE id = @id AND status = 'queued'",
+            ("now", Time(now)), ("host", host), ("id", runId)) == 1;
+    }
+
+    public bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        using var command = Command(connection, null,
+            "UPDATE runs SET processed = @processed, total = @total, heartbeat_at = @now WHERE id = @id AND status = 'running' RETURNING cancel_requested",
+            ("processed", processed), ("total", (object?)total ?? DBNull.Value), ("now", Time(now)), ("id", runId));
+        var result = command.ExecuteScalar();
+        // No row: the run was settled elsewhere (failed as stale, canceled while queued) — stop.
+        return result is null or DBNull || Convert.ToInt64(result) != 0;
+    }
+
+    public void FinishRun(string runId, RunOutcome outcome, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        Execute(connection, null,
+            "UPDATE runs SET status = @status, ended_at = @now, heartbeat_at = @now, processed = @processed, total = @total, " +
+            "records = @records, bytes = @bytes, sha256 = @sha, location = @location, error = @error, warnings = @warnings, active_key = NULL " +
+            "WHERE id = @id",
+            ("status", outcome.Status.ToString().ToLowerInvariant()), ("now", Time(now)), ("processed", outcome.Processed),
+            ("total", (object?)outcome.Total ?? DBNull.Value), ("records", (object?)outcome.Records ?? DBNull.Value),
+            ("bytes", (object?)outcome.Bytes ?? DBNull.Value), ("sha", (object?)outcome.Sha256 ?? DBNull.Value),
+            ("location", (object?)outcome.Location ?? DBNull.Value), ("error", (object?)outcome.Error ?? DBNull.Value),
+            ("warnings", JsonSerializer.Serialize(outcome.Warnings)), ("id", runId));
+    }
+
+    public bool RequestCancel(string runId, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var queued = Execute(connection, transaction,
+            "UPDATE runs SET status = 'canceled', ended_at = @now, cancel_requested = 1, error = 'Canceled before it started.', active_key = NULL " +
+            "WHERE id = @id AND status = 'queued'", ("now", Time(now)), ("id", runId));
+        var running = Execute(connection, transaction,
+            "UPDATE runs SET cancel_requested = 1 WHERE id = @id AND status = 'running'", ("id", runId));
+        transaction.Commit();
+        return queued + running > 0;
+    }
+
+    public RunRecord? FindRun(string runId)
+    {
+        using var connection = OpenConnection();
+        return QueryRuns(connection, $"SELECT {RunColumns} FROM runs WHERE id = @id", ("id", runId)).FirstOrDefault();
+    }
+
+    public RunRecord? LatestRun(string exportName)
+    {
+        using var connection = OpenConnection();
+        return QueryRuns(connection,
+            $"SELECT {RunColumns} FROM runs WHERE export_key = @key ORDER BY queued_at DESC, id DESC LIMIT 1",
+            ("key", exportName.ToLowerInvariant())).FirstOrDefault();
+    }
+
+    public IReadOnlyList<RunRecord> ListRuns(string? exportName, int limit)
+    {
+        using var connection = OpenConnection();
+        return exportName is null
+            ? QueryRuns(connection, $"SELECT {RunColumns} FROM runs ORDER BY queued_at DESC, id DESC LIMIT @limit", ("limit", limit))
+            : QueryRuns(connection, $"SELECT {RunColumns} FROM runs WHERE export_key = @key ORDER BY queued_at DESC, id DESC LIMIT @limit",
+                ("key", exportName.ToLowerInvariant()), ("limit", limit));
+    }
+
+    public IReadOnlyList<RunRecord> ActiveRuns()
+    {
+        using var connection = OpenConnection();
+        return QueryRuns(connection, $"SELECT {RunColumns} FROM runs WHERE status IN ('queued', 'running') ORDER BY queued_at");
+    }
+
+    public int FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null,
+            "UPDATE runs SET status = 'failed', ended_at = @now, error = @reason, active_key = NULL " +
+            "WHERE status = 'running' AND heartbeat_at < @before",
+            ("now", Time(now)), ("reason", reason), ("before", Time(heartbeatBefore)));
+    }
+
+    List<RunRecord> QueryRuns(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, null, sql, parameters);
+        using var reader = command.ExecuteReader();
+        var runs = new List<RunRecord>();
+        while (reader.Read()) runs.Add(ReadRun(reader));
+        return runs;
+    }
+
+    static RunRecord ReadRun(DbDataReader r)
+    {
+        string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        long? Number(int i) => r.IsDBNull(i) ? null : Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture);
+        DateTimeOffset? When(int i) => r.IsDBNull(i) ? null : ParseTime(r.GetString(i));
+        return new RunRecord
+        {
+            Id = r.GetString(0),
+            ExportName = r.GetString(1),
+            Tenant = r.GetString(2),
+            Status = Enum.Parse<RunStatus>(r.GetString(3), ignoreCase: true),
+            Trigger = Enum.Parse<RunTrigger>(r.GetString(4), ignoreCase: true),
+            QueuedAt = ParseTime(r.GetString(5)),
+            StartedAt = When(6),
+            EndedAt = When(7),
+            HeartbeatAt = When(8),
+            Host = Text(9) ?? "",
+            Actor = Text(10) ?? "",
+            Processed = Number(11) ?? 0,
+            Total = Number(12),
+            Records = Number(13),
+            Bytes = Number(14),
+            Sha256 = Text(15),
+            Location = Text(16),
+            Error = Text(17),
+            Warnings = JsonSerializer.Deserialize<string[]>(Text(18) ?? "[]") ?? [],
+            CancelRequested = (Number(19) ?? 0) != 0,
+        };
+    }
+
+    // ---- audit ---------------------------------------------------------------------------------
+
+    public void Audit(string eventName, string exportName, string? runId, string actor, string? detail, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        Execute(connection, null,
+            "INSERT INTO audit (at, event, export_name, run_id, actor, detail) VALUES (@at, @event, @name, @run, @actor, @detail)",
+            ("at", Time(now)), ("event", eventName), ("name", exportName), ("run", (object?)runId ?? DBNull.Value),
+            ("actor", actor), ("detail", (object?)detail ?? DBNull.Value));
+    }
+
+    public IReadOnlyList<AuditEvent> ListAudit(string? exportName, int limit)
+    {
+        using var connection = OpenConnection();
+        using var command = exportName is null
+            ? Command(connection, null, "SELECT id, at, event, export_name, run_id, actor, detail FROM audit ORDER BY id DESC LIMIT @limit", ("limit", limit))
+            : Command(connection, null, "SELECT id, at, event, export_name, run_id, actor, detail FROM audit WHERE LOWER(export_name) = @key ORDER BY id DESC LIMIT @limit",
+                ("key", exportName.ToLowerInvariant()), ("limit", limit));
+        using var reader = command.ExecuteReader();
+        var events = new List<AuditEvent>();
+        while (reader.Read())
+            events.Add(new AuditEvent(Convert.ToInt64(reader.GetValue(0)), ParseTime(reader.GetString(1)), reader.GetString(2),
+                reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6)));
+        return events;
+    }
+
+    // ---- plumbing ------------------------------------------------------------------------------
+
+    protected static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
+        }
+        return command;
+    }
+
+    protected static int Execute(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, transaction, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    protected static object? Scalar(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, transaction, sql, parameters);
+        return command.ExecuteScalar();
+    }
+}

@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using ExportsPS.Engine.Catalog;
+using ExportsPS.Engine.Formats;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Engine.Sources;
+using ExportsPS.Engine.Sources.Embedded;
+using ExportsPS.Engine.Storage;
+
+namespace ExportsPS.Engine.Exports;
+
+/// <summary>The engine's façade: every cmdlet talks to this and nothing else. Validates before any
+/// work starts, records every state change in the catalog and the audit trail, and runs exports on
+/// background threads that callers observe through <see cref="RunHandle"/>.</summary>
+public sealed class ExportService
+{
+    static readonly ConcurrentDictionary<string, ExportService> Services = new(StringComparer.Ordinal);
+
+    readonly ConcurrentDictionary<string, RunHandle> _running = new(StringComparer.Ordinal);
+    readonly Dictionary<string, IRecordSource> _sources = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, IArtifactStore> _stores = new(StringComparer.OrdinalIgnoreCase);
+    readonly RunExecutor _executor;
+
+    public ExportService(ExportsHome home, IExportCatalog catalog, FormatRegistry? formats = null, EngineSettings? settings = null)
+    {
+        Home = home;
+        Catalog = catalog;
+        Formats = formats ?? FormatRegistry.CreateDefault();
+        Settings = settings ?? EngineSettings.FromEnvironment();
+        Indexes = new EmbeddedIndexStore(home);
+        _sources[SourceNames.Embedded] = new EmbeddedSource(Indexes);
+        _stores[StorageNames.Local] = new LocalArtifactStore(home.ExportsFolder);
+        _executor = new RunExecutor(catalog, SourceOf, Formats, StoreOf, Settings.Host, Settings.HeartbeatInterval);
+    }
+
+    public ExportsHome Home { get; }
+    public IExportCatalog Catalog { get; }
+    public FormatRegistry Formats { get; }
+    public EngineSettings Settings { get; }
+    public EmbeddedIndexStore Indexes { get; }
+    public string Actor => Settings.Actor;
+
+    /// <summary>One service per data folder per process, so a run started by one cmdlet can be observed
+    /// and canceled by the next. Opening also recovers from crashes (stale runs, temp files).</summary>
+    public static ExportService Open(ExportsHome home) => Services.GetOrAdd(home.Root, _ =>
+    {
+        home.EnsureCreated();
+        var catalog = new SqliteCatalog(home.CatalogPath);
+        catalog.Initialize();
+        var service = new ExportService(home, catalog);
+        service.Recover();
+        return service;
+    });
+
+    public void RegisterSource(IRecordSource source) => _sources[source.Name] = source;
+    public void RegisterStore(string name, IArtifactStore store) => _stores[name] = store;
+
+    IRecordSource SourceOf(string name) => _sources.TryGetValue(name, out var source)
+        ? source
+        : throw new ExportException(ExportErrorCode.InvalidOption,
+            $"Source '{name}' is not registered. Known sources: {string.Join(", ", _sources.Keys)}.", name);
+
+    IArtifactStore StoreOf(string name) => _stores.TryGetValue(name, out var store)
+        ? store
+        : throw new ExportException(ExportErrorCode.InvalidOption,
+            $"Storage '{name}' is not registered. Known storage: {string.Join(", ", _stores.Keys)}.", name);
+
+    /// <summary>Marks runs whose process died (heartbeat lapsed) failed and removes their temp files.</summary>
+    public int Recover()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var failed = Catalog.FailStaleRuns(now - Settings.RunLease, now,
+            $"The run stopped sending heartbeats for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
+        var active = Catalog.ActiveRuns().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var store in _stores.Values) store.RemoveOrphans(active.Contains);
+        return failed;
+    }
+
+    // ---- definitions ---------------------------------------------------------------------------
+
+    /// <summary>Everything that can be checked without running: name, format and its options, fields,
+    /// dates, and (by the source) index, query and field existence.</summary>
+    public void Validate(ExportDefinition export)
+    {
+        ExportNames.Validate(export.Name);
+        var format = Formats.Get(export.Format);
+        foreach (var field in export.Fields)
+        {
+            if (string.IsNullOrWhiteSpace(field))
+                throw new ExportException(ExportErrorCode.InvalidField,
+                    "The field list has an empty entry. List dotted field paths, e.g. -Field '@timestamp','source.ip'.", field);
+            if (field.IndexOfAny(['*', '?']) >= 0)
+                throw new ExportException(ExportErrorCode.InvalidField,
+                    $"Field '{field}' is a wildcard; the field list must name exact fields (e.g. source.ip, not source.*).", field);
+        }
+        if (export.Fields.Distinct(StringComparer.Ordinal).Count() != export.Fields.Count)
+            throw new ExportException(ExportErrorCode.InvalidField,
+                $"The field list names a field twice ({string.Join(", ", export.Fields.GroupBy(f => f).Where(g => g.Count() > 1).Select(g => g.Key))}).",
+                export.Fields);
+        if (string.IsNullOrWhiteSpace(export.TimestampField))
+            throw new ExportException(ExportErrorCode.InvalidField, "The timestamp field is empty.", export.TimestampField);
+        if (export.From is not null) DateMath.Validate(export.From, "From");
+        if (export.To is not null) DateMath.Validate(export.To, "To");
+        if (export.From is not null && export.To is not null)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (DateMath.Resolve(export.From, now, "From") > DateMath.Resolve(export.To, now, "To"))
+                throw new ExportException(ExportErrorCode.InvalidDateMath,
+                    $"-From '{export.From}' is after -To '{export.To}'; swap them.", export.From);
+        }
+        if (export.RecordCap <= 0)
+            throw new ExportException(ExportErrorCode.InvalidOption, "-RecordCap must be at least 1.", export.RecordCap);
+        if (export.TimeLimit is { } limit && limit <= TimeSpan.Zero)
+            throw new ExportException(ExportErrorCode.InvalidOption, "-TimeLimit must be positive.", limit);
+        format.Validate(export);
+        StoreOf(export.Storage);
+        SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null));
+    }
+
+    public ExportDefinition Create(ExportDefinition export)
+    {
+        export = export with { CreatedAt = DateTimeOffset.UtcNow, CreatedBy = Actor };
+        Validate(export);
+        Catalog.AddExport(export);
+        Catalog.Audit(AuditEvents.ExportCreated, export.Name, null, Actor,
+            $"format={export.Format} index={export.Index} query={export.Query}", DateTimeOffset.UtcNow);
+        return export;
+    }
+
+    public ExportDefinition Update(ExportDefinition export)
+    {
+        Get(export.Name);
+        Validate(export);
+        Catalog.UpdateExport(export);
+        Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, null, DateTimeOffset.UtcNow);
+        return export;
+    }
+
+    public ExportDefinition Get(string name) =>
+        Catalog.FindExport(name) ?? throw new ExportException(ExportErrorCode.ExportNotFound,
+            $"No export named '{name}' exists. Get-Export lists the exports; New-Export creates one.", name);
+
+    public IReadOnlyList<ExportDefinition> List() => Catalog.ListExports();
+
+    /// <summary>Removes the definition, its runs, its file and manifest. Refuses while a run is active.</summary>
+    public void Remove(string name)
+    {
+        var export = Get(name);
+        var active = Catalog.LatestRun(export.Name);
+        if (active is { IsSettled: false })
+            throw new ExportException(ExportErrorCode.RunAlreadyActive,
+                $"Export '{export.Name}' has a {active.Status.ToString().ToLowerInvariant()} run ({active.Id}). Stop it with Stop-Export first.",
+                export.Name);
+        StoreOf(export.Storage).Delete(export.Name);
+        Catalog.RemoveExport(export.Name);
+        Catalog.Audit(AuditEvents.ExportDeleted, export.Name, null, Actor, null, DateTimeOffset.UtcNow);
+    }
+
+    // ---- runs ----------------------------------------------------------------------------------
+
+    /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
+    /// has an active run (in any process).</summary>
+    public RunHandle Start(string name, RunTrigger trigger)
+    {
+        var export = Get(name);
+        Validate(export);
+        var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
+        var eventName = trigger == RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;
+        Catalog.Audit(eventName, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
+        var handle = new RunHandle(run);
+        _running[run.Id] = handle;
+        handle.Completion = Task.Run(async () =>
+        {
+            try { return await _executor.ExecuteAsync(handle, export); }
+            finally { _running.TryRemove(run.Id, out _); }
+        });
+        return handle;
+    }
+
+    public RunHandle? FindRunning(string runId) => _running.TryGetValue(runId, out var handle) ? handle : null;
+
+    /// <summary>Cancels the export's active run, here or in another process (which polls the catalog).</summary>
+    public RunRecord Cancel(string name)
+    {
+        var export = Get(name);
+        var run = Catalog.LatestRun(export.Name);
+        if (run is null || run.IsSettled)
+            throw new ExportException(ExportErrorCode.RunNotFound,
+                $"Export '{export.Name}' has no queued or running run to stop.", export.Name);
+        Catalog.RequestCancel(run.Id, DateTimeOffset.UtcNow);
+        FindRunning(run.Id)?.Cancel();
+        Catalog.Audit(AuditEvents.ExportCanceled, export.Name, run.Id, Actor, null, DateTimeOffset.UtcNow);
+        return Catalog.FindRun(run.Id)!;
+    }
+
+    public RunRecord? LatestRun(string name) => Catalog.LatestRun(Get(name).Name);
+
+    public IReadOnlyList<RunRecord> History(string name, int limit) => Catalog.ListRuns(Get(name).Name, limit);
+
+    public RunRecord GetRun(string runId) =>
+        Catalog.FindRun(runId) ?? throw new ExportException(ExportErrorCode.RunNotFound,
+            $"No run with id '{runId}' exists. Get-ExportStatus -Name <export> -History lists runs.", runId);
+
+    // ---- artifacts -----------------------------------------------------------------------------
+
+    /// <summary>The export's latest complete artifact. Refuses (the seed API's 409) when none exists
+    /// yet, naming the latest run's status.</summary>
+    public ArtifactManifest RequireArtifact(string name)
+    {
+        var export = Get(name);
+        var manifest = StoreOf(export.Storage).ReadManifest(export.Name);
+        if (manifest is not null) return manifest;
+        var latest = Catalog.LatestRun(export.Name);
+        var state = latest is null ? "has never run" : $"has no completed run yet (latest run {latest.Id} is {latest.Status.ToString().ToLowerInvariant()})";
+        throw new ExportException(ExportErrorCode.RunNotCompleted,
+            $"Export '{export.Name}' {state}, so there is no file to receive. " +
+            (latest is { IsSettled: false } ? "Wait with Get-ExportStatus -Wait, then try again." : "Run it with Start-Export."),
+            export.Name);
+    }
+
+    /// <summary>Copies the artifact to <paramref name="destination"/>, verifying its sha256 against the
+    /// manifest on the way. Writes to a temp file first, so a failed download leaves nothing behind.</summary>
+    public async Task<ReceivedArtifact> ReceiveAsync(string name, string destination, bool overwrite,
+        IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var export = Get(name);
+        var store = StoreOf(export.Storage);
+        var manifest = RequireArtifact(export.Name);
+        var target = Path.GetFullPath(Directory.Exists(destination) ? Path.Combine(destination, manifest.FileName) : destination);
+        if (File.Exists(target) && !overwrite)
+            throw new ExportException(ExportErrorCode.InvalidPath,
+                $"'{target}' already exists. Use -Force to overwrite it, or choose another -Destination.", target);
+        var folder = Path.GetDirectoryName(target)!;
+        if (!Directory.Exists(folder))
+            throw new ExportException(ExportErrorCode.InvalidPath,
+                $"The folder '{folder}' does not exist. Create it first or choose another -Destination.", folder);
+        var temp = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            string sha;
+            await using (var input = ArtifactVerifier.Open(store, export.Name, manifest))
+            await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                var buffer = new byte[1 << 16];
+                long copied = 0;
+                int read;
+                while ((read = await input.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    copied += read;
+                    progress?.Report(copied);
+                }
+                sha = input.VerifiedSha256;
+                manifest = input.Manifest;
+            }
+            File.Move(temp, target, overwrite);
+            Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, $"to={target} sha256={sha}", DateTimeOffset.UtcNow);
+            return new ReceivedArtifact(target, manifest);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ExportException(ExportErrorCode.InvalidPath, $"Cannot write '{target}': {ex.Message}", target, ex);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    /// <summary>Streams the artifact's records (decompressed, parsed by its format). The sha256 is
+    /// verified as the stream ends; a mismatch throws before the last record is returned.</summary>
+    public IEnumerable<JsonElement> ReadRecords(string name, CancellationToken cancellationToken)
+    {
+        var export = Get(name);
+        var store = StoreOf(export.Storage);
+        var manifest = RequireArtifact(export.Name);
+        var format = Formats.Get(manifest.Format);
+        using var verified = ArtifactVerifier.Open(store, export.Name, manifest);
+        using var content = manifest.Compression == "gzip"
+            ? new System.IO.Compression.GZipStream(verified, System.IO.Compression.CompressionMode.Decompress)
+            : (Stream)verified;
+        foreach (var record in format.ReadRecords(content, cancellationToken))
+            yield return record;
+        verified.DrainAndVerify();
+        Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, "as objects", DateTimeOffset.UtcNow);
+    }
+
+    // ---- data ----------------------------------------------------------------------------------
+
+    public ImportResult Import(string index, IEnumerable<JsonElement> documents, ImportOptions options,
+        IProgress<long>? progress, CancellationToken cancellationToken) =>
+        new EmbeddedImporter(Indexes).Import(index, documents, options, progress, cancellationToken);
+}
+
+public sealed record ReceivedArtifact(string Path, ArtifactManifest Manifest);

@@ -1,0 +1,90 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using CsvHelper;
+using ExportsPS.Engine.Json;
+
+namespace ExportsPS.Engine.Formats;
+
+/// <summary>csv: one row per record, one column per field (dotted paths, flattened from nested objects);
+/// arrays such as tags are joined with <c>|</c>. Cells starting with = + - @ (or tab/CR) are prefixed with
+/// <c>'</c> unless the export turns that off, so a spreadsheet never evaluates exported data.</summary>
+public sealed class CsvFormat : ExportFormat
+{
+    public const char ValueSeparator = '|';
+    public const string FormulaCharacters = "=+-@\t\r";
+
+    public override string Name => "csv";
+    public override string FileExtension => "csv";
+    public override string ContentType => "text/csv";
+    public override string Description => "Comma-separated values: one column per field, arrays joined with '|'.";
+    public override bool NeedsColumns => true;
+
+    public override IRecordFormatter CreateWriter(Stream output, FormatContext context) =>
+        new Writer(output, context.Columns, context.Export.NeutralizeCsvFormulas);
+
+    public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken)
+    {
+        using var reader = CsvReader.Create(input, new CsvReaderOptions { HasHeader = true }, true);
+        if (!reader.Read()) yield break;
+        var headers = reader.Headers.ToArray();
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using var json = new Utf8JsonWriter(buffer);
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            buffer.ResetWrittenCount();
+            json.Reset(buffer);
+            json.WriteStartObject();
+            for (var i = 0; i < headers.Length && i < reader.FieldCount; i++)
+                json.WriteString(headers[i], reader.GetString(i));
+            json.WriteEndObject();
+            json.Flush();
+            using var document = JsonDocument.Parse(buffer.WrittenMemory);
+            yield return document.RootElement.Clone();
+        } while (reader.Read());
+    }
+
+    sealed class Writer : IRecordFormatter
+    {
+        readonly CsvWriter _csv;
+        readonly string[] _header;
+        readonly FieldPath[] _paths;
+        readonly StringBuilder _cell = new();
+
+        public Writer(Stream output, IReadOnlyList<string> columns, bool neutralize)
+        {
+            _header = columns.ToArray();
+            _paths = columns.Select(c => new FieldPath(c)).ToArray();
+            _csv = CsvWriter.Create(output, new CsvWriterOptions
+            {
+                Injection = neutralize ? CsvInjection.Escape : CsvInjection.None,
+                InjectionCharacters = FormulaCharacters,
+                InjectionEscape = '\'',
+                NewLine = "\n",
+            }, true);
+        }
+
+        public void WriteStart()
+        {
+            _csv.WriteHeader(_header);
+        }
+
+        public void WriteRecord(ReadOnlySpan<byte> sourceJson)
+        {
+            var reader = new Utf8JsonReader(sourceJson);
+            using var document = JsonDocument.ParseValue(ref reader);
+            foreach (var path in _paths)
+            {
+                _cell.Clear();
+                path.AppendValues(document.RootElement, _cell, ValueSeparator);
+                _csv.WriteField(_cell.ToString());
+            }
+            _csv.EndRecord();
+        }
+
+        public void WriteEnd() => _csv.Flush();
+
+        public void Dispose() => _csv.Dispose();
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using ExportsPS.Engine.Exports;
+
+namespace ExportsPS.Engine.Formats;
+
+/// <summary>What a formatter knows about the export it writes.</summary>
+public sealed class FormatContext
+{
+    public FormatContext(ExportDefinition export, IReadOnlyList<string> columns, Action<string> warn)
+    {
+        Export = export;
+        Columns = columns;
+        Warn = warn;
+    }
+
+    public ExportDefinition Export { get; }
+    /// <summary>The resolved field list: the export's, or the index's default columns when it has none.</summary>
+    public IReadOnlyList<string> Columns { get; }
+    /// <summary>Reports a per-record problem (kept in the run's warnings) without failing the run.</summary>
+    public Action<string> Warn { get; }
+}
+
+/// <summary>Writes records into one output stream: <see cref="WriteStart"/>, any number of
+/// <see cref="WriteRecord"/> with a record's raw <c>_source</c> JSON, then <see cref="WriteEnd"/>.
+/// Must not buffer records: memory stays flat whatever the count.</summary>
+public interface IRecordFormatter : IDisposable
+{
+    void WriteStart();
+    void WriteRecord(ReadOnlySpan<byte> sourceJson);
+    void WriteEnd();
+}
+
+/// <summary>An output format: the slot MISP and STIX plug into, beside json, jsonl and csv.</summary>
+public abstract class ExportFormat
+{
+    public abstract string Name { get; }
+    public abstract string FileExtension { get; }
+    public virtual string ContentType => "application/json";
+    public abstract string Description { get; }
+
+    /// <summary>Whether CSV-style columns are needed (the run resolves default columns when no fields are given).</summary>
+    public virtual bool NeedsColumns => false;
+
+    /// <summary>A hard cap on matched records, checked before conversion (STIX); null for none.</summary>
+    public virtual long? MaxRecords(ExportDefinition export) => null;
+
+    /// <summary>Checks format options before any work starts; throws <see cref="ExportException"/>.</summary>
+    public virtual void Validate(ExportDefinition export) { }
+
+    public abstract IRecordFormatter CreateWriter(Stream output, FormatContext context);
+
+    /// <summary>Reads an artifact of this format back as records (for <c>Receive-ExportFile -AsObject</c>).</summary>
+    public abstract IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken);
+}

@@ -1,0 +1,221 @@
+using System.IO.Compression;
+using ExportsPS.Engine.Catalog;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Formats;
+using ExportsPS.Engine.Sources;
+using ExportsPS.Engine.Storage;
+
+namespace ExportsPS.Engine.Runs;
+
+/// <summary>Executes one run: source → format → compression → store, with the catalog told every step.
+/// Reading runs on its own thread and hands batches over a bounded queue, so memory is bounded by the
+/// queue, never by the result. Every failure leaves the previous artifact in place and no temp files.</summary>
+public sealed class RunExecutor
+{
+    const int QueueCapacity = 8;
+    const int MaxWarnings = 100;
+
+    readonly IExportCatalog _catalog;
+    readonly Func<string, IRecordSource> _sources;
+    readonly FormatRegistry _formats;
+    readonly Func<string, IArtifactStore> _stores;
+    readonly string _host;
+    readonly TimeSpan _heartbeatInterval;
+
+    public RunExecutor(IExportCatalog catalog, Func<string, IRecordSource> sources, FormatRegistry formats,
+        Func<string, IArtifactStore> stores, string host, TimeSpan heartbeatInterval)
+    {
+        _catalog = catalog;
+        _sources = sources;
+        _formats = formats;
+        _stores = stores;
+        _host = host;
+        _heartbeatInterval = heartbeatInterval;
+    }
+
+    public async Task<RunRecord> ExecuteAsync(RunHandle handle, ExportDefinition export)
+    {
+        var runId = handle.RunId;
+        if (!_catalog.MarkRunning(runId, _host, DateTimeOffset.UtcNow))
+            return _catalog.FindRun(runId)!; // canceled while queued
+
+        using var timeLimit = new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token, timeLimit.Token);
+        var token = linked.Token;
+        if (export.TimeLimit is { } limit) timeLimit.CancelAfter(limit);
+
+        var warnings = new List<string>();
+        var suppressedWarnings = 0;
+        void Warn(string message)
+        {
+            lock (warnings)
+            {
+                if (warnings.Count < MaxWarnings) warnings.Add(message);
+                else suppressedWarnings++;
+            }
+        }
+
+        using var heartbeat = new Timer(_ =>
+        {
+            try
+            {
+                if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, DateTimeOffset.UtcNow)) handle.Cancel();
+            }
+            catch (Exception) { /* a missed heartbeat is retried at the next tick */ }
+        }, null, _heartbeatInterval, _heartbeatInterval);
+
+        IArtifactWrite? write = null;
+        long records = 0;
+        try
+        {
+            var format = _formats.Get(export.Format);
+            var source = _sources(export.Source);
+            var store = _stores(export.Storage);
+            var now = DateTimeOffset.UtcNow;
+            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField,
+                export.From is null ? null : DateMath.Resolve(export.From, now, "From"),
+                export.To is null ? null : DateMath.Resolve(export.To, now, "To"));
+
+            handle.Phase = "opening";
+            await using var session = await source.OpenAsync(query, token);
+            var total = session.Total;
+            handle.SetTotal(total);
+            CheckCaps(export, format, total);
+
+            var columns = format.NeedsColumns
+                ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index))
+                : export.Fields;
+            var fileName = FileNameOf(export, format);
+            write = store.BeginWrite(export.Name, fileName, runId);
+            var hashing = new HashingStream(write.Content);
+            Stream compressed = export.Compression == CompressionKind.Gzip
+                ? new GZipStream(hashing, CompressionLevel.Fastest, leaveOpen: true)
+                : hashing;
+            var buffered = new BufferedStream(compressed, 1 << 16);
+
+            handle.Phase = "reading";
+            // The reader gets its own token so a failing writer (record cap, full disk) releases it
+            // from a blocked hand-off instead of leaving it waiting forever.
+            using (var pipeline = CancellationTokenSource.CreateLinkedTokenSource(token))
+            using (var queue = new RecordBatchQueue(QueueCapacity, pipeline.Token))
+            using (var formatter = format.CreateWriter(buffered, new FormatContext(export, columns, Warn)))
+            {
+                var reading = Task.Run(async () =>
+                {
+                    try { await session.ReadAsync(queue, pipeline.Token); }
+                    finally { queue.CompleteAdding(); }
+                }, CancellationToken.None);
+
+                try
+                {
+                    formatter.WriteStart();
+                    foreach (var batch in queue.Consume())
+                    {
+                        for (var i = 0; i < batch.Count; i++) formatter.WriteRecord(batch[i]);
+                        records += batch.Count;
+                        handle.Advance(batch.Count);
+                        queue.Return(batch);
+                        if (records > export.RecordCap) throw RecordCap(export, records);
+                    }
+                }
+                catch
+                {
+                    pipeline.Cancel();
+                    await Task.WhenAny(reading);
+                    // The reader's own failure explains more than the writer's "canceled".
+                    if (reading.IsFaulted && reading.Exception!.InnerException is not OperationCanceledException)
+                        throw reading.Exception.InnerException!;
+                    throw;
+                }
+                await reading;
+                formatter.WriteEnd();
+            }
+            handle.Phase = "committing";
+            buffered.Flush();
+            if (!ReferenceEquals(compressed, hashing)) compressed.Dispose();
+            hashing.Flush();
+            token.ThrowIfCancellationRequested();
+
+            if (records != total)
+                throw new ExportException(ExportErrorCode.SourceFailed,
+                    $"The source returned {records:N0} records but reported {total:N0} matches; the file would be incomplete, so it was discarded. Re-run the export.");
+
+            var manifest = new ArtifactManifest
+            {
+                ExportName = export.Name,
+                RunId = runId,
+                FileName = fileName,
+                Format = format.Name,
+                Compression = export.Compression.ToString().ToLowerInvariant(),
+                ContentType = export.Compression == CompressionKind.Gzip ? "application/gzip" : format.ContentType,
+                Records = records,
+                Bytes = hashing.BytesWritten,
+                Sha256 = hashing.HashHex(),
+                Query = export.Query,
+                Index = export.Index,
+                Fields = export.Fields,
+                From = export.From,
+                To = export.To,
+                CreatedAt = DateTimeOffset.UtcNow,
+            };
+            await write.CommitAsync(manifest, CancellationToken.None);
+            write = null;
+            if (suppressedWarnings > 0) warnings.Add($"{suppressedWarnings} more warnings were not kept.");
+            return Finish(runId, new RunOutcome(RunStatus.Completed, records, total, records, manifest.Bytes, manifest.Sha256,
+                store.Locate(export.Name, fileName), null, warnings));
+        }
+        catch (Exception ex)
+        {
+            if (write is not null) await write.AbortAsync();
+            var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested);
+            return Finish(runId, new RunOutcome(status, handle.Processed, handle.Total, null, null, null, null, message, warnings));
+        }
+        finally
+        {
+            handle.Phase = "done";
+        }
+    }
+
+    RunRecord Finish(string runId, RunOutcome outcome)
+    {
+        _catalog.FinishRun(runId, outcome, DateTimeOffset.UtcNow);
+        return _catalog.FindRun(runId)!;
+    }
+
+    public static string FileNameOf(ExportDefinition export, ExportFormat format) =>
+        $"{export.Name}.{format.FileExtension}{(export.Compression == CompressionKind.Gzip ? ".gz" : "")}";
+
+    static void CheckCaps(ExportDefinition export, ExportFormat format, long total)
+    {
+        if (total > export.RecordCap) throw RecordCap(export, total);
+        if (format.MaxRecords(export) is { } max && total > max)
+            throw new ExportException(ExportErrorCode.RecordCapExceeded,
+                $"The query matches {total:N0} records, more than the {max:N0} that the {format.Name} format allows. " +
+                "Narrow the query (a shorter -From/-To, a more specific query) or export as json, jsonl or csv.", total);
+    }
+
+    static ExportException RecordCap(ExportDefinition export, long count) =>
+        new(ExportErrorCode.RecordCapExceeded,
+            $"The query matches {count:N0} records, more than this export's record cap of {export.RecordCap:N0}. " +
+            "Nothing was truncated: narrow the query, or raise the cap with -RecordCap.", count);
+
+    static (RunStatus, string) Classify(Exception ex, ExportDefinition export, RunHandle handle, bool timedOut)
+    {
+        if (ex is OperationCanceledException || ex is AggregateException { InnerException: OperationCanceledException })
+        {
+            if (timedOut)
+                return (RunStatus.Failed, $"The run exceeded its time limit of {export.TimeLimit} after {handle.Processed:N0} records and was stopped. " +
+                                          "Raise -TimeLimit or narrow the query.");
+            return (RunStatus.Canceled, $"Canceled after {handle.Processed:N0} records.");
+        }
+        if (ex is AggregateException { InnerException: { } inner }) ex = inner;
+        if (ex is ExportException) return (RunStatus.Failed, ex.Message);
+        if (ex is IOException io)
+            return (RunStatus.Failed, $"Writing the export failed: {io.Message}" +
+                                      (IsDiskFull(io) ? " The disk is full: free space in the data folder or point EXPORTSPS_HOME elsewhere." : ""));
+        return (RunStatus.Failed, $"{ex.GetType().Name}: {ex.Message}");
+    }
+
+    static bool IsDiskFull(IOException io) =>
+        io.HResult == unchecked((int)0x80070070) || io.HResult == 28 || io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using System.Text.Json;
+using ExportsPS.Engine.Exports;
+using Lucene.Net.Documents;
+using Lucene.Net.Index;
+using Lucene.Net.Util;
+
+namespace ExportsPS.Engine.Sources.Embedded;
+
+public sealed record ImportOptions
+{
+    /// <summary>Replace the index's documents and mapping instead of adding to them.</summary>
+    public bool Replace { get; init; }
+    /// <summary>Explicit field types (OpenSearch names: text, keyword, date, long, double, boolean).</summary>
+    public IReadOnlyDictionary<string, string> Mapping { get; init; } = new Dictionary<string, string>();
+    /// <summary>Columns CSV exports of this index use when no field list is given.</summary>
+    public IReadOnlyList<string>? DefaultColumns { get; init; }
+}
+
+public sealed record ImportResult(string Index, long Documents, long MalformedValues, long TotalDocuments, TimeSpan Duration);
+
+/// <summary>Loads JSON documents into an embedded index in one commit: a bad document anywhere rolls the
+/// whole import back, so the index is never half-loaded.</summary>
+public sealed class EmbeddedImporter
+{
+    readonly EmbeddedIndexStore _store;
+
+    public EmbeddedImporter(EmbeddedIndexStore store) => _store = store;
+
+    /// <summary>Opens a JSON array, JSONL or gzip-compressed file of either as a stream of documents.</summary>
+    public static IEnumerable<JsonElement> ReadFile(string path, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(path))
+            throw new ExportException(ExportErrorCode.InvalidPath, $"File '{path}' does not exist.", path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        Stream stream = file;
+        if (file.ReadByte() == 0x1f && file.ReadByte() == 0x8b)
+        {
+            file.Position = 0;
+            stream = new GZipStream(file, CompressionMode.Decompress);
+        }
+        else file.Position = 0;
+        using var buffered = new BufferedStream(stream, 1 << 16);
+        foreach (var element in ReadJson(buffered, path, cancellationToken)) yield return element;
+    }
+
+    static IEnumerable<JsonElement> ReadJson(Stream stream, string origin, CancellationToken cancellationToken)
+    {
+        var first = PeekNonWhitespace(stream);
+        if (first == '[')
+        {
+            var items = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream, cancellationToken: cancellationToken);
+            var enumerator = items.GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                while (true)
+                {
+                    bool more;
+                    try { more = enumerator.MoveNextAsync().AsTask().GetAwaiter().GetResult(); }
+                    catch (JsonException ex)
+                    {
+                        throw new ExportException(ExportErrorCode.InvalidData,
+                            $"'{origin}' is not valid JSON: {ex.Message}", origin, ex);
+                    }
+                    if (!more) yield break;
+                    yield return enumerator.Current;
+                }
+            }
+            finally { enumerator.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        }
+        using var reader = new StreamReader(stream);
+        var lineNumber = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JsonDocument document;
+            try { document = JsonDocument.Parse(line); }
+            catch (JsonException ex)
+            {
+                throw new ExportException(ExportErrorCode.InvalidData,
+                    $"Line {lineNumber} of '{origin}' is not valid JSON ({ex.Message}). Each line of a JSONL file must be one JSON object.",
+                    origin, ex);
+            }
+            using (document) yield return document.RootElement.Clone();
+        }
+    }
+
+    static int PeekNonWhitespace(Stream stream)
+    {
+        // BufferedStream cannot un-read; rely on it being seekable over its own buffer instead.
+        var start = stream.CanSeek ? stream.Position : -1;
+        int b;
+        do { b = stream.ReadByte(); } while (b is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF);
+        if (start >= 0) stream.Position = start;
+        else throw new InvalidOperationException("stream must be seekable");
+        return b;
+    }
+
+    public ImportResult Import(string index, IEnumerable<JsonElement> documents, ImportOptions options,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        EmbeddedIndexStore.ValidateName(index);
+        var started = DateTimeOffset.UtcNow;
+        var folder = _store.FolderOf(index);
+        Directory.CreateDirectory(folder);
+        using var directory = EmbeddedIndexStore.OpenDirectory(folder);
+        using var analyzer = EmbeddedIndexStore.CreateAnalyzer();
+        var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, analyzer)
+        {
+            OpenMode = options.Replace ? OpenMode.CREATE : OpenMode.CREATE_OR_APPEND,
+            RAMBufferSizeMB = 64,
+        };
+        IndexWriter writer;
+        try { writer = new IndexWriter(directory, config); }
+        catch (Lucene.Net.Store.LockObtainFailedException ex)
+        {
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"Index '{index}' is being written by another import; try again when it has finished.", index, ex);
+        }
+
+        var mapping = options.Replace ? new IndexMapping() : IndexMapping.Load(folder);
+        foreach (var (field, type) in options.Mapping)
+        {
+            if (!IndexMapping.TryParseKind(type, out var kind))
+                throw new ExportException(ExportErrorCode.InvalidOption,
+                    $"Mapping type '{type}' for field '{field}' is unknown. Use text, keyword, date, long, double or boolean.", type);
+            mapping.SetExplicit(field, kind);
+        }
+        if (options.DefaultColumns is { } columns) mapping.DefaultColumns = columns.ToList();
+
+        var builder = new DocumentBuilder(mapping);
+        long count = 0;
+        var committed = false;
+        try
+        {
+            // Building a document mutates the mapping, so it stays on this thread; analysis inside
+            // AddDocument is the expensive part and runs on every core.
+            using var pending = new BlockingCollection<Document>(4096);
+            var indexers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(() =>
+            {
+                foreach (var document in pending.GetConsumingEnumerable(cancellationToken)) writer.AddDocument(document);
+            }, cancellationToken)).ToArray();
+            try
+            {
+                foreach (var element in documents)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Document document;
+                    try { document = builder.Build(element); }
+                    catch (FormatException ex)
+                    {
+                        throw new ExportException(ExportErrorCode.InvalidData,
+                            $"Document {count + 1} cannot be imported: {ex.Message}. Nothing was imported.", count + 1, ex);
+                    }
+                    pending.Add(document, cancellationToken);
+                    if (++count % 10_000 == 0) progress?.Report(count);
+                }
+            }
+            finally
+            {
+                pending.CompleteAdding();
+                Task.WaitAll(indexers);
+            }
+            writer.Commit();
+            mapping.Save(folder);
+            committed = true;
+            progress?.Report(count);
+            var total = writer.NumDocs;
+            return new ImportResult(index, count, builder.MalformedValues, total, DateTimeOffset.UtcNow - started);
+        }
+        finally
+        {
+            if (committed) writer.Dispose();
+            else writer.Rollback();
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Json;
+using Lucene.Net.Index;
+using Lucene.Net.Search;
+using Lucene.Net.Util;
+
+namespace ExportsPS.Engine.Sources.Embedded;
+
+/// <summary>The default source: a Lucene.NET index in the data folder. Every match streams through a
+/// collector that reads its <c>_source</c> as it is collected (no TopDocs, no result window).</summary>
+public sealed class EmbeddedSource : IRecordSource
+{
+    readonly EmbeddedIndexStore _store;
+    readonly Func<DateTimeOffset> _clock;
+
+    public EmbeddedSource(EmbeddedIndexStore store, Func<DateTimeOffset>? clock = null)
+    {
+        _store = store;
+        _clock = clock ?? (() => DateTimeOffset.UtcNow);
+    }
+
+    public string Name => SourceNames.Embedded;
+
+    public void Validate(SourceQuery query) => Compile(query, _store.LoadMappingOf(query.Index, _store.RequireExisting(query.Index)));
+
+    public IReadOnlyList<string> DefaultColumns(string index)
+    {
+        var mapping = _store.LoadMappingOf(index, _store.RequireExisting(index));
+        return mapping.DefaultColumns.Count > 0 ? mapping.DefaultColumns : mapping.FieldOrder.Take(25).ToList();
+    }
+
+    public Task<ISourceSession> OpenAsync(SourceQuery query, CancellationToken cancellationToken)
+    {
+        var folder = _store.RequireExisting(query.Index);
+        var mapping = _store.LoadMappingOf(query.Index, folder);
+        var compiled = Compile(query, mapping);
+        var directory = EmbeddedIndexStore.OpenDirectory(folder);
+        DirectoryReader reader;
+        try
+        {
+            reader = DirectoryReader.Open(directory);
+        }
+        catch (Exception ex) when (ex is IOException or CorruptIndexException or IndexFormatTooOldException or IndexFormatTooNewException)
+        {
+            directory.Dispose();
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"The embedded index '{query.Index}' at '{folder}' cannot be opened ({ex.Message}). " +
+                "Re-import the data with Import-ExportData -Force to rebuild it.", query.Index, ex);
+        }
+        return Task.FromResult<ISourceSession>(new Session(directory, reader, compiled, query.Fields));
+    }
+
+    Query Compile(SourceQuery query, IndexMapping mapping)
+    {
+        foreach (var field in query.Fields)
+            if (!mapping.Knows(field))
+            {
+                var suggestions = FieldSuggestions.Closest(field, mapping.FieldOrder, 3);
+                var hint = suggestions.Count > 0 ? $" Did you mean {string.Join(", ", suggestions)}?" : "";
+                throw new ExportException(ExportErrorCode.InvalidField,
+                    $"Field '{field}' does not exist in index '{query.Index}'.{hint}", field);
+            }
+
+        using var analyzer = EmbeddedIndexStore.CreateAnalyzer();
+        var parsed = EmbeddedQueryParser.Parse(query.Query, mapping, analyzer, _clock());
+        if (query.From is null && query.To is null) return parsed;
+
+        var kind = mapping.Lookup(query.TimestampField);
+        if (kind != FieldKind.Date && kind != FieldKind.Long)
+            throw new ExportException(ExportErrorCode.InvalidField,
+                $"-From/-To filter on the timestamp field '{query.TimestampField}', which index '{query.Index}' " +
+                (kind is null ? "does not have" : $"maps as {kind.ToString()!.ToLowerInvariant()}, not a date") +
+                ". Set -TimestampField to a date field.", query.TimestampField);
+        var range = NumericRangeQuery.NewInt64Range(query.TimestampField,
+            query.From?.ToUnixTimeMilliseconds(), query.To?.ToUnixTimeMilliseconds(), true, true);
+        return new BooleanQuery { { parsed, Occur.MUST }, { range, Occur.MUST } };
+    }
+
+    sealed class Session : ISourceSession
+    {
+        readonly Lucene.Net.Store.Directory _directory;
+        readonly DirectoryReader _reader;
+        readonly Query _query;
+        readonly IReadOnlyList<string> _fields;
+
+        public Session(Lucene.Net.Store.Directory directory, DirectoryReader reader, Query query, IReadOnlyList<string> fields)
+        {
+            _directory = directory;
+            _reader = reader;
+            _query = query;
+            _fields = fields;
+            var counter = new TotalHitCountCollector();
+            new IndexSearcher(reader).Search(query, counter);
+            Total = counter.TotalHits;
+        }
+
+        public long Total { get; }
+
+        public Task ReadAsync(RecordBatchQueue queue, CancellationToken cancellationToken) =>
+            Task.Factory.StartNew(() =>
+            {
+                var collector = new SourceCollector(queue, _fields.Count > 0 ? new SourceFilter(_fields) : null, cancellationToken);
+                new IndexSearcher(_reader).Search(_query, collector);
+                collector.Flush();
+            }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        public ValueTask DisposeAsync()
+        {
+            _reader.Dispose();
+            _directory.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>Loads each match's <c>_source</c> in <see cref="Collect"/> and hands full batches on.</summary>
+    sealed class SourceCollector : ICollector
+    {
+        readonly RecordBatchQueue _queue;
+        readonly SourceFilter? _filter;
+        readonly CancellationToken _token;
+        readonly BytesRef _scratch = new();
+        BinaryDocValues? _sources;
+        RecordBatch _batch;
+
+        public SourceCollector(RecordBatchQueue queue, SourceFilter? filter, CancellationToken token)
+        {
+            _queue = queue;
+            _filter = filter;
+            _token = token;
+            _batch = queue.Rent();
+        }
+
+        public bool AcceptsDocsOutOfOrder => false;
+
+        public void SetScorer(Scorer scorer) { }
+
+        public void SetNextReader(AtomicReaderContext context) =>
+            _sources = context.AtomicReader.GetBinaryDocValues(EmbeddedFields.Source);
+
+        public void Collect(int doc)
+        {
+            if (_sources is null) return;
+            _sources.Get(doc, _scratch);
+            var bytes = new ReadOnlySpan<byte>(_scratch.Bytes, _scratch.Offset, _scratch.Length);
+            _batch.Add(_filter is null ? bytes : _filter.Apply(bytes));
+            if (_batch.IsFull)
+            {
+                _token.ThrowIfCancellationRequested();
+                _queue.Publish(_batch);
+                _batch = _queue.Rent();
+            }
+        }
+
+        public void Flush()
+        {
+            _queue.Publish(_batch);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using ExportsPS.Engine.Exports;
+
+namespace ExportsPS.Engine.Sources;
+
+/// <summary>What a run asks a source for. The time range is already resolved to absolute instants.</summary>
+public sealed record SourceQuery(
+    string Index,
+    string Query,
+    IReadOnlyList<string> Fields,
+    string TimestampField,
+    DateTimeOffset? From,
+    DateTimeOffset? To);
+
+/// <summary>A search backend. <see cref="Validate"/> runs before a run is created so bad input never
+/// starts work; <see cref="OpenAsync"/> pins a consistent view (a Lucene reader, an OpenSearch PIT)
+/// whose <see cref="ISourceSession.Total"/> is exactly what <see cref="ISourceSession.ReadAsync"/> yields.</summary>
+public interface IRecordSource
+{
+    string Name { get; }
+
+    /// <summary>Throws <see cref="ExportException"/> for an unknown index, a query that does not parse
+    /// or a field that does not exist.</summary>
+    void Validate(SourceQuery query);
+
+    /// <summary>Leaf fields of the index, most useful first (used for CSV columns without a field list).</summary>
+    IReadOnlyList<string> DefaultColumns(string index);
+
+    Task<ISourceSession> OpenAsync(SourceQuery query, CancellationToken cancellationToken);
+}
+
+public interface ISourceSession : IAsyncDisposable
+{
+    /// <summary>How many records <see cref="ReadAsync"/> will yield.</summary>
+    long Total { get; }
+
+    /// <summary>Streams every match's (field-filtered) <c>_source</c> into <paramref name="queue"/>.
+    /// Does not complete the queue; the caller does once all readers are done.</summary>
+    Task ReadAsync(RecordBatchQueue queue, CancellationToken cancellationToken);
+}

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ExportsPS.Engine.Storage;
+
+/// <summary>What a complete artifact contains, stored beside it: a consumer verifies the file against
+/// it, and it says which run and definition produced it.</summary>
+public sealed record ArtifactManifest
+{
+    public required string ExportName { get; init; }
+    public required string RunId { get; init; }
+    public required string FileName { get; init; }
+    public required string Format { get; init; }
+    public required string Compression { get; init; }
+    public required long Records { get; init; }
+    public required long Bytes { get; init; }
+    public required string Sha256 { get; init; }
+    public required string Query { get; init; }
+    public required string Index { get; init; }
+    public IReadOnlyList<string> Fields { get; init; } = Array.Empty<string>();
+    public string? From { get; init; }
+    public string? To { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    /// <summary>After this instant the artifact is no longer served (the download window); null for none.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public string ContentType { get; init; } = "application/octet-stream";
+
+    static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+
+    public static ArtifactManifest FromJson(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize<ArtifactManifest>(json, JsonOptions)
+        ?? throw new JsonException("the manifest is empty");
+}

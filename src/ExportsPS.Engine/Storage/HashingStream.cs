@@ -1,0 +1,63 @@
+using System.Security.Cryptography;
+
+namespace ExportsPS.Engine.Storage;
+
+/// <summary>A write-only pass-through that counts and SHA-256-hashes every byte on its way to the sink,
+/// so the manifest describes exactly the bytes stored without reading them back.</summary>
+public sealed class HashingStream : Stream
+{
+    readonly Stream _inner;
+    readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    readonly bool _leaveOpen;
+
+    public HashingStream(Stream inner, bool leaveOpen = true)
+    {
+        _inner = inner;
+        _leaveOpen = leaveOpen;
+    }
+
+    public long BytesWritten { get; private set; }
+
+    public string HashHex() => Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        _hash.AppendData(buffer);
+        _inner.Write(buffer);
+        BytesWritten += buffer.Length;
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        _hash.AppendData(buffer.Span);
+        await _inner.WriteAsync(buffer, cancellationToken);
+        BytesWritten += buffer.Length;
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() => _inner.Flush();
+    public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => BytesWritten;
+    public override long Position { get => BytesWritten; set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+            if (!_leaveOpen) _inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

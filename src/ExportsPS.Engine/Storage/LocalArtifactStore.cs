@@ -1,0 +1,173 @@
+using System.Text.RegularExpressions;
+using ExportsPS.Engine.Exports;
+
+namespace ExportsPS.Engine.Storage;
+
+/// <summary>Artifacts in the data folder: <c>exports/&lt;name&gt;/&lt;file&gt;</c> plus
+/// <c>&lt;file&gt;.manifest.json</c>. A run writes a hidden temp file in the same folder and renames it
+/// over the previous artifact, which is atomic on one file system, so readers see the old file or the
+/// new one, never a mix.</summary>
+public sealed partial class LocalArtifactStore : IArtifactStore
+{
+    const string ManifestSuffix = ".manifest.json";
+    const string TempPrefix = ".tmp-";
+    readonly string _root;
+
+    public LocalArtifactStore(string root) => _root = Path.GetFullPath(root);
+
+    public string Kind => StorageNames.Local;
+
+    public string Locate(string exportName, string fileName) => Path.Combine(FolderOf(exportName), fileName);
+
+    [GeneratedRegex(@"^\.tmp-(?<run>[0-9a-f]{32})-")]
+    private static partial Regex TempFilePattern();
+
+    /// <summary>The export's folder, proven to be inside the storage root whatever the name says.</summary>
+    string FolderOf(string exportName)
+    {
+        ExportNames.Validate(exportName);
+        var folder = Path.GetFullPath(Path.Combine(_root, exportName));
+        var rootWithSeparator = _root.EndsWith(Path.DirectorySeparatorChar) ? _root : _root + Path.DirectorySeparatorChar;
+        if (!folder.StartsWith(rootWithSeparator, StringComparison.Ordinal))
+            throw new ExportException(ExportErrorCode.InvalidName,
+                $"Export name '{exportName}' would write outside the storage root.", exportName);
+        return folder;
+    }
+
+    public IArtifactWrite BeginWrite(string exportName, string fileName, string runId)
+    {
+        var folder = FolderOf(exportName);
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var temp = Path.Combine(folder, $"{TempPrefix}{runId}-{fileName}");
+            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            return new LocalWrite(folder, fileName, temp, stream);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ExportException(ExportErrorCode.StorageFailed,
+                $"Cannot write the export's file in '{folder}': {ex.Message}. Check that the data folder is writable and has free space.",
+                folder, ex);
+        }
+    }
+
+    public ArtifactManifest? ReadManifest(string exportName)
+    {
+        var folder = FolderOf(exportName);
+        if (!Directory.Exists(folder)) return null;
+        var manifestPath = Directory.EnumerateFiles(folder, "*" + ManifestSuffix)
+            .Where(p => !Path.GetFileName(p).StartsWith(TempPrefix, StringComparison.Ordinal))
+            .OrderByDescending(File.GetLastWriteTimeUtc)
+            .FirstOrDefault();
+        if (manifestPath is null) return null;
+        try
+        {
+            return ArtifactManifest.FromJson(File.ReadAllBytes(manifestPath));
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or IOException)
+        {
+            throw new ExportException(ExportErrorCode.ArtifactCorrupt,
+                $"The manifest '{manifestPath}' cannot be read ({ex.Message}). Re-run the export with Start-Export.",
+                manifestPath, ex);
+        }
+    }
+
+    public Stream OpenRead(string exportName, ArtifactManifest manifest)
+    {
+        var path = Locate(exportName, manifest.FileName);
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new ExportException(ExportErrorCode.ArtifactMissing,
+                $"The file of export '{exportName}' is missing at '{path}'. Re-run the export with Start-Export.", path, ex);
+        }
+    }
+
+    public void Delete(string exportName)
+    {
+        var folder = FolderOf(exportName);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
+
+    public int RemoveOrphans(Func<string, bool> isActiveRun)
+    {
+        if (!Directory.Exists(_root)) return 0;
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(_root, TempPrefix + "*", SearchOption.AllDirectories))
+        {
+            var match = TempFilePattern().Match(Path.GetFileName(file));
+            if (!match.Success || isActiveRun(match.Groups["run"].Value)) continue;
+            try { File.Delete(file); removed++; }
+            catch (IOException) { /* still open by a live writer on another host: next sweep */ }
+        }
+        return removed;
+    }
+
+    sealed class LocalWrite : IArtifactWrite
+    {
+        readonly string _folder;
+        readonly string _fileName;
+        readonly string _tempPath;
+        readonly FileStream _stream;
+        bool _finished;
+
+        public LocalWrite(string folder, string fileName, string tempPath, FileStream stream)
+        {
+            _folder = folder;
+            _fileName = fileName;
+            _tempPath = tempPath;
+            _stream = stream;
+        }
+
+        public Stream Content => _stream;
+
+        public async Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
+        {
+            await _stream.FlushAsync(cancellationToken);
+            _stream.Flush(flushToDisk: true);
+            await _stream.DisposeAsync();
+            var finalPath = Path.Combine(_folder, _fileName);
+            var manifestPath = finalPath + ManifestSuffix;
+            var manifestTemp = Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}");
+            await File.WriteAllBytesAsync(manifestTemp, manifest.ToJson(), cancellationToken);
+            // Artifact first, then manifest: a reader that sees a new file with the old manifest detects
+            // the sha256 mismatch and re-reads the manifest (see ArtifactReader).
+            File.Move(_tempPath, finalPath, overwrite: true);
+            File.Move(manifestTemp, manifestPath, overwrite: true);
+            RemoveStaleSiblings(finalPath);
+            _finished = true;
+        }
+
+        /// <summary>A format change renames the file (x.csv → x.jsonl): the old one must not linger.</summary>
+        void RemoveStaleSiblings(string finalPath)
+        {
+            foreach (var file in Directory.EnumerateFiles(_folder))
+            {
+                var name = Path.GetFileName(file);
+                if (name.StartsWith(TempPrefix, StringComparison.Ordinal)) continue;
+                if (file == finalPath || file == finalPath + ManifestSuffix) continue;
+                File.Delete(file);
+            }
+        }
+
+        public async Task AbortAsync()
+        {
+            if (_finished) return;
+            _finished = true;
+            await _stream.DisposeAsync();
+            TryDelete(_tempPath);
+            TryDelete(Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}"));
+        }
+
+        static void TryDelete(string path)
+        {
+            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+
+        public async ValueTask DisposeAsync() => await AbortAsync();
+    }
+}

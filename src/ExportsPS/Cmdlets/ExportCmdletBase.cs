@@ -1,0 +1,30 @@
+using System.Management.Automation;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>What every ExportsPS cmdlet shares: cancellation wired to Ctrl+C / StopProcessing, and
+/// engine errors turned into ErrorRecords with stable ids. Holds no engine type (see EngineAccess).</summary>
+public abstract class ExportCmdletBase : PSCmdlet
+{
+    readonly CancellationTokenSource _stopping = new();
+
+    private protected CancellationToken Stopping => _stopping.Token;
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>Runs <paramref name="action"/>; an engine error becomes a terminating error.</summary>
+    private protected void Invoke(Action action)
+    {
+        try { action(); }
+        catch (Engine.Exports.ExportException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); }
+    }
+
+    /// <summary>Runs <paramref name="action"/> for one pipeline item; an engine error is written as a
+    /// non-terminating error so the other items still run.</summary>
+    private protected void InvokeForItem(Action action)
+    {
+        try { action(); }
+        catch (Engine.Exports.ExportException ex) { WriteError(ErrorRecords.From(ex)); }
+    }
+}

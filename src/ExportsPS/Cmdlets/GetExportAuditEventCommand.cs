@@ -1,0 +1,29 @@
+using System.Management.Automation;
+using ExportsPS.Completers;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Get-ExportAuditEvent: the audit trail (who created, ran, canceled, downloaded, deleted what), newest first.</summary>
+[Cmdlet(VerbsCommon.Get, "ExportAuditEvent")]
+[OutputType(typeof(ExportAuditEntry))]
+public sealed class GetExportAuditEventCommand : ExportCmdletBase
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ExportNameCompleter))]
+    [Alias("ExportName")]
+    public string? Name { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 100_000)]
+    public int Last { get; set; } = 100;
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        foreach (var e in EngineAccess.Service().Catalog.ListAudit(Name, Last))
+            WriteObject(new ExportAuditEntry
+            {
+                Id = e.Id, Time = e.At, Event = e.Event, Name = e.ExportName, RunId = e.RunId, Actor = e.Actor, Detail = e.Detail,
+            });
+    });
+}

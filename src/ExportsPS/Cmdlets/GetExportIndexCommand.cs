@@ -1,0 +1,43 @@
+using System.Collections.Specialized;
+using System.Management.Automation;
+using ExportsPS.Completers;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Get-ExportIndex: the embedded indexes, their document counts and field mappings.</summary>
+[Cmdlet(VerbsCommon.Get, "ExportIndex")]
+[OutputType(typeof(ExportIndexInfo))]
+public sealed class GetExportIndexCommand : ExportCmdletBase
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(IndexNameCompleter))]
+    [SupportsWildcards]
+    [Alias("Index")]
+    public string Name { get; set; } = "*";
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        var store = EngineAccess.Service().Indexes;
+        var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+        var names = WildcardPattern.ContainsWildcardCharacters(Name)
+            ? store.List().Where(n => pattern.IsMatch(n)).ToList()
+            : [Name];
+        foreach (var name in names)
+        {
+            var folder = store.RequireExisting(name);
+            var mapping = store.LoadMapping(name);
+            var fields = new OrderedDictionary();
+            foreach (var field in mapping.FieldOrder) fields[field] = mapping.Fields[field].ToString().ToLowerInvariant();
+            WriteObject(new ExportIndexInfo
+            {
+                Name = name,
+                Documents = store.CountDocuments(name),
+                Fields = mapping.FieldOrder.ToArray(),
+                Mapping = fields,
+                DefaultColumns = mapping.DefaultColumns.ToArray(),
+                Path = folder,
+            });
+        }
+    });
+}

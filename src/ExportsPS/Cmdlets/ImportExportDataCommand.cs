@@ -1,0 +1,134 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text.Json;
+using ExportsPS.Completers;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Sources.Embedded;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Import-ExportData: loads JSON arrays, JSONL, .gz files or pipeline objects into an embedded
+/// index, in one commit (a bad document anywhere imports nothing).</summary>
+[Cmdlet(VerbsData.Import, "ExportData", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(ExportImportResult))]
+public sealed class ImportExportDataCommand : ExportCmdletBase
+{
+    const string PathSet = "Path";
+    const string ObjectSet = "InputObject";
+
+    #region Parameters
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ArgumentCompleter(typeof(IndexNameCompleter))]
+    public string Index { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = ObjectSet, ValueFromPipeline = true)]
+    public PSObject? InputObject { get; set; }
+
+    /// <summary>Explicit field types: @{ 'user.id' = 'keyword'; bytes = 'long' }.</summary>
+    [Parameter]
+    public Hashtable? Mapping { get; set; }
+
+    /// <summary>Columns that CSV exports of this index use when they name no fields.</summary>
+    [Parameter]
+    public string[]? DefaultColumn { get; set; }
+
+    /// <summary>Replaces the index's documents and mapping instead of adding to them.</summary>
+    [Parameter]
+    public SwitchParameter Replace { get; set; }
+
+    #endregion
+
+    readonly List<string> _files = new();
+    readonly List<JsonElement> _objects = new();
+    long _objectBytes;
+
+    protected override void BeginProcessing() => Invoke(() => EmbeddedIndexStore.ValidateName(Index));
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == PathSet)
+        {
+            foreach (var path in Path)
+            {
+                try
+                {
+                    _files.AddRange(GetResolvedProviderPathFromPSPath(path, out _));
+                }
+                catch (ItemNotFoundException ex)
+                {
+                    ThrowTerminatingError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
+                }
+            }
+            return;
+        }
+        try
+        {
+            // Pipeline objects are buffered only until end of input, then imported in one commit.
+            var element = JsonObjects.ToJson(InputObject);
+            _objects.Add(element);
+            _objectBytes += element.GetRawText().Length;
+        }
+        catch (FormatException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, "InvalidData", ErrorCategory.InvalidData, InputObject));
+        }
+    }
+
+    protected override void EndProcessing() => Invoke(() =>
+    {
+        var what = ParameterSetName == PathSet ? string.Join(", ", _files) : $"{_objects.Count} objects";
+        if (!ShouldProcess(Index, $"{(Replace ? "Replace" : "Import into")} embedded index from {what}")) return;
+        var service = EngineAccess.Service();
+        var documents = ParameterSetName == PathSet
+            ? _files.SelectMany(f => EmbeddedImporter.ReadFile(f, Stopping))
+            : _objects;
+        var options = new ImportOptions
+        {
+            Replace = Replace,
+            DefaultColumns = DefaultColumn,
+            Mapping = Mapping?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "")
+                      ?? new Dictionary<string, string>(),
+        };
+        var result = ImportWithProgress(this, service, Index, documents, options, Stopping);
+        WriteObject(result);
+    });
+
+    internal static ExportImportResult ImportWithProgress(Cmdlet cmdlet, ExportService service, string index,
+        IEnumerable<JsonElement> documents, ImportOptions options, CancellationToken stopping)
+    {
+        var counter = new Counter();
+        var import = Task.Run(() => service.Import(index, documents, options, counter, stopping));
+        var progress = new ProgressRecord(4, $"Importing into '{index}'", "Starting");
+        long last = -1;
+        while (!import.Wait(200))
+        {
+            if (counter.Value == last) continue;
+            last = counter.Value;
+            progress.StatusDescription = $"{last:N0} documents";
+            cmdlet.WriteProgress(progress);
+        }
+        var result = import.GetAwaiter().GetResult();
+        return new ExportImportResult
+        {
+            Index = result.Index,
+            Documents = result.Documents,
+            MalformedValues = result.MalformedValues,
+            TotalDocuments = result.TotalDocuments,
+            Duration = result.Duration,
+        };
+    }
+
+    sealed class Counter : IProgress<long>
+    {
+        long _value;
+        public long Value => Interlocked.Read(ref _value);
+        public void Report(long value) => Interlocked.Exchange(ref _value, value);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Management.Automation;
+using ExportsPS.Completers;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>New-Export: defines an export and, unless -NoRun, runs it at once.</summary>
+[Cmdlet(VerbsCommon.New, "Export", SupportsShouldProcess = true, DefaultParameterSetName = WaitSet)]
+[OutputType(typeof(ExportRunInfo), ParameterSetName = [WaitSet])]
+[OutputType(typeof(ExportInfo), ParameterSetName = [NoRunSet])]
+[OutputType(typeof(Job), ParameterSetName = [JobSet])]
+public sealed class NewExportCommand : ExportCmdletBase
+{
+    const string WaitSet = "Wait";
+    const string NoRunSet = "NoRun";
+    const string JobSet = "AsJob";
+
+    #region Parameters
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string Query { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(IndexNameCompleter))]
+    public string Index { get; set; } = "events";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(FormatNameCompleter))]
+    public string Format { get; set; } = "jsonl";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Fields")]
+    public string[] Field { get; set; } = [];
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? From { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? To { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string TimestampField { get; set; } = "@timestamp";
+
+    [Parameter]
+    public SwitchParameter Compress { get; set; }
+
+    [Parameter]
+    public SwitchParameter AllowCsvFormulas { get; set; }
+
+    [Parameter]
+    public long RecordCap { get; set; } = ExportDefinition.DefaultRecordCap;
+
+    [Parameter]
+    public TimeSpan? TimeLimit { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string Tenant { get; set; } = "default";
+
+    [Parameter(Mandatory = true, ParameterSetName = NoRunSet)]
+    public SwitchParameter NoRun { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = JobSet)]
+    public SwitchParameter AsJob { get; set; }
+
+    #endregion
+
+    #region Overrides
+
+    protected override void ProcessRecord() => InvokeForItem(() =>
+    {
+        var service = EngineAccess.Service();
+        var definition = new ExportDefinition
+        {
+            Name = Name,
+            Query = Query,
+            Index = Index,
+            Format = Format.ToLowerInvariant(),
+            Fields = Field,
+            From = string.IsNullOrWhiteSpace(From) ? null : From,
+            To = string.IsNullOrWhiteSpace(To) ? null : To,
+            TimestampField = TimestampField,
+            Compression = Compress ? CompressionKind.Gzip : CompressionKind.None,
+            NeutralizeCsvFormulas = !AllowCsvFormulas,
+            RecordCap = RecordCap,
+            TimeLimit = TimeLimit,
+            Tenant = Tenant,
+        };
+        // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
+        service.Validate(definition);
+        if (!ShouldProcess(Name, NoRun ? "Create export" : "Create and run export")) return;
+
+        var created = service.Create(definition);
+        if (NoRun)
+        {
+            WriteObject(EngineAccess.ToInfo(service, created));
+            return;
+        }
+        var handle = service.Start(created.Name, RunTrigger.Create);
+        if (AsJob)
+        {
+            var job = new ExportRunJob(MyInvocation.Line, handle);
+            JobRepository.Add(job);
+            WriteObject(job);
+            return;
+        }
+        RunWaiter.Report(this, RunWaiter.Wait(this, handle, 1, Stopping));
+    });
+
+    #endregion
+}

@@ -1,0 +1,44 @@
+using System.Management.Automation;
+using ExportsPS.Completers;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Stop-Export: cancels an export's queued or running run, in this or another process.</summary>
+[Cmdlet(VerbsLifecycle.Stop, "Export", SupportsShouldProcess = true)]
+[OutputType(typeof(ExportRunInfo))]
+public sealed class StopExportCommand : ExportCmdletBase
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ExportNameCompleter))]
+    [Alias("ExportName")]
+    public string[] Name { get; set; } = [];
+
+    /// <summary>Waits until the run has stopped and returns its final state.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            InvokeForItem(() =>
+            {
+                var service = EngineAccess.Service();
+                var export = service.Get(name);
+                if (!ShouldProcess(export.Name, "Stop export run")) return;
+                var run = service.Cancel(export.Name);
+                if (Wait)
+                {
+                    var deadline = DateTime.UtcNow.AddSeconds(60);
+                    while (!run.IsSettled && DateTime.UtcNow < deadline && !Stopping.IsCancellationRequested)
+                    {
+                        Thread.Sleep(100);
+                        run = service.GetRun(run.Id);
+                    }
+                }
+                WriteObject(EngineAccess.ToRunInfo(run));
+            });
+        }
+    }
+}

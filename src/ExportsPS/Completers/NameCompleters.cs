@@ -1,0 +1,44 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Completers;
+
+/// <summary>Shared shape of the name completers: candidates filtered by the typed prefix, quoted when needed.</summary>
+public abstract class NameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var prefix = (wordToComplete ?? "").Trim('\'', '"');
+        IEnumerable<string> candidates;
+        try { candidates = Candidates(); }
+        catch (Exception) { yield break; } // completion must never throw at the prompt
+        foreach (var name in candidates.Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            var text = name.IndexOfAny([' ', '\'', '"', '$', '`', '@', '(', ')', '{', '}', ';', ',']) >= 0 ? $"'{name.Replace("'", "''")}'" : name;
+            yield return new CompletionResult(text, name, CompletionResultType.ParameterValue, name);
+        }
+    }
+
+    private protected abstract IEnumerable<string> Candidates();
+}
+
+/// <summary>Completes export names from the catalog.</summary>
+public sealed class ExportNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().List().Select(e => e.Name);
+}
+
+/// <summary>Completes embedded index names.</summary>
+public sealed class IndexNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Indexes.List();
+}
+
+/// <summary>Completes format names (json, jsonl, csv, and any registered format).</summary>
+public sealed class FormatNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Formats.Names;
+}

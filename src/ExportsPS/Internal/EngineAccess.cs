@@ -1,0 +1,64 @@
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+
+namespace ExportsPS.Internal;
+
+/// <summary>The cmdlets' single way into the engine. Internal so PowerShell's type scan never touches an
+/// engine type before the module's load context is in place.</summary>
+internal static class EngineAccess
+{
+    public static ExportService Service() => ExportService.Open(ExportsHome.Resolve());
+
+    public static ExportInfo ToInfo(ExportDefinition export, RunRecord? latest, string? location) => new()
+    {
+        Name = export.Name,
+        Query = export.Query,
+        Index = export.Index,
+        Format = export.Format,
+        Field = export.Fields.ToArray(),
+        From = export.From,
+        To = export.To,
+        TimestampField = export.TimestampField,
+        Compression = export.Compression.ToString().ToLowerInvariant(),
+        Source = export.Source,
+        Storage = export.Storage,
+        Tenant = export.Tenant,
+        RecordCap = export.RecordCap,
+        TimeLimit = export.TimeLimit,
+        CreatedAt = export.CreatedAt,
+        CreatedBy = export.CreatedBy,
+        LastRunStatus = latest is null ? null : (ExportRunStatus)(int)latest.Status,
+        LastRunAt = latest?.EndedAt ?? latest?.StartedAt ?? latest?.QueuedAt,
+        LastRunRecords = latest?.Records,
+        Location = location,
+    };
+
+    public static ExportInfo ToInfo(ExportService service, ExportDefinition export)
+    {
+        var latest = service.Catalog.LatestRun(export.Name);
+        var lastCompleted = latest?.Status == RunStatus.Completed ? latest.Location : null;
+        return ToInfo(export, latest, lastCompleted);
+    }
+
+    public static ExportRunInfo ToRunInfo(RunRecord run, RunHandle? live = null) => new()
+    {
+        Name = run.ExportName,
+        RunId = run.Id,
+        Status = (ExportRunStatus)(int)run.Status,
+        Trigger = run.Trigger.ToString(),
+        Processed = live?.Processed ?? run.Processed,
+        Total = live?.Total ?? run.Total,
+        Records = run.Records,
+        Bytes = run.Bytes,
+        Sha256 = run.Sha256,
+        Location = run.Location,
+        QueuedAt = run.QueuedAt,
+        StartedAt = run.StartedAt,
+        EndedAt = run.EndedAt,
+        Duration = run.Duration,
+        Host = run.Host,
+        Actor = run.Actor,
+        Error = run.Error,
+        Warnings = run.Warnings.ToArray(),
+    };
+}

@@ -1,0 +1,36 @@
+using System.Management.Automation;
+using ExportsPS.Engine.Exports;
+
+namespace ExportsPS.Internal;
+
+/// <summary>Engine failures as PowerShell errors. The error id is the engine's code name, so the
+/// FullyQualifiedErrorId is stable: e.g. <c>InvalidQuery,ExportsPS.Commands.NewExportCommand</c>.</summary>
+internal static class ErrorRecords
+{
+    public static ErrorRecord From(ExportException ex) => new(ex, ex.Code.ToString(), CategoryOf(ex.Code), ex.Target)
+    {
+        ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = null },
+    };
+
+    public static ErrorRecord RunFailed(ExportRunInfo run) =>
+        new(new InvalidOperationException($"Export '{run.Name}' run {run.RunId} {run.Status.ToString().ToLowerInvariant()}: {run.Error}"),
+            run.Status == ExportRunStatus.Canceled ? "ExportRunCanceled" : "ExportRunFailed",
+            run.Status == ExportRunStatus.Canceled ? ErrorCategory.OperationStopped : ErrorCategory.InvalidResult, run);
+
+    static ErrorCategory CategoryOf(ExportErrorCode code) => code switch
+    {
+        ExportErrorCode.InvalidName or ExportErrorCode.InvalidQuery or ExportErrorCode.InvalidField or
+            ExportErrorCode.InvalidDateMath or ExportErrorCode.InvalidOption or ExportErrorCode.UnknownFormat => ErrorCategory.InvalidArgument,
+        ExportErrorCode.InvalidPath => ErrorCategory.WriteError,
+        ExportErrorCode.DuplicateName => ErrorCategory.ResourceExists,
+        ExportErrorCode.ExportNotFound or ExportErrorCode.RunNotFound or ExportErrorCode.UnknownIndex or
+            ExportErrorCode.ArtifactMissing => ErrorCategory.ObjectNotFound,
+        ExportErrorCode.RunAlreadyActive => ErrorCategory.ResourceBusy,
+        ExportErrorCode.RunNotCompleted => ErrorCategory.InvalidOperation,
+        ExportErrorCode.ArtifactCorrupt or ExportErrorCode.InvalidData => ErrorCategory.InvalidData,
+        ExportErrorCode.RecordCapExceeded => ErrorCategory.LimitsExceeded,
+        ExportErrorCode.SourceFailed => ErrorCategory.ConnectionError,
+        ExportErrorCode.StorageFailed => ErrorCategory.WriteError,
+        _ => ErrorCategory.NotSpecified,
+    };
+}

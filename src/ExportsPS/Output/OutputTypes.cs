@@ -1,0 +1,90 @@
+namespace ExportsPS;
+
+/// <summary>Run states as users see and compare them (<c>$run.Status -eq 'Completed'</c>).</summary>
+public enum ExportRunStatus { Queued, Running, Completed, Failed, Canceled }
+
+/// <summary>An export definition with its latest run, as Get-Export and New-Export -NoRun return it.
+/// <c>Name</c> binds to <c>-Name</c> of the other cmdlets, so <c>Get-Export | Start-Export</c> works.</summary>
+public sealed class ExportInfo
+{
+    public string Name { get; init; } = "";
+    public string Query { get; init; } = "";
+    public string Index { get; init; } = "";
+    public string Format { get; init; } = "";
+    public string[] Field { get; init; } = [];
+    public string? From { get; init; }
+    public string? To { get; init; }
+    public string TimestampField { get; init; } = "";
+    public string Compression { get; init; } = "";
+    public string Source { get; init; } = "";
+    public string Storage { get; init; } = "";
+    public string Tenant { get; init; } = "";
+    public long RecordCap { get; init; }
+    public TimeSpan? TimeLimit { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public string CreatedBy { get; init; } = "";
+    public ExportRunStatus? LastRunStatus { get; init; }
+    public DateTimeOffset? LastRunAt { get; init; }
+    public long? LastRunRecords { get; init; }
+    public string? Location { get; init; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>One run of an export. <c>Name</c> is the export's name (so runs pipe into Receive-ExportFile).</summary>
+public sealed class ExportRunInfo
+{
+    public string Name { get; init; } = "";
+    public string RunId { get; init; } = "";
+    public ExportRunStatus Status { get; init; }
+    public string Trigger { get; init; } = "";
+    public long Processed { get; init; }
+    public long? Total { get; init; }
+    public int? PercentComplete => Total is > 0 ? (int)Math.Min(100, Processed * 100 / Total.Value) : Status == ExportRunStatus.Completed ? 100 : null;
+    public long? Records { get; init; }
+    public long? Bytes { get; init; }
+    public string? Sha256 { get; init; }
+    public string? Location { get; init; }
+    public DateTimeOffset QueuedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public TimeSpan? Duration { get; init; }
+    public string Host { get; init; } = "";
+    public string Actor { get; init; } = "";
+    public string? Error { get; init; }
+    public string[] Warnings { get; init; } = [];
+
+    public override string ToString() => $"{Name} {RunId} {Status}";
+}
+
+public sealed class ExportImportResult
+{
+    public string Index { get; init; } = "";
+    public long Documents { get; init; }
+    public long MalformedValues { get; init; }
+    public long TotalDocuments { get; init; }
+    public TimeSpan Duration { get; init; }
+    public double DocumentsPerSecond => Duration.TotalSeconds > 0 ? Math.Round(Documents / Duration.TotalSeconds) : Documents;
+}
+
+public sealed class ExportIndexInfo
+{
+    public string Name { get; init; } = "";
+    public long Documents { get; init; }
+    public string[] Fields { get; init; } = [];
+    /// <summary>Field → type (text, keyword, date, long, double, boolean), in first-seen order.</summary>
+    public System.Collections.Specialized.OrderedDictionary Mapping { get; init; } = new();
+    public string[] DefaultColumns { get; init; } = [];
+    public string Path { get; init; } = "";
+}
+
+public sealed class ExportAuditEntry
+{
+    public long Id { get; init; }
+    public DateTimeOffset Time { get; init; }
+    public string Event { get; init; } = "";
+    public string Name { get; init; } = "";
+    public string? RunId { get; init; }
+    public string Actor { get; init; } = "";
+    public string? Detail { get; init; }
+}
