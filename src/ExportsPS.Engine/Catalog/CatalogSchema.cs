@@ -6,7 +6,7 @@ public static class CatalogSchema
 {
     public static readonly IReadOnlyList<string> Migrations =
     [
-        // 1: exports, runs, audit. active_key is set only while a run is queued or running; its unique
+        // 1: exports, runs, audit, registrations (named sources, storage targets: JSON, secrets encrypted). active_key is set only while a run is queued or running; its unique
         // index is what makes "never two active runs of one export" hold across processes and hosts.
         """
         CREATE TABLE exports (
@@ -50,7 +50,14 @@ public static class CatalogSchema
             run_id TEXT,
             actor TEXT NOT NULL,
             detail TEXT);
-        CREATE INDEX audit_by_export ON audit (export_name)
+        CREATE INDEX audit_by_export ON audit (export_name);
+        CREATE TABLE registrations (
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            name_key TEXT NOT NULL,
+            definition TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (kind, name_key))
         """,
     ];
 }

@@ -56,6 +56,13 @@ public interface IExportCatalog
     /// <summary>Marks running runs whose heartbeat is older than <paramref name="heartbeatBefore"/> failed.</summary>
     int FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason);
 
+    /// <summary>Named configuration objects (kind "source", "storage", …) stored as JSON. Secrets inside
+    /// must already be encrypted with <see cref="Secrets.SecretVault"/>: the catalog stores text as given.</summary>
+    void SaveRegistration(string kind, string name, string definitionJson);
+    string? FindRegistration(string kind, string name);
+    IReadOnlyList<(string Name, string DefinitionJson)> ListRegistrations(string kind);
+    bool RemoveRegistration(string kind, string name);
+
     void Audit(string eventName, string exportName, string? runId, string actor, string? detail, DateTimeOffset now);
     IReadOnlyList<AuditEvent> ListAudit(string? exportName, int limit);
 }

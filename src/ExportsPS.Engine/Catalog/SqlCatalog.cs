@@ -298,6 +298,44 @@ public abstract class SqlCatalog : IExportCatalog
         };
     }
 
+    // ---- registrations -------------------------------------------------------------------------
+
+    public void SaveRegistration(string kind, string name, string definitionJson)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var key = name.ToLowerInvariant();
+        Execute(connection, transaction, "DELETE FROM registrations WHERE kind = @kind AND name_key = @key", ("kind", kind), ("key", key));
+        Execute(connection, transaction,
+            "INSERT INTO registrations (kind, name, name_key, definition, updated_at) VALUES (@kind, @name, @key, @definition, @now)",
+            ("kind", kind), ("name", name), ("key", key), ("definition", definitionJson), ("now", Time(DateTimeOffset.UtcNow)));
+        transaction.Commit();
+    }
+
+    public string? FindRegistration(string kind, string name)
+    {
+        using var connection = OpenConnection();
+        return Scalar(connection, null, "SELECT definition FROM registrations WHERE kind = @kind AND name_key = @key",
+            ("kind", kind), ("key", name.ToLowerInvariant())) as string;
+    }
+
+    public IReadOnlyList<(string Name, string DefinitionJson)> ListRegistrations(string kind)
+    {
+        using var connection = OpenConnection();
+        using var command = Command(connection, null, "SELECT name, definition FROM registrations WHERE kind = @kind ORDER BY name_key", ("kind", kind));
+        using var reader = command.ExecuteReader();
+        var list = new List<(string, string)>();
+        while (reader.Read()) list.Add((reader.GetString(0), reader.GetString(1)));
+        return list;
+    }
+
+    public bool RemoveRegistration(string kind, string name)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null, "DELETE FROM registrations WHERE kind = @kind AND name_key = @key",
+            ("kind", kind), ("key", name.ToLowerInvariant())) > 0;
+    }
+
     // ---- audit ---------------------------------------------------------------------------------
 
     public void Audit(string eventName, string exportName, string? runId, string actor, string? detail, DateTimeOffset now)
