@@ -27,6 +27,8 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         _now = now;
         AllowLeadingWildcard = true;
         DefaultOperator = OR_OPERATOR;
+        // user-login means that exact sequence, not "user OR login" (which would match user-logout).
+        AutoGeneratePhraseQueries = true;
     }
 
     public static Query Parse(string queryText, IndexMapping mapping, Analyzer analyzer, DateTimeOffset now)
@@ -36,7 +38,7 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         var parser = new EmbeddedQueryParser(mapping, analyzer, now);
         try
         {
-            return parser.Parse(RewriteComparisons(trimmed));
+            return MatchAllWhenOnlyNegative(parser.Parse(RewriteComparisons(trimmed)));
         }
         catch (ParseException ex)
         {
@@ -54,6 +56,17 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         {
             throw Invalid(queryText, ex.Message, ex);
         }
+    }
+
+    /// <summary>Lucene matches nothing for a purely negative query (<c>NOT x</c>, <c>-x</c>); OpenSearch
+    /// matches everything except x. Give every purely negative group an implicit match-all.</summary>
+    static Query MatchAllWhenOnlyNegative(Query query)
+    {
+        if (query is not BooleanQuery boolean) return query;
+        foreach (var clause in boolean.Clauses) clause.Query = MatchAllWhenOnlyNegative(clause.Query);
+        if (boolean.Clauses.Count > 0 && boolean.Clauses.All(c => c.Occur == Occur.MUST_NOT))
+            boolean.Add(new MatchAllDocsQuery(), Occur.MUST);
+        return boolean;
     }
 
     static ExportException Invalid(string queryText, string why, Exception inner) =>
