@@ -52,8 +52,11 @@ public sealed class CsvFormat : ExportFormat
         readonly FieldPath[] _paths;
         readonly StringBuilder _cell = new();
 
+        readonly Stream _output;
+
         public Writer(Stream output, IReadOnlyList<string> columns, bool neutralize)
         {
+            _output = output;
             _header = columns.ToArray();
             _paths = columns.Select(c => new FieldPath(c)).ToArray();
             _csv = CsvWriter.Create(output, new CsvWriterOptions
@@ -65,9 +68,12 @@ public sealed class CsvFormat : ExportFormat
             }, true);
         }
 
+        /// <summary>Written directly: the header is ours, not data, so formula protection must not turn
+        /// <c>@timestamp</c> into <c>'@timestamp</c>. Nothing has gone through the CsvWriter yet.</summary>
         public void WriteStart()
         {
-            _csv.WriteHeader(_header);
+            var header = string.Join(',', _header.Select(Quote)) + "\n";
+            _output.Write(Encoding.UTF8.GetBytes(header));
         }
 
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
@@ -82,6 +88,9 @@ public sealed class CsvFormat : ExportFormat
             }
             _csv.EndRecord();
         }
+
+        static string Quote(string field) =>
+            field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 
         public void WriteEnd() => _csv.Flush();
 

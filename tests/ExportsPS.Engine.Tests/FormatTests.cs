@@ -1,0 +1,110 @@
+using System.Text;
+using System.Text.Json;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Formats;
+using ExportsPS.Engine.Json;
+
+namespace ExportsPS.Engine.Tests;
+
+public sealed class FormatTests
+{
+    static string WriteAll(ExportFormat format, ExportDefinition export, IReadOnlyList<string> columns, params string[] records)
+    {
+        using var output = new MemoryStream();
+        using (var writer = format.CreateWriter(output, new FormatContext(export, columns, _ => { })))
+        {
+            writer.WriteStart();
+            foreach (var record in records) writer.WriteRecord(Encoding.UTF8.GetBytes(record));
+            writer.WriteEnd();
+        }
+        return Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    static readonly ExportDefinition Export = new() { Name = "t", Query = "*" };
+
+    [Fact]
+    public void Csv_flattens_dotted_columns_in_the_given_order_and_joins_arrays_with_a_pipe()
+    {
+        var csv = WriteAll(new CsvFormat(), Export, ["@timestamp", "source.ip", "tags", "user.name", "missing"],
+            """{"@timestamp":"2025-01-01T00:00:00Z","source":{"ip":"10.0.0.1"},"tags":["a","b","c"],"user":{"name":"alice, \"the admin\""}}""",
+            """{"source.ip":"10.0.0.2","tags":[],"user":{"name":null},"n":5}""");
+        var lines = csv.TrimEnd('\n').Split('\n');
+        Assert.Equal("@timestamp,source.ip,tags,user.name,missing", lines[0]);
+        Assert.Equal("2025-01-01T00:00:00Z,10.0.0.1,a|b|c,\"alice, \"\"the admin\"\"\",", lines[1]);
+        Assert.Equal(",10.0.0.2,,,", lines[2]);
+        Assert.Equal(3, lines.Length);
+    }
+
+    [Fact]
+    public void Csv_joins_values_from_arrays_of_objects()
+    {
+        var csv = WriteAll(new CsvFormat(), Export, ["tags.name", "n"],
+            """{"tags":[{"name":"tlp:white"},{"name":"osint"}],"n":[1,2.5,true]}""");
+        Assert.Equal("tlp:white|osint,1|2.5|true", csv.Split('\n')[1]);
+    }
+
+    [Theory]
+    [InlineData("=1+2", "\"'=1+2\"")]
+    [InlineData("+cmd", "\"'+cmd\"")]
+    [InlineData("-2+3", "\"'-2+3\"")]
+    [InlineData("@SUM(A1)", "\"'@SUM(A1)\"")]
+    [InlineData("\tx", "\"'\tx\"")]
+    [InlineData("\rx", "\"'\rx\"")]
+    [InlineData("safe=1", "safe=1")]
+    public void Csv_neutralises_formula_cells_by_default_prefixing_a_quote_inside_a_quoted_cell(string value, string expectedCell)
+    {
+        var record = JsonSerializer.Serialize(new Dictionary<string, string> { ["v"] = value });
+        var csv = WriteAll(new CsvFormat(), Export, ["v"], record);
+        Assert.Equal(expectedCell, csv["v\n".Length..].TrimEnd('\n'));
+    }
+
+    [Fact]
+    public void Csv_formula_neutralising_can_be_turned_off()
+    {
+        var csv = WriteAll(new CsvFormat(), Export with { NeutralizeCsvFormulas = false }, ["v"], """{"v":"=1+2"}""");
+        Assert.Equal("v\n=1+2\n", csv);
+    }
+
+    [Fact]
+    public void Csv_reads_back_as_records_with_one_property_per_column()
+    {
+        var csv = WriteAll(new CsvFormat(), Export, ["a", "b.c"], """{"a":"x","b":{"c":"y|z"}}""");
+        var records = new CsvFormat().ReadRecords(new MemoryStream(Encoding.UTF8.GetBytes(csv)), CancellationToken.None).ToList();
+        Assert.Single(records);
+        Assert.Equal("x", records[0].GetProperty("a").GetString());
+        Assert.Equal("y|z", records[0].GetProperty("b.c").GetString());
+    }
+
+    [Fact]
+    public void Json_is_one_valid_array_of_the_raw_documents()
+    {
+        var json = WriteAll(new JsonArrayFormat(), Export, [], """{"a":1}""", """{"b":[2,3]}""");
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal(2, doc.RootElement.GetArrayLength());
+        Assert.Equal("""{"b":[2,3]}""", doc.RootElement[1].GetRawText());
+        Assert.Equal("[]\n", WriteAll(new JsonArrayFormat(), Export, []));
+    }
+
+    [Fact]
+    public void Jsonl_passes_bytes_through_one_per_line()
+    {
+        Assert.Equal("{\"a\":1}\n{\"b\":\"é\"}\n", WriteAll(new JsonLinesFormat(), Export, [], """{"a":1}""", """{"b":"é"}"""));
+    }
+
+    [Fact]
+    public void Source_filter_keeps_only_included_paths_with_their_nesting()
+    {
+        var filter = new SourceFilter(["source.ip", "tags", "objects.name", "flat.key"]);
+        var result = Encoding.UTF8.GetString(filter.Apply(Encoding.UTF8.GetBytes(
+            """{"source":{"ip":"1.2.3.4","port":5},"tags":["a"],"user":{"name":"x"},"objects":[{"name":"o1","v":1},{"v":2}],"flat.key":7,"source.ip":"dup"}""")));
+        Assert.Equal("""{"source":{"ip":"1.2.3.4"},"tags":["a"],"objects":[{"name":"o1"}],"flat.key":7,"source.ip":"dup"}""", result);
+    }
+
+    [Fact]
+    public void Format_registry_refuses_unknown_formats_naming_the_known_ones()
+    {
+        var error = Assert.Throws<ExportException>(() => FormatRegistry.CreateDefault().Get("xml"));
+        Assert.Equal(ExportErrorCode.UnknownFormat, error.Code);
+        Assert.Contains("csv", error.Message);
+    }
+}
