@@ -1,0 +1,252 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ExportsPS.Engine.Catalog;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Engine.Sample;
+using ExportsPS.Engine.Storage;
+
+namespace ExportsPS.Engine.Tests;
+
+public sealed class RunLifecycleTests : IDisposable
+{
+    readonly TestHome _home = new();
+    public void Dispose() => _home.Dispose();
+
+    string ExportFolder(string name) => Path.Combine(_home.Home.ExportsFolder, name);
+
+    IEnumerable<JsonElement> Records(string name) => _home.Service.ReadRecords(name, CancellationToken.None);
+
+    [Fact]
+    public void Csv_without_fields_uses_the_index_default_columns_and_with_fields_exactly_those()
+    {
+        _home.LoadSample(SampleKind.Events, 300);
+        _home.Run(new ExportDefinition { Name = "default-cols", Query = "*", Format = "csv" });
+        var first = Records("default-cols").First();
+        Assert.Equal(SampleDataGenerator.EventColumns, first.EnumerateObject().Select(p => p.Name).ToArray());
+
+        _home.Run(new ExportDefinition { Name = "picked", Query = "*", Format = "csv", Fields = ["user.name", "@timestamp"] });
+        var header = File.ReadLines(Path.Combine(ExportFolder("picked"), "picked.csv")).First();
+        Assert.Equal("user.name,@timestamp", header);
+    }
+
+    [Fact]
+    public void Field_selection_filters_source_documents_in_the_source()
+    {
+        _home.LoadSample(SampleKind.Events, 200);
+        var run = _home.Run(new ExportDefinition { Name = "slim", Query = "*", Format = "jsonl", Fields = ["source.ip", "event.action"] });
+        Assert.Equal(RunStatus.Completed, run.Status);
+        foreach (var record in Records("slim"))
+        {
+            Assert.Equal(["event", "source"], record.EnumerateObject().Select(p => p.Name).OrderBy(n => n).ToArray());
+            Assert.Equal(["ip"], record.GetProperty("source").EnumerateObject().Select(p => p.Name).ToArray());
+        }
+    }
+
+    [Fact]
+    public void From_and_To_limit_the_time_range_on_the_timestamp_field()
+    {
+        _home.LoadSample(SampleKind.Events, 1_000);  // spread over the 7 days before SampleEnd
+        var run = _home.Run(new ExportDefinition
+        {
+            Name = "one-day", Query = "*", From = "2026-06-17T00:00:00Z", To = "2026-06-17T00:00:00Z||+1d-1s",
+        });
+        Assert.InRange(run.Records!.Value, 100, 200);
+        foreach (var record in Records("one-day"))
+        {
+            var at = DateTimeOffset.Parse(record.GetProperty("@timestamp").GetString()!);
+            Assert.Equal(new DateTime(2026, 6, 17), at.UtcDateTime.Date);
+        }
+    }
+
+    [Fact]
+    public void A_record_cap_fails_the_run_with_a_clear_message_instead_of_truncating()
+    {
+        _home.LoadSample(SampleKind.Events, 500);
+        var run = _home.Run(new ExportDefinition { Name = "capped", Query = "*", RecordCap = 100 });
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("500 records, more than this export's record cap of 100", run.Error);
+        Assert.Null(_home.Service.Catalog.FindRun(run.Id)!.Records);
+        Assert.False(Directory.Exists(ExportFolder("capped")) && Directory.EnumerateFiles(ExportFolder("capped")).Any());
+    }
+
+    [Fact]
+    public void A_run_over_its_time_limit_is_marked_failed_and_leaves_no_temp_file()
+    {
+        _home.LoadSample(SampleKind.Events, 30_000);
+        var run = _home.Run(new ExportDefinition { Name = "slow", Query = "*", Format = "csv", TimeLimit = TimeSpan.FromMilliseconds(30) });
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("time limit", run.Error);
+        Assert.Empty(Directory.Exists(ExportFolder("slow")) ? Directory.EnumerateFiles(ExportFolder("slow")) : []);
+    }
+
+    [Fact]
+    public void Cancel_stops_a_running_export_promptly_and_keeps_the_previous_artifact()
+    {
+        _home.LoadSample(SampleKind.Events, 60_000);
+        var first = _home.Run(new ExportDefinition { Name = "big", Query = "*", Format = "csv" });
+        Assert.Equal(RunStatus.Completed, first.Status);
+        var before = _home.Service.RequireArtifact("big");
+
+        var handle = _home.Service.Start("big", RunTrigger.Manual);
+        SpinWait.SpinUntil(() => handle.Processed > 0 || handle.Completion.IsCompleted, TimeSpan.FromSeconds(10));
+        var asked = DateTime.UtcNow;
+        _home.Service.Cancel("big");
+        var run = handle.Completion.GetAwaiter().GetResult();
+        Assert.True(DateTime.UtcNow - asked < TimeSpan.FromSeconds(2), "cancellation took too long");
+        if (run.Status == RunStatus.Completed) return; // finished before the cancel landed: nothing to prove
+        Assert.Equal(RunStatus.Canceled, run.Status);
+        var after = _home.Service.RequireArtifact("big");
+        Assert.Equal(before.Sha256, after.Sha256);
+        Assert.Equal(2, Directory.EnumerateFiles(ExportFolder("big")).Count()); // file + manifest, no temp
+        Assert.Contains(_home.Catalog.ListAudit("big", 10), e => e.Event == AuditEvents.ExportCanceled);
+    }
+
+    [Fact]
+    public void Cancel_requested_through_the_catalog_stops_a_run_of_another_process()
+    {
+        _home.LoadSample(SampleKind.Events, 60_000);
+        _home.Service.Create(new ExportDefinition { Name = "remote", Query = "*", Format = "csv" });
+        var handle = _home.Service.Start("remote", RunTrigger.Manual);
+        SpinWait.SpinUntil(() => handle.Processed > 0 || handle.Completion.IsCompleted, TimeSpan.FromSeconds(10));
+        _home.Catalog.RequestCancel(handle.RunId, DateTimeOffset.UtcNow); // what another process's Stop-Export does
+        var run = handle.Completion.GetAwaiter().GetResult();
+        Assert.True(run.Status is RunStatus.Canceled or RunStatus.Completed);
+        if (run.Status == RunStatus.Canceled) Assert.Null(run.Records);
+    }
+
+    [Fact]
+    public void A_rerun_replaces_the_file_atomically_and_the_old_one_stays_readable_until_commit()
+    {
+        var store = new LocalArtifactStore(_home.Home.ExportsFolder);
+        ArtifactManifest Manifest(string run, byte[] bytes) => new()
+        {
+            ExportName = "atomic", RunId = run, FileName = "atomic.jsonl", Format = "jsonl", Compression = "none",
+            Records = 1, Bytes = bytes.Length, Sha256 = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(),
+            Query = "*", Index = "events", CreatedAt = DateTimeOffset.UtcNow,
+        };
+        var v1 = Encoding.UTF8.GetBytes("{\"v\":1}\n");
+        var v2 = Encoding.UTF8.GetBytes("{\"v\":2}\n");
+        var first = store.BeginWrite("atomic", "atomic.jsonl", new string('1', 32));
+        first.Content.Write(v1);
+        first.CommitAsync(Manifest("1", v1), CancellationToken.None).GetAwaiter().GetResult();
+
+        var second = store.BeginWrite("atomic", "atomic.jsonl", new string('2', 32));
+        second.Content.Write(v2);
+        // Mid-write: readers still get the complete previous file, and it verifies.
+        var during = store.ReadManifest("atomic")!;
+        Assert.Equal("1", during.RunId);
+        using (var reader = ArtifactVerifier.Open(store, "atomic", during)) reader.DrainAndVerify();
+        second.CommitAsync(Manifest("2", v2), CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal("2", store.ReadManifest("atomic")!.RunId);
+        Assert.Equal(v2, File.ReadAllBytes(Path.Combine(ExportFolder("atomic"), "atomic.jsonl")));
+        Assert.Equal(2, Directory.EnumerateFiles(ExportFolder("atomic")).Count());
+    }
+
+    [Fact]
+    public void Receive_verifies_the_sha256_and_refuses_a_tampered_file()
+    {
+        _home.LoadSample(SampleKind.Events, 100);
+        _home.Run(new ExportDefinition { Name = "tamper", Query = "*" });
+        var target = Path.Combine(_home.Root, "download.jsonl");
+        var received = _home.Service.ReceiveAsync("tamper", target, false, null, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal(received.Manifest.Sha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(target))).ToLowerInvariant());
+
+        File.AppendAllText(Path.Combine(ExportFolder("tamper"), "tamper.jsonl"), "{\"injected\":true}\n");
+        var error = Assert.Throws<ExportException>(() =>
+            _home.Service.ReceiveAsync("tamper", Path.Combine(_home.Root, "again.jsonl"), false, null, CancellationToken.None).GetAwaiter().GetResult());
+        Assert.Equal(ExportErrorCode.ArtifactCorrupt, error.Code);
+        Assert.False(File.Exists(Path.Combine(_home.Root, "again.jsonl")));
+        Assert.Empty(Directory.EnumerateFiles(_home.Root, "*.partial"));
+    }
+
+    [Fact]
+    public void Receive_refuses_an_export_without_a_completed_run()
+    {
+        _home.LoadSample(SampleKind.Events, 10);
+        _home.Service.Create(new ExportDefinition { Name = "never", Query = "*" });
+        var error = Assert.Throws<ExportException>(() => _home.Service.RequireArtifact("never"));
+        Assert.Equal(ExportErrorCode.RunNotCompleted, error.Code);
+        Assert.Contains("has never run", error.Message);
+    }
+
+    [Fact]
+    public void Only_one_run_of_an_export_can_be_active_at_a_time()
+    {
+        _home.Catalog.AddExport(new ExportDefinition { Name = "solo", Query = "*", CreatedAt = DateTimeOffset.UtcNow });
+        var first = _home.Catalog.CreateRun("solo", "default", RunTrigger.Manual, "h", "a");
+        var error = Assert.Throws<ExportException>(() => _home.Catalog.CreateRun("SOLO", "default", RunTrigger.Manual, "h", "a"));
+        Assert.Equal(ExportErrorCode.RunAlreadyActive, error.Code);
+        _home.Catalog.FinishRun(first.Id, new RunOutcome(RunStatus.Completed, 0, 0, 0, 0, null, null, null, []), DateTimeOffset.UtcNow);
+        _home.Catalog.CreateRun("solo", "default", RunTrigger.Manual, "h", "a");
+    }
+
+    [Fact]
+    public void A_run_whose_heartbeat_lapsed_is_marked_failed_not_left_running()
+    {
+        _home.Catalog.AddExport(new ExportDefinition { Name = "orphan", Query = "*", CreatedAt = DateTimeOffset.UtcNow });
+        var run = _home.Catalog.CreateRun("orphan", "default", RunTrigger.Manual, "h", "a");
+        _home.Catalog.MarkRunning(run.Id, "dead-host", DateTimeOffset.UtcNow.AddMinutes(-10));
+        Assert.Equal(1, _home.Service.Recover());
+        var after = _home.Catalog.FindRun(run.Id)!;
+        Assert.Equal(RunStatus.Failed, after.Status);
+        Assert.Contains("heartbeats", after.Error);
+        _home.Catalog.CreateRun("orphan", "default", RunTrigger.Manual, "h", "a"); // the slot is free again
+    }
+
+    [Fact]
+    public void Recover_removes_temp_files_of_runs_that_are_no_longer_active()
+    {
+        Directory.CreateDirectory(ExportFolder("litter"));
+        var stale = Path.Combine(ExportFolder("litter"), $".tmp-{new string('a', 32)}-litter.jsonl");
+        File.WriteAllText(stale, "partial");
+        _home.Service.Recover();
+        Assert.False(File.Exists(stale));
+    }
+
+    [Fact]
+    public void Every_state_change_is_in_the_audit_trail_with_the_actor()
+    {
+        _home.LoadSample(SampleKind.Events, 50);
+        _home.Service.Create(new ExportDefinition { Name = "audited", Query = "*" });
+        _home.Service.Start("audited", RunTrigger.Create).Completion.Wait();
+        _home.Service.Start("audited", RunTrigger.Manual).Completion.Wait();
+        _home.Service.ReceiveAsync("audited", Path.Combine(_home.Root, "a.jsonl"), false, null, CancellationToken.None).Wait();
+        _home.Service.Remove("audited");
+        var events = _home.Catalog.ListAudit("audited", 50).Select(e => e.Event).Reverse().ToArray();
+        Assert.Equal([AuditEvents.ExportCreated, AuditEvents.ExportRequested, AuditEvents.ExportRerun, AuditEvents.ExportDownloaded, AuditEvents.ExportDeleted], events);
+        Assert.All(_home.Catalog.ListAudit("audited", 50), e => Assert.Contains("@", e.Actor));
+    }
+
+    [Theory]
+    [InlineData("../escape", ExportErrorCode.InvalidName)]
+    [InlineData("a/b", ExportErrorCode.InvalidName)]
+    [InlineData("a\\b", ExportErrorCode.InvalidName)]
+    [InlineData(".hidden", ExportErrorCode.InvalidName)]
+    [InlineData("bell\u0007", ExportErrorCode.InvalidName)]
+    [InlineData("", ExportErrorCode.InvalidName)]
+    public void Names_that_could_escape_the_storage_root_are_refused(string name, ExportErrorCode code)
+    {
+        var error = Assert.Throws<ExportException>(() => _home.Service.Validate(new ExportDefinition { Name = name, Query = "*" }));
+        Assert.Equal(code, error.Code);
+    }
+
+    [Fact]
+    public void Duplicate_names_are_refused_case_insensitively()
+    {
+        _home.LoadSample(SampleKind.Events, 10);
+        _home.Service.Create(new ExportDefinition { Name = "Daily", Query = "*" });
+        var error = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "daily", Query = "*" }));
+        Assert.Equal(ExportErrorCode.DuplicateName, error.Code);
+    }
+
+    [Fact]
+    public void Catalog_schema_is_versioned_and_reopening_does_not_migrate_twice()
+    {
+        Assert.Equal(CatalogSchema.Migrations.Count, _home.Catalog.SchemaVersion());
+        var again = new SqliteCatalog(_home.Home.CatalogPath);
+        again.Initialize();
+        Assert.Equal(CatalogSchema.Migrations.Count, again.SchemaVersion());
+    }
+}
