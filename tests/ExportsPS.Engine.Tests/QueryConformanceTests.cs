@@ -30,6 +30,8 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
         { "user.name:alice", "1,6" },
         { "alice", "1,6" },                                   // default field: all text
         { "ALICE", "1,6" },                                   // text is case-insensitive
+        { "quarant*", "4" },                                  // default field: wildcard over every text field
+        { "\"password for\"", "1,2" },                        // default field: phrase
         { "user.name.keyword:alice", "1,6" },
         { "user.name.keyword:Alice", "" },                    // keyword is exact
         { "user.name:\"carol smith\"", "3" },                 // phrase

@@ -39,6 +39,14 @@ public sealed class NewExportSampleDataCommand : ExportCmdletBase
     [Parameter]
     public SwitchParameter Replace { get; set; }
 
+    /// <summary>Explicit field types, as for Import-ExportData.</summary>
+    [Parameter]
+    public System.Collections.Hashtable? Mapping { get; set; }
+
+    /// <summary>Index only the fields in -Mapping (fast bulk loads for benchmarks and memory tests).</summary>
+    [Parameter]
+    public SwitchParameter MappedFieldsOnly { get; set; }
+
     protected override void ProcessRecord() => Invoke(() =>
     {
         var kind = Enum.Parse<SampleKind>(Kind, ignoreCase: true);
@@ -47,7 +55,13 @@ public sealed class NewExportSampleDataCommand : ExportCmdletBase
         if (!ShouldProcess(index, $"Generate {Count:N0} sample {Kind.ToLowerInvariant()}")) return;
         var service = EngineAccess.Service();
         var documents = SampleDataGenerator.Generate(kind, Count, Seed, EndTime ?? DateTimeOffset.UtcNow, TimeSpan.FromDays(Days));
-        var options = new ImportOptions { Replace = Replace, DefaultColumns = SampleDataGenerator.ColumnsOf(kind) };
+        var options = new ImportOptions
+        {
+            Replace = Replace,
+            DefaultColumns = SampleDataGenerator.ColumnsOf(kind),
+            Mapping = ImportExportDataCommand.ToMapping(Mapping),
+            MappedFieldsOnly = MappedFieldsOnly,
+        };
         WriteObject(ImportExportDataCommand.ImportWithProgress(this, service, index, documents, options, Stopping));
     });
 }

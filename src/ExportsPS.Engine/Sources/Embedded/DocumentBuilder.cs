@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -15,7 +16,6 @@ internal sealed class DocumentBuilder
     readonly IndexMapping _mapping;
     readonly ArrayBufferWriter<byte> _compact = new(4096);
     readonly Utf8JsonWriter _writer;
-    readonly StringBuilder _all = new();
     readonly HashSet<string> _paths = new(StringComparer.Ordinal);
 
     public DocumentBuilder(IndexMapping mapping)
@@ -24,27 +24,65 @@ internal sealed class DocumentBuilder
         _writer = new Utf8JsonWriter(_compact);
     }
 
+    static readonly FieldType LongType = Frozen(new FieldType(Int64Field.TYPE_NOT_STORED) { NumericPrecisionStep = EmbeddedFields.NumericPrecisionStep });
+    static readonly FieldType DoubleType = Frozen(new FieldType(DoubleField.TYPE_NOT_STORED) { NumericPrecisionStep = EmbeddedFields.NumericPrecisionStep });
+
+    static FieldType Frozen(FieldType type) { type.Freeze(); return type; }
+
     public long MalformedValues { get; private set; }
 
+    /// <summary>Builds the document for <paramref name="source"/>. The returned document and its fields
+    /// are reused by the next call (Lucene's advice for indexing speed: a new Field per value costs a
+    /// new token stream each), so index it before building the next one.</summary>
     public Document Build(JsonElement source)
     {
         if (source.ValueKind != JsonValueKind.Object)
             throw new FormatException($"a document must be a JSON object, not {source.ValueKind.ToString().ToLowerInvariant()}");
-        var document = new Document();
-        _all.Clear();
+        _document.Fields.Clear();
+        foreach (var slots in _touched) slots.Used = 0;
+        _touched.Clear();
         _paths.Clear();
-        AddObject(document, source, "");
+        AddObject(_document, source, "");
         foreach (var path in _paths)
-            document.Add(new StringField(EmbeddedFields.FieldNames, path, Field.Store.NO));
-        if (_all.Length > 0)
-            document.Add(new TextField(EmbeddedFields.All, _all.ToString(), Field.Store.NO));
+            _document.Add(Rent(EmbeddedFields.FieldNames, Slot.FieldName, path, static (name, value) => new StringField(name, value, Field.Store.NO)));
 
         _compact.ResetWrittenCount();
         _writer.Reset(_compact);
         source.WriteTo(_writer);
         _writer.Flush();
-        document.Add(new BinaryDocValuesField(EmbeddedFields.Source, new BytesRef(_compact.WrittenSpan.ToArray())));
-        return document;
+        MemoryMarshal.TryGetArray(_compact.WrittenMemory, out var written);
+        _sourceField.SetBytesValue(new BytesRef(written.Array, written.Offset, written.Count));
+        _document.Add(_sourceField);
+        return _document;
+    }
+
+    enum Slot : byte { Text, Exact, Long, Double, FieldName }
+
+    sealed class Slots
+    {
+        public readonly List<Field> Fields = new();
+        public int Used;
+    }
+
+    readonly Document _document = new();
+    readonly BinaryDocValuesField _sourceField = new(EmbeddedFields.Source, new BytesRef());
+    readonly Dictionary<(string, Slot), Slots> _slots = new();
+    readonly List<Slots> _touched = new();
+
+    /// <summary>The next unused field instance for (name, slot) in this document, created on first need.</summary>
+    Field Rent(string name, Slot slot, string text, Func<string, string, Field> create)
+    {
+        var field = Rent(name, slot, () => create(name, text));
+        field.SetStringValue(text);
+        return field;
+    }
+
+    Field Rent(string name, Slot slot, Func<Field> create)
+    {
+        if (!_slots.TryGetValue((name, slot), out var slots)) _slots[(name, slot)] = slots = new Slots();
+        if (slots.Used == 0) _touched.Add(slots);
+        if (slots.Used == slots.Fields.Count) slots.Fields.Add(create());
+        return slots.Fields[slots.Used++];
     }
 
     void AddObject(Document document, JsonElement obj, string prefix)
@@ -71,7 +109,7 @@ internal sealed class DocumentBuilder
             case JsonValueKind.Undefined:
                 return;
         }
-        var kind = _mapping.Observe(path, value);
+        if (_mapping.Observe(path, value) is not { } kind) return;
         if (!AddLeaf(document, path, kind, value)) { MalformedValues++; return; }
         MarkPath(path);
     }
@@ -94,44 +132,39 @@ internal sealed class DocumentBuilder
             case FieldKind.Text:
             {
                 var text = ScalarText(value);
-                document.Add(new TextField(path, text, Field.Store.NO));
+                document.Add(Rent(path, Slot.Text, text, static (name, v) => new TextField(name, v, Field.Store.NO)));
                 if (text.Length <= EmbeddedFields.KeywordIgnoreAbove)
-                    document.Add(new StringField(path + IndexMapping.KeywordSuffix, text, Field.Store.NO));
-                AppendAll(text);
+                    document.Add(Rent(path + IndexMapping.KeywordSuffix, Slot.Exact, text, static (name, v) => new StringField(name, v, Field.Store.NO)));
                 return true;
             }
             case FieldKind.Keyword:
+                document.Add(Rent(path, Slot.Exact, ScalarText(value), static (name, v) => new StringField(name, v, Field.Store.NO)));
+                return true;
+            case FieldKind.Date:
+            case FieldKind.Long:
             {
-                var text = ScalarText(value);
-                document.Add(new StringField(path, text, Field.Store.NO));
-                AppendAll(text);
+                long number;
+                if (!(kind == FieldKind.Date ? TryEpochMillis(value, out number) : TryLong(value, out number))) return false;
+                var field = Rent(path, Slot.Long, () => new Int64Field(path, 0L, LongType));
+                field.SetInt64Value(number);
+                document.Add(field);
                 return true;
             }
-            case FieldKind.Date:
-                if (!TryEpochMillis(value, out var millis)) return false;
-                document.Add(new Int64Field(path, millis, Field.Store.NO));
-                return true;
-            case FieldKind.Long:
-                if (!TryLong(value, out var number)) return false;
-                document.Add(new Int64Field(path, number, Field.Store.NO));
-                return true;
             case FieldKind.Double:
+            {
                 if (!TryDouble(value, out var real)) return false;
-                document.Add(new DoubleField(path, real, Field.Store.NO));
+                var field = Rent(path, Slot.Double, () => new DoubleField(path, 0d, DoubleType));
+                field.SetDoubleValue(real);
+                document.Add(field);
                 return true;
+            }
             case FieldKind.Boolean:
                 if (!TryBoolean(value, out var flag)) return false;
-                document.Add(new StringField(path, flag ? "true" : "false", Field.Store.NO));
+                document.Add(Rent(path, Slot.Exact, flag ? "true" : "false", static (name, v) => new StringField(name, v, Field.Store.NO)));
                 return true;
             default:
                 return false;
         }
-    }
-
-    void AppendAll(string text)
-    {
-        if (_all.Length > 0) _all.Append(' ');
-        _all.Append(text);
     }
 
     static string ScalarText(JsonElement value) => value.ValueKind switch

@@ -16,6 +16,8 @@ public sealed record ImportOptions
     public IReadOnlyDictionary<string, string> Mapping { get; init; } = new Dictionary<string, string>();
     /// <summary>Columns CSV exports of this index use when no field list is given.</summary>
     public IReadOnlyList<string>? DefaultColumns { get; init; }
+    /// <summary>Index only the fields named in <see cref="Mapping"/> (OpenSearch <c>dynamic: false</c>).</summary>
+    public bool MappedFieldsOnly { get; init; }
 }
 
 public sealed record ImportResult(string Index, long Documents, long MalformedValues, long TotalDocuments, TimeSpan Duration);
@@ -129,46 +131,66 @@ public sealed class EmbeddedImporter
             mapping.SetExplicit(field, kind);
         }
         if (options.DefaultColumns is { } columns) mapping.DefaultColumns = columns.ToList();
+        if (options.MappedFieldsOnly)
+        {
+            if (options.Mapping.Count == 0)
+                throw new ExportException(ExportErrorCode.InvalidOption,
+                    "-MappedFieldsOnly indexes only the fields in -Mapping, but -Mapping is empty. Name the fields to index, e.g. -Mapping @{ '@timestamp' = 'date'; 'event.action' = 'keyword' }.");
+            mapping.Dynamic = false;
+        }
 
-        var builder = new DocumentBuilder(mapping);
         long count = 0;
+        long malformed = 0;
         var committed = false;
         try
         {
-            // Building a document mutates the mapping, so it stays on this thread; analysis inside
-            // AddDocument is the expensive part and runs on every core.
-            using var pending = new BlockingCollection<Document>(4096);
+            // One builder per indexing thread: builders reuse their Field instances, so a document must
+            // be indexed on the thread that built it. Parsing stays on this thread, in order.
+            using var pending = new BlockingCollection<(JsonElement Document, long Number)>(4096);
             var indexers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(() =>
             {
-                foreach (var document in pending.GetConsumingEnumerable(cancellationToken)) writer.AddDocument(document);
+                var builder = new DocumentBuilder(mapping);
+                try
+                {
+                    foreach (var (element, number) in pending.GetConsumingEnumerable(cancellationToken))
+                    {
+                        Document document;
+                        try { document = builder.Build(element); }
+                        catch (FormatException ex)
+                        {
+                            throw new ExportException(ExportErrorCode.InvalidData,
+                                $"Document {number} cannot be imported: {ex.Message}. Nothing was imported.", number, ex);
+                        }
+                        writer.AddDocument(document);
+                    }
+                }
+                finally { Interlocked.Add(ref malformed, builder.MalformedValues); }
             }, cancellationToken)).ToArray();
             try
             {
                 foreach (var element in documents)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    Document document;
-                    try { document = builder.Build(element); }
-                    catch (FormatException ex)
-                    {
-                        throw new ExportException(ExportErrorCode.InvalidData,
-                            $"Document {count + 1} cannot be imported: {ex.Message}. Nothing was imported.", count + 1, ex);
-                    }
-                    pending.Add(document, cancellationToken);
+                    if (indexers.Any(t => t.IsFaulted)) break;
+                    pending.Add((element, count + 1), cancellationToken);
                     if (++count % 10_000 == 0) progress?.Report(count);
                 }
             }
             finally
             {
                 pending.CompleteAdding();
-                Task.WaitAll(indexers);
+                try { Task.WaitAll(indexers); }
+                catch (AggregateException ex) when (ex.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) is { } first)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+                }
             }
             writer.Commit();
             mapping.Save(folder);
             committed = true;
             progress?.Report(count);
             var total = writer.NumDocs;
-            return new ImportResult(index, count, builder.MalformedValues, total, DateTimeOffset.UtcNow - started);
+            return new ImportResult(index, count, Interlocked.Read(ref malformed), total, DateTimeOffset.UtcNow - started);
         }
         finally
         {

@@ -126,7 +126,6 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
 
     FieldKind KindOf(string field)
     {
-        if (field == EmbeddedFields.All) return FieldKind.Text;
         return _mapping.Lookup(field) ?? throw UnknownField(field);
     }
 
@@ -139,8 +138,22 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             "Get-ExportIndex -Name <index> lists the fields.", field);
     }
 
+    /// <summary>A query term without a field searches every text field (OpenSearch's default_field *).</summary>
+    Query AnyTextField(Func<string, Query?> perField)
+    {
+        var any = new BooleanQuery(disableCoord: true);
+        foreach (var field in _mapping.FieldOrder)
+            if (_mapping.Fields[field] is FieldKind.Text or FieldKind.Keyword && perField(field) is { } query)
+                any.Add(query, Occur.SHOULD);
+        return any.Clauses.Count > 0 ? any : new BooleanQuery(); // no text field: matches nothing
+    }
+
     protected override Query GetFieldQuery(string field, string queryText, bool quoted)
     {
+        if (field == EmbeddedFields.All)
+            return AnyTextField(f => _mapping.Fields[f] == FieldKind.Keyword
+                ? new TermQuery(new Term(f, queryText))
+                : base.GetFieldQuery(f, queryText, quoted));
         if (field == "_exists_")
         {
             if (!_mapping.Knows(queryText)) throw UnknownField(queryText);
@@ -175,25 +188,29 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
 
     protected override Query GetWildcardQuery(string field, string termStr)
     {
-        if (field == EmbeddedFields.All || KindOf(field) == FieldKind.Text) return base.GetWildcardQuery(field, termStr);
+        if (field == EmbeddedFields.All) return AnyTextField(f => GetWildcardQuery(f, termStr));
+        if (KindOf(field) == FieldKind.Text) return base.GetWildcardQuery(field, termStr);
         if (termStr == "*") return new TermQuery(new Term(EmbeddedFields.FieldNames, field));
         return new WildcardQuery(new Term(field, termStr));
     }
 
     protected override Query GetPrefixQuery(string field, string termStr)
     {
-        if (field == EmbeddedFields.All || KindOf(field) == FieldKind.Text) return base.GetPrefixQuery(field, termStr);
+        if (field == EmbeddedFields.All) return AnyTextField(f => GetPrefixQuery(f, termStr));
+        if (KindOf(field) == FieldKind.Text) return base.GetPrefixQuery(field, termStr);
         return new PrefixQuery(new Term(field, termStr));
     }
 
     protected override Query GetFuzzyQuery(string field, string termStr, float minSimilarity)
     {
+        if (field == EmbeddedFields.All) return AnyTextField(f => base.GetFuzzyQuery(f, termStr, minSimilarity));
         KindOf(field);
         return base.GetFuzzyQuery(field, termStr, minSimilarity);
     }
 
     protected override Query GetRegexpQuery(string field, string termStr)
     {
+        if (field == EmbeddedFields.All) return AnyTextField(f => base.GetRegexpQuery(f, termStr));
         KindOf(field);
         return base.GetRegexpQuery(field, termStr);
     }
@@ -207,7 +224,7 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         {
             double? low = Open(part1) ? null : ParseDouble(field, part1!);
             double? high = Open(part2) ? null : ParseDouble(field, part2!);
-            return NumericRangeQuery.NewDoubleRange(field, low, high, startInclusive, endInclusive);
+            return NumericRangeQuery.NewDoubleRange(field, EmbeddedFields.NumericPrecisionStep, low, high, startInclusive, endInclusive);
         }
         long? min, max;
         if (kind == FieldKind.Date)
@@ -217,11 +234,11 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             // Bounds are now instants; the rounding above already encoded inclusivity of the unit.
             if (min is not null && !startInclusive) { min++; }
             if (max is not null && !endInclusive) { max--; }
-            return NumericRangeQuery.NewInt64Range(field, min, max, true, true);
+            return NumericRangeQuery.NewInt64Range(field, EmbeddedFields.NumericPrecisionStep, min, max, true, true);
         }
         min = Open(part1) ? null : ParseLong(field, part1!);
         max = Open(part2) ? null : ParseLong(field, part2!);
-        return NumericRangeQuery.NewInt64Range(field, min, max, startInclusive, endInclusive);
+        return NumericRangeQuery.NewInt64Range(field, EmbeddedFields.NumericPrecisionStep, min, max, startInclusive, endInclusive);
     }
 
     /// <summary>A date bound: an inclusive upper bound or exclusive lower bound covers the whole unit the

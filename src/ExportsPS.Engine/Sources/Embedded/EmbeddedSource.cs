@@ -71,7 +71,7 @@ public sealed class EmbeddedSource : IRecordSource
                 $"-From/-To filter on the timestamp field '{query.TimestampField}', which index '{query.Index}' " +
                 (kind is null ? "does not have" : $"maps as {kind.ToString()!.ToLowerInvariant()}, not a date") +
                 ". Set -TimestampField to a date field.", query.TimestampField);
-        var range = NumericRangeQuery.NewInt64Range(query.TimestampField,
+        var range = NumericRangeQuery.NewInt64Range(query.TimestampField, EmbeddedFields.NumericPrecisionStep,
             query.From?.ToUnixTimeMilliseconds(), query.To?.ToUnixTimeMilliseconds(), true, true);
         return new BooleanQuery { { parsed, Occur.MUST }, { range, Occur.MUST } };
     }

@@ -22,6 +22,9 @@ public sealed class IndexMapping
     [JsonInclude] public List<string> FieldOrder { get; private set; } = new();
     /// <summary>Columns a CSV export uses without a field list; set by the sample generator or the user.</summary>
     [JsonInclude] public List<string> DefaultColumns { get; set; } = new();
+    /// <summary>OpenSearch's <c>dynamic</c>: when false, fields not in the mapping stay in <c>_source</c>
+    /// (and in exports) but are not indexed, which makes large imports several times faster.</summary>
+    [JsonInclude] public bool Dynamic { get; set; } = true;
 
     static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -72,10 +75,20 @@ public sealed class IndexMapping
         Add(field, kind);
     }
 
-    /// <summary>The kind for a value at <paramref name="field"/>, mapping the field on first sight.</summary>
-    public FieldKind Observe(string field, JsonElement value)
+    /// <summary>The kind for a value at <paramref name="field"/>, mapping the field on first sight; null
+    /// when the field is unmapped and the mapping is not dynamic.</summary>
+    public FieldKind? Observe(string field, JsonElement value)
+    {
+        // Imports build documents on several threads; new fields are rare, so one lock is cheap.
+        lock (_gate) return ObserveLocked(field, value);
+    }
+
+    readonly object _gate = new();
+
+    FieldKind? ObserveLocked(string field, JsonElement value)
     {
         if (Fields.TryGetValue(field, out var kind)) return kind;
+        if (!Dynamic) return null;
         kind = value.ValueKind switch
         {
             JsonValueKind.String => LooksLikeDate(value.GetString()!) ? FieldKind.Date : FieldKind.Text,
