@@ -17,7 +17,7 @@ public abstract class ExportCmdletBase : PSCmdlet
     private protected void Invoke(Action action)
     {
         try { action(); }
-        catch (Engine.Exports.ExportException ex) { ThrowTerminatingError(ErrorRecords.From(ex)); }
+        catch (Exception ex) when (EngineError(ex) is { } engine) { ThrowTerminatingError(ErrorRecords.From(engine)); }
     }
 
     /// <summary>Runs <paramref name="action"/> for one pipeline item; an engine error is written as a
@@ -25,6 +25,14 @@ public abstract class ExportCmdletBase : PSCmdlet
     private protected void InvokeForItem(Action action)
     {
         try { action(); }
-        catch (Engine.Exports.ExportException ex) { WriteError(ErrorRecords.From(ex)); }
+        catch (Exception ex) when (EngineError(ex) is { } engine) { WriteError(ErrorRecords.From(engine)); }
     }
+
+    /// <summary>The engine error behind <paramref name="ex"/>, also when a waited-on task wrapped it.</summary>
+    static Engine.Exports.ExportException? EngineError(Exception ex) => ex switch
+    {
+        Engine.Exports.ExportException engine => engine,
+        AggregateException { InnerExceptions.Count: 1 } aggregate => EngineError(aggregate.InnerException!),
+        _ => null,
+    };
 }

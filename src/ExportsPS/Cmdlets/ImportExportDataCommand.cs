@@ -10,7 +10,7 @@ namespace ExportsPS.Commands;
 
 /// <summary>Import-ExportData: loads JSON arrays, JSONL, .gz files or pipeline objects into an embedded
 /// index, in one commit (a bad document anywhere imports nothing).</summary>
-[Cmdlet(VerbsData.Import, "ExportData", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsData.Import, "ExportData", SupportsShouldProcess = true, DefaultParameterSetName = ObjectSet)]
 [OutputType(typeof(ExportImportResult))]
 public sealed class ImportExportDataCommand : ExportCmdletBase
 {
@@ -28,6 +28,7 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
     [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
+    /// <summary>Documents: hashtables, PSCustomObjects, JSON strings, or files (FileInfo from Get-ChildItem).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ObjectSet, ValueFromPipeline = true)]
     public PSObject? InputObject { get; set; }
 
@@ -52,7 +53,6 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
 
     readonly List<string> _files = new();
     readonly List<JsonElement> _objects = new();
-    long _objectBytes;
 
     protected override void BeginProcessing() => Invoke(() => EmbeddedIndexStore.ValidateName(Index));
 
@@ -73,12 +73,16 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
             }
             return;
         }
+        if (InputObject?.BaseObject is FileInfo file)
+        {
+            _files.Add(file.FullName);
+            return;
+        }
         try
         {
             // Pipeline objects are buffered only until end of input, then imported in one commit.
             var element = JsonObjects.ToJson(InputObject);
             _objects.Add(element);
-            _objectBytes += element.GetRawText().Length;
         }
         catch (FormatException ex)
         {
@@ -88,12 +92,10 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
 
     protected override void EndProcessing() => Invoke(() =>
     {
-        var what = ParameterSetName == PathSet ? string.Join(", ", _files) : $"{_objects.Count} objects";
+        var what = _objects.Count == 0 ? string.Join(", ", _files) : $"{_objects.Count} objects";
         if (!ShouldProcess(Index, $"{(Replace ? "Replace" : "Import into")} embedded index from {what}")) return;
         var service = EngineAccess.Service();
-        var documents = ParameterSetName == PathSet
-            ? _files.SelectMany(f => EmbeddedImporter.ReadFile(f, Stopping))
-            : _objects;
+        var documents = _files.SelectMany(f => EmbeddedImporter.ReadFile(f, Stopping)).Concat(_objects);
         var options = new ImportOptions
         {
             Replace = Replace,

@@ -1,0 +1,168 @@
+using System.Management.Automation;
+
+namespace ExportsPS.Module.Tests;
+
+/// <summary>Real pipelines against the staged module in a hosted PowerShell 7.6 engine.</summary>
+public sealed class CmdletPipelineTests : IDisposable
+{
+    readonly PowerShellSession _ps = new();
+    public void Dispose() => _ps.Dispose();
+
+    void Sample(long count = 2000) =>
+        _ps.Ok($"New-ExportSampleData -Kind Events -Count {count} -EndTime '2026-06-19T00:00:00Z' | Out-Null");
+
+    [Fact]
+    public void New_export_runs_at_once_and_returns_a_completed_run()
+    {
+        Sample();
+        var run = _ps.Ok("New-Export -Name failed-logins -Query 'event.action:logon-failed' -Format csv -Compress").Single();
+        Assert.Equal("ExportsPS.ExportRunInfo", run.TypeNames[0]);
+        Assert.Equal("Completed", run.Properties["Status"].Value.ToString());
+        Assert.True((long)run.Properties["Records"].Value > 0);
+        Assert.EndsWith("failed-logins.csv.gz", (string)run.Properties["Location"].Value);
+    }
+
+    [Fact]
+    public void Get_export_pipes_into_start_export_by_property_name()
+    {
+        Sample();
+        _ps.Ok("New-Export a -Query 'user.name:alice' -NoRun | Out-Null; New-Export b -Query 'user.name:bob' -Format json -NoRun | Out-Null");
+        var runs = _ps.Ok("Get-Export | Start-Export");
+        Assert.Equal(["a", "b"], runs.Select(r => (string)r.Properties["Name"].Value).OrderBy(n => n).ToArray());
+        Assert.All(runs, r => Assert.Equal("Completed", r.Properties["Status"].Value.ToString()));
+        Assert.All(runs, r => Assert.Equal("Manual", r.Properties["Trigger"].Value.ToString()));
+    }
+
+    [Fact]
+    public void Receive_as_object_streams_records_that_where_object_can_filter()
+    {
+        Sample();
+        _ps.Ok("New-Export logins -Query 'event.category:authentication' | Out-Null");
+        var alice = _ps.Ok("Receive-ExportFile logins -AsObject | Where-Object { $_.user.name -eq 'alice' }");
+        Assert.NotEmpty(alice);
+        Assert.All(alice, r => Assert.Equal("alice", ((PSObject)r.Properties["user"].Value).Properties["name"].Value));
+        var csv = _ps.Ok("New-Export logins-csv -Query 'event.category:authentication' -Format csv | Out-Null; Receive-ExportFile logins-csv -AsObject | Where-Object { $_.'user.name' -eq 'alice' }");
+        Assert.Equal(alice.Count, csv.Count);
+    }
+
+    [Fact]
+    public void Receive_to_a_destination_returns_the_file_info_and_verifies_it()
+    {
+        Sample();
+        var target = Path.Combine(_ps.Home, "out.jsonl");
+        var file = _ps.Ok($"New-Export dl -Query '*' | Out-Null; Receive-ExportFile dl -Destination '{target}'").Single();
+        Assert.IsType<FileInfo>(file.BaseObject);
+        Assert.Equal(2000, File.ReadLines(target).Count());
+        var again = _ps.Run($"Receive-ExportFile dl -Destination '{target}'");
+        Assert.Equal("InvalidPath,ExportsPS.Commands.ReceiveExportFileCommand", again.ErrorId);
+        _ps.Ok($"Receive-ExportFile dl -Destination '{target}' -Force | Out-Null");
+    }
+
+    [Fact]
+    public void WhatIf_has_no_side_effects()
+    {
+        Sample(100);
+        _ps.Ok("New-Export keep -Query '*' | Out-Null");
+        var before = _ps.Ok("(Get-ExportStatus keep -History).Count").Single();
+        _ps.Ok("New-Export wouldbe -Query '*' -WhatIf; Start-Export keep -WhatIf; Remove-Export keep -WhatIf; " +
+               "Import-ExportData -Index other -InputObject @{a=1} -WhatIf; New-ExportSampleData -Count 5 -Index other2 -WhatIf; " +
+               $"Receive-ExportFile keep -Destination '{Path.Combine(_ps.Home, "w.jsonl")}' -WhatIf");
+        Assert.Empty(_ps.Ok("Get-Export wouldbe*"));
+        Assert.Equal(before.ToString(), _ps.Ok("(Get-ExportStatus keep -History).Count").Single().ToString());
+        Assert.Single(_ps.Ok("Get-Export keep"));
+        Assert.Empty(_ps.Ok("Get-ExportIndex other*"));
+        Assert.False(File.Exists(Path.Combine(_ps.Home, "w.jsonl")));
+    }
+
+    [Fact]
+    public void Remove_export_deletes_definition_file_and_history_after_confirmation()
+    {
+        Sample(100);
+        var location = (string)_ps.Ok("New-Export gone -Query '*'").Single().Properties["Location"].Value;
+        Assert.True(File.Exists(location));
+        _ps.Ok("Remove-Export gone -Confirm:$false");
+        Assert.Empty(_ps.Ok("Get-Export gone*"));
+        Assert.False(File.Exists(location));
+        Assert.Contains("EXPORT_DELETED", _ps.Ok("Get-ExportAuditEvent gone").Select(e => (string)e.Properties["Event"].Value));
+    }
+
+    [Fact]
+    public void A_run_writes_throttled_progress_records_ending_with_completed()
+    {
+        Sample(60_000);
+        var result = _ps.Run("New-Export progress -Query '*' -Format csv");
+        Assert.Empty(result.Errors);
+        var progress = result.Progress.Where(p => p.Activity.Contains("progress")).ToList();
+        Assert.NotEmpty(progress);
+        Assert.Equal(ProgressRecordType.Completed, progress[^1].RecordType);
+        // Throttled: at most one record per percentage point (plus phase changes), never one per record.
+        Assert.True(progress.Count <= 110, $"{progress.Count} progress records");
+        var percents = progress.Where(p => p.RecordType == ProgressRecordType.Processing).Select(p => p.PercentComplete).ToList();
+        Assert.Equal(percents.OrderBy(p => p), percents);
+    }
+
+    [Fact]
+    public void Stopping_the_pipeline_cancels_the_run()
+    {
+        Sample(150_000);
+        using var shell = PowerShell.Create();
+        var state = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
+        state.ThrowOnRunspaceOpenError = true;
+        state.ImportPSModule([PowerShellSession.ModulePath]);
+        using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(state);
+        runspace.Open();
+        shell.Runspace = runspace;
+        shell.AddScript("New-Export stopme -Query '*' -Format csv");
+        var async = shell.BeginInvoke();
+        SpinWait.SpinUntil(() => shell.Streams.Progress.Any(p => p.PercentComplete > 0), TimeSpan.FromSeconds(60));
+        shell.Stop();
+        Assert.True(async.IsCompleted);
+        var status = _ps.Ok("Get-ExportStatus stopme").Single();
+        Assert.Contains(status.Properties["Status"].Value.ToString(), new[] { "Canceled", "Completed" });
+        if (status.Properties["Status"].Value.ToString() == "Canceled")
+            Assert.Contains("Canceled after", (string)status.Properties["Error"].Value);
+    }
+
+    [Fact]
+    public void AsJob_returns_a_job_whose_output_is_the_run()
+    {
+        Sample(500);
+        var output = _ps.Ok("$j = New-Export jobbed -Query '*' -AsJob; $j | Wait-Job | Out-Null; $j.State; Receive-Job $j");
+        Assert.Equal("Completed", output[0].ToString());
+        Assert.Equal("Completed", output[1].Properties["Status"].Value.ToString());
+    }
+
+    [Fact]
+    public void Import_export_data_loads_pipeline_objects_and_files()
+    {
+        var file = Path.Combine(_ps.Home, "docs.jsonl");
+        File.WriteAllLines(file, ["{\"id\":1,\"msg\":\"hello world\"}", "{\"id\":2,\"msg\":\"bye\"}"]);
+        var fromFile = _ps.Ok($"Import-ExportData -Index things -Path '{file}'").Single();
+        Assert.Equal(2L, fromFile.Properties["Documents"].Value);
+        var fromPipeline = _ps.Ok("@{ id = 3; msg = 'hello again' }, [pscustomobject]@{ id = 4; msg = 'x'; tags = @('a','b') }, '{\"id\":5}' | Import-ExportData -Index things").Single();
+        Assert.Equal(5L, fromPipeline.Properties["TotalDocuments"].Value);
+        var hits = _ps.Ok("New-Export hello -Index things -Query 'msg:hello' | Out-Null; Receive-ExportFile hello -AsObject | ForEach-Object { $_.id }");
+        Assert.Equal(["1", "3"], hits.Select(h => h.ToString()).OrderBy(x => x).ToArray());
+    }
+
+    [Fact]
+    public void Get_export_index_lists_fields_and_types()
+    {
+        Sample(50);
+        var index = _ps.Ok("Get-ExportIndex events").Single();
+        Assert.Equal(50L, index.Properties["Documents"].Value);
+        var mapping = (System.Collections.Specialized.OrderedDictionary)index.Properties["Mapping"].Value;
+        Assert.Equal("date", mapping["@timestamp"]);
+        Assert.Equal("long", mapping["source.port"]);
+        Assert.Equal("text", mapping["user.name"]);
+    }
+
+    [Fact]
+    public void Export_names_complete_from_the_catalog()
+    {
+        Sample(10);
+        _ps.Ok("New-Export alpha-one -Query '*' -NoRun | Out-Null; New-Export beta -Query '*' -NoRun | Out-Null");
+        var completions = _ps.Ok("(TabExpansion2 -inputScript 'Start-Export al' -cursorColumn 15).CompletionMatches | ForEach-Object CompletionText");
+        Assert.Equal(["alpha-one"], completions.Select(c => c.ToString()).ToArray());
+    }
+}
