@@ -29,11 +29,18 @@ internal sealed class ConsoleUserInterface : PSHostUserInterface
     readonly ConsoleRawUserInterface _raw = new();
     readonly Dictionary<long, int> _progressShown = new();
     public override PSHostRawUserInterface RawUI => _raw;
+    /// <summary>Colours only on a terminal; logs and pipes get plain text.</summary>
+    public override bool SupportsVirtualTerminal => !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
 
-    public override void Write(string value) => Console.Out.Write(value);
-    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(value);
-    public override void WriteLine(string value) => Console.Out.WriteLine(value);
-    public override void WriteErrorLine(string value) => Console.Error.WriteLine(value);
+    public override void Write(string value) => Console.Out.Write(Plain(value));
+    public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Console.Out.Write(Plain(value));
+    public override void WriteLine(string value) => Console.Out.WriteLine(Plain(value));
+    public override void WriteErrorLine(string value) => Console.Error.WriteLine(Plain(value));
+
+    static readonly System.Text.RegularExpressions.Regex Escapes = new(@"\u001b\[[0-9;?]*[A-Za-z]", System.Text.RegularExpressions.RegexOptions.Compiled);
+
+    /// <summary>The formatter emits VT styling for table headers; a log or pipe should not get it.</summary>
+    string Plain(string text) => SupportsVirtualTerminal || text.IndexOf('\u001b') < 0 ? text : Escapes.Replace(text, "");
     public override void WriteDebugLine(string message) => Console.Error.WriteLine($"DEBUG: {message}");
     public override void WriteVerboseLine(string message) => Console.Error.WriteLine($"VERBOSE: {message}");
     public override void WriteWarningLine(string message) => Console.Error.WriteLine($"WARNING: {message}");
@@ -47,7 +54,8 @@ internal sealed class ConsoleUserInterface : PSHostUserInterface
         if (_progressShown.TryGetValue(key, out var shown) && shown >= bucket) return;
         _progressShown[key] = bucket;
         if (record.RecordType == ProgressRecordType.Completed) { _progressShown.Remove(key); return; }
-        Console.Error.WriteLine($"  [{record.PercentComplete,3}%] {record.Activity}: {record.StatusDescription}");
+        var percent = record.PercentComplete >= 0 ? $"[{record.PercentComplete,3}%] " : "";
+        Console.Error.WriteLine($"  {percent}{record.Activity}: {record.StatusDescription}");
     }
 
     public override string ReadLine() => Console.ReadLine() ?? "";

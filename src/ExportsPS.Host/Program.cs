@@ -35,7 +35,7 @@ public static class Program
         if (OperatingSystem.IsWindows()) state.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
         using var runspace = RunspaceFactory.CreateRunspace(host, state);
         runspace.Open();
-        if (Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is not null)
+        if (!host.UI.SupportsVirtualTerminal)
         {
             using var plain = PowerShell.Create(runspace);
             plain.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();

@@ -70,11 +70,9 @@ public sealed class SecretVault
         Directory.CreateDirectory(folder);
         var created = RandomNumberGenerator.GetBytes(32);
         var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        using (var stream = new FileStream(temp, new FileStreamOptions
-               {
-                   Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                   UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-               }))
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // owner-only
+        using (var stream = new FileStream(temp, options))
             stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(created)));
         try { File.Move(temp, path, overwrite: false); }
         catch (IOException) { File.Delete(temp); return Convert.FromBase64String(File.ReadAllText(path).Trim()); } // another process won

@@ -9,7 +9,9 @@ public abstract class ExportCmdletBase : PSCmdlet
 {
     readonly CancellationTokenSource _stopping = new();
 
-    private protected CancellationToken Stopping => _stopping.Token;
+    /// <summary>Canceled when the pipeline stops (Ctrl+C). Deliberately replaces Cmdlet.Stopping (a bool
+    /// with the same meaning) so every cmdlet hands the same token to the engine.</summary>
+    private protected new CancellationToken Stopping => _stopping.Token;
 
     protected override void StopProcessing() => _stopping.Cancel();
 
