@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using ExportsPS.Engine.Catalog;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Engine.Sample;
+using ExportsPS.Engine.Sources.Embedded;
+using Lucene.Net.Index;
+
+namespace ExportsPS.Bench;
+
+/// <summary>
+/// bench [--events N] [--data DIR] [--json FILE] [--peer] [--export-only FORMAT]
+/// Loads N ECS events (default 1M) and 10k MISP attributes into an embedded index (reused when already
+/// there), then measures in one run, side by side: each format end to end; the physical limit (a bare
+/// doc-values read of the matches, a bare GZip-Fastest of the same output bytes); the jq | gzip -1
+/// pipeline an admin would write over the same records; and the peak RSS of an export process.
+/// </summary>
+public static class Program
+{
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Main(string[] args)
+    {
+        var events = long.Parse(Option(args, "--events") ?? "1000000", Inv);
+        var data = Path.GetFullPath(Option(args, "--data") ?? Path.Combine(Path.GetTempPath(), $"exportsps-bench-{events}"));
+        var home = new ExportsHome(data);
+        home.EnsureCreated();
+        var catalog = new SqliteCatalog(home.CatalogPath);
+        catalog.Initialize();
+        var service = new ExportService(home, catalog);
+
+        if (Option(args, "--export-only") is { } onlyFormat)
+        {
+            // A child process that only exports, so its peak RSS is the export's.
+            var run = Export(service, "rss-" + onlyFormat, onlyFormat, "*", []);
+            Console.WriteLine($"RECORDS={run.Records} PEAK_MB={PeakMb()}");
+            return run.Status == RunStatus.Completed ? 0 : 1;
+        }
+
+        EnsureData(service, events);
+        var results = new List<Result>();
+        var jsonlGz = Measure(results, service, "jsonl.gz", "jsonl", "*", [], gzip: true);
+        Measure(results, service, "jsonl", "jsonl", "*", []);
+        var csv = Measure(results, service, "csv", "csv", "*", []);
+        Measure(results, service, "csv.gz", "csv", "*", [], gzip: true);
+        Measure(results, service, "json", "json", "*", []);
+        if (service.Formats.Names.Contains("misp"))
+            Measure(results, service, "misp (attributes)", "misp", "*", [], index: "attributes", options: new() { ["distribution"] = "0" });
+        if (service.Formats.Names.Contains("stix"))
+            Measure(results, service, "stix (10k attributes)", "stix", "*", [], index: "attributes");
+
+        // The physical limit on the same data: the two unavoidable stages, each alone.
+        var read = BareRead(home);
+        var jsonlPath = Path.Combine(home.ExportsFolder, "bench-jsonl", "bench-jsonl.jsonl");
+        var gzip = BareGzip(jsonlPath);
+        var limit = Math.Max(read.Seconds, gzip.Seconds);
+
+        double? peerSeconds = null;
+        Result? projected = null;
+        if (args.Contains("--peer") && Which("jq") is not null)
+        {
+            projected = Measure(results, service, "jsonl.gz, query+4 fields", "jsonl", "event.outcome:failure",
+                ["@timestamp", "user.name", "source.ip", "event.action"], gzip: true);
+            peerSeconds = Peer(jsonlPath);
+        }
+        var rss = PeakRss(args, data);
+
+        Console.WriteLine();
+        Console.WriteLine($"ExportsPS benchmark: {events:N0} ECS events (~{new FileInfo(jsonlPath).Length / (double)events:N0} B each), {Environment.ProcessorCount} cores, embedded source");
+        Console.WriteLine($"{"export",-26} {"records",12} {"seconds",8} {"events/s",12} {"MB/s out",9} {"file MB",8}");
+        foreach (var r in results)
+            Console.WriteLine($"{r.Name,-26} {r.Records,12:N0} {r.Seconds,8:N2} {r.Records / r.Seconds,12:N0} {r.Bytes / 1e6 / r.Seconds,9:N1} {r.Bytes / 1e6,8:N1}");
+        Console.WriteLine();
+        Console.WriteLine($"physical limit: bare doc-values read {read.Seconds:N2} s ({read.Count:N0} docs), bare GZip-Fastest of the same {gzip.Bytes / 1e6:N0} MB {gzip.Seconds:N2} s");
+        Console.WriteLine($"jsonl.gz / physical limit          = {jsonlGz.Seconds / limit:N2}x   (target <= 1.3x)");
+        Console.WriteLine($"csv / jsonl.gz                     = {csv.Seconds / jsonlGz.Seconds:N2}x   (target <= 1.3x)");
+        if (peerSeconds is { } peer && projected is not null)
+            Console.WriteLine($"jq|gzip -1 / ExportsPS (same query, same 4 fields) = {peer / projected.Seconds:N2}x faster   (jq {peer:N2} s, target >= 2x)");
+        if (rss is not null) Console.WriteLine($"peak RSS of a jsonl.gz export process: {rss} MB (target <= 300 MB at 10M)");
+
+        if (Option(args, "--json") is { } jsonFile)
+        {
+            var summary = new
+            {
+                events, cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow,
+                results = results.Select(r => new { r.Name, r.Records, r.Seconds, r.Bytes, eventsPerSecond = r.Records / r.Seconds }),
+                bareReadSeconds = read.Seconds, bareGzipSeconds = gzip.Seconds, physicalLimitRatio = jsonlGz.Seconds / limit,
+                csvOverJsonlGz = csv.Seconds / jsonlGz.Seconds, jqGzipSeconds = peerSeconds,
+                jqOverExportsPS = peerSeconds / projected?.Seconds, peakRssMb = rss,
+            };
+            File.WriteAllText(jsonFile, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"results written to {jsonFile}");
+        }
+        return 0;
+    }
+
+    sealed record Result(string Name, long Records, double Seconds, long Bytes);
+
+    static Result Measure(List<Result> results, ExportService service, string label, string format, string query,
+        string[] fields, bool gzip = false, string index = "events", Dictionary<string, string>? options = null)
+    {
+        var name = "bench-" + label.Split(' ')[0].Replace('.', '-').Replace('+', '-').Replace(',', '-');
+        if (fields.Length > 0) name += "-projected";
+        var run = Export(service, name, format, query, fields, gzip, index, options);
+        var result = new Result(label, run.Records ?? 0, run.Duration!.Value.TotalSeconds, run.Bytes ?? 0);
+        if (run.Status != RunStatus.Completed) throw new InvalidOperationException($"{label}: {run.Error}");
+        results.Add(result);
+        Console.Error.WriteLine($"  {label}: {result.Records:N0} records in {result.Seconds:N2} s");
+        return result;
+    }
+
+    static RunRecord Export(ExportService service, string name, string format, string query, string[] fields,
+        bool gzip = false, string index = "events", Dictionary<string, string>? options = null)
+    {
+        var export = new ExportDefinition
+        {
+            Name = name, Query = query, Format = format, Fields = fields, Index = index,
+            Compression = gzip ? CompressionKind.Gzip : CompressionKind.None,
+            FormatOptions = options ?? new Dictionary<string, string>(),
+        };
+        if (service.Catalog.FindExport(name) is null) service.Create(export);
+        else service.Update(export);
+        return service.Start(name, RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+    }
+
+    static void EnsureData(ExportService service, long events)
+    {
+        if (!service.Indexes.Exists("events") || service.Indexes.CountDocuments("events") != events)
+        {
+            Console.Error.WriteLine($"loading {events:N0} ECS events (mapped fields only; other fields stay in _source)…");
+            var watch = Stopwatch.StartNew();
+            service.Import("events", SampleDataGenerator.Generate(SampleKind.Events, events, 7, DateTimeOffset.UtcNow, TimeSpan.FromDays(30)),
+                new ImportOptions
+                {
+                    Replace = true, MappedFieldsOnly = true, DefaultColumns = SampleDataGenerator.EventColumns,
+                    Mapping = new Dictionary<string, string>
+                    {
+                        ["@timestamp"] = "date", ["event.action"] = "keyword", ["event.outcome"] = "keyword",
+                        ["user.name"] = "keyword", ["source.ip"] = "keyword", ["network.bytes"] = "long",
+                    },
+                }, null, CancellationToken.None);
+            Console.Error.WriteLine($"  loaded in {watch.Elapsed.TotalSeconds:N1} s");
+        }
+        if (!service.Indexes.Exists("attributes"))
+            service.Import("attributes", SampleDataGenerator.Generate(SampleKind.Attributes, 10_000, 7, DateTimeOffset.UtcNow, TimeSpan.FromDays(30)),
+                new ImportOptions { Replace = true, DefaultColumns = SampleDataGenerator.AttributeColumns }, null, CancellationToken.None);
+    }
+
+    /// <summary>Every document's _source read from doc values, nothing else: the source's floor.</summary>
+    static (double Seconds, long Count) BareRead(ExportsHome home)
+    {
+        using var directory = EmbeddedIndexStore.OpenDirectory(Path.Combine(home.IndexesFolder, "events"));
+        using var reader = DirectoryReader.Open(directory);
+        var watch = Stopwatch.StartNew();
+        long count = 0, bytes = 0;
+        var scratch = new Lucene.Net.Util.BytesRef();
+        foreach (var leaf in reader.Leaves)
+        {
+            var values = leaf.AtomicReader.GetBinaryDocValues("_source");
+            for (var doc = 0; doc < leaf.AtomicReader.MaxDoc; doc++)
+            {
+                values.Get(doc, scratch);
+                bytes += scratch.Length;
+                count++;
+            }
+        }
+        return (watch.Elapsed.TotalSeconds, count);
+    }
+
+    /// <summary>GZip-Fastest of the jsonl export's exact bytes (from the page cache) to nowhere.</summary>
+    static (double Seconds, long Bytes) BareGzip(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var watch = Stopwatch.StartNew();
+        using (var gzip = new GZipStream(Stream.Null, CompressionLevel.Fastest)) gzip.Write(bytes);
+        return (watch.Elapsed.TotalSeconds, bytes.Length);
+    }
+
+    /// <summary>What an admin would run instead on the same records as JSONL: jq | gzip -1.</summary>
+    static double Peer(string jsonlPath)
+    {
+        const string Filter = "select(.event.outcome == \"failure\") | {\"@timestamp\", user: {name: .user.name}, source: {ip: .source.ip}, event: {action: .event.action}}";
+        var watch = Stopwatch.StartNew();
+        var process = Process.Start(new ProcessStartInfo("bash", ["-c", $"jq -c '{Filter}' '{jsonlPath}' | gzip -1 > /dev/null"]))!;
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException("jq | gzip failed");
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    static long? PeakRss(string[] args, string data)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        var self = Environment.ProcessPath!;
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(Program).Assembly.Location);
+        foreach (var a in new[] { "--data", data, "--export-only", "jsonl" }) info.ArgumentList.Add(a);
+        var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        var marker = output.IndexOf("PEAK_MB=", StringComparison.Ordinal);
+        return marker < 0 ? null : long.Parse(output[(marker + 8)..].Trim(), Inv);
+    }
+
+    static long PeakMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], Inv) / 1024;
+        return -1;
+    }
+
+    static string? Option(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+    }
+
+    static string? Which(string tool) =>
+        Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(p => Path.Combine(p, tool)).FirstOrDefault(File.Exists);
+}
