@@ -11,15 +11,15 @@ for project in tests/*/*.csproj; do
   dotnet test "$project" --no-build -c Debug --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
     -- RunConfiguration.TreatNoTestsAsError=true || status=1
 done
-python3 - "$results" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
-ns = {'t': 'http://microsoft.com/schemas/VisualStudio/TeamTest/2010'}
-passed = failed = skipped = 0
-for trx in glob.glob(sys.argv[1] + '/*.trx'):
-    c = ET.parse(trx).getroot().find('t:ResultSummary/t:Counters', ns)
-    passed += int(c.get('passed')); failed += int(c.get('failed')) + int(c.get('error')) + int(c.get('timeout'))
-    skipped += int(c.get('notExecuted'))
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
-PY
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$((passed + $(get passed))); failed=$((failed + $(get failed) + $(get error) + $(get timeout)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || status=1
 rm -rf "$results"
 exit $status
