@@ -49,8 +49,7 @@ public sealed class CsvFormat : ExportFormat
     {
         readonly CsvWriter _csv;
         readonly string[] _header;
-        readonly FieldPath[] _paths;
-        readonly StringBuilder _cell = new();
+        readonly ColumnExtractor _extractor;
 
         readonly Stream _output;
 
@@ -58,7 +57,7 @@ public sealed class CsvFormat : ExportFormat
         {
             _output = output;
             _header = columns.ToArray();
-            _paths = columns.Select(c => new FieldPath(c)).ToArray();
+            _extractor = new ColumnExtractor(columns, ValueSeparator);
             _csv = CsvWriter.Create(output, new CsvWriterOptions
             {
                 Injection = neutralize ? CsvInjection.Escape : CsvInjection.None,
@@ -78,14 +77,8 @@ public sealed class CsvFormat : ExportFormat
 
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {
-            var reader = new Utf8JsonReader(sourceJson);
-            using var document = JsonDocument.ParseValue(ref reader);
-            foreach (var path in _paths)
-            {
-                _cell.Clear();
-                path.AppendValues(document.RootElement, _cell, ValueSeparator);
-                _csv.WriteField(_cell.ToString());
-            }
+            _extractor.Extract(sourceJson);
+            for (var i = 0; i < _extractor.Count; i++) _csv.WriteField(_extractor[i]);
             _csv.EndRecord();
         }
 

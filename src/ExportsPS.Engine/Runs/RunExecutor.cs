@@ -91,7 +91,8 @@ public sealed class RunExecutor
             Stream compressed = export.Compression == CompressionKind.Gzip
                 ? new GZipStream(hashing, CompressionLevel.Fastest, leaveOpen: true)
                 : hashing;
-            var buffered = new BufferedStream(compressed, 1 << 16);
+            // Formatting on this thread, compression + hashing + writing on another.
+            using var buffered = new PipelinedWriteStream(compressed, 256 * 1024, 8, token);
 
             handle.Phase = "reading";
             // The reader gets its own token so a failing writer (record cap, full disk) releases it
@@ -131,7 +132,7 @@ public sealed class RunExecutor
                 formatter.WriteEnd();
             }
             handle.Phase = "committing";
-            buffered.Flush();
+            buffered.Complete();
             if (!ReferenceEquals(compressed, hashing)) compressed.Dispose();
             hashing.Flush();
             token.ThrowIfCancellationRequested();

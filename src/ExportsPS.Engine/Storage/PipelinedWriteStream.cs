@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+
+namespace ExportsPS.Engine.Storage;
+
+/// <summary>A write-only stream that hands full blocks to a background thread, which writes them to the
+/// inner stream (compression, hashing, the file). Formatting and compressing then run on different
+/// cores. Memory is bounded: <c>capacity</c> blocks in flight plus the one being filled.</summary>
+public sealed class PipelinedWriteStream : Stream
+{
+    readonly Stream _inner;
+    readonly BlockingCollection<(byte[] Block, int Length)> _full;
+    readonly ConcurrentBag<byte[]> _free = new();
+    readonly int _blockSize;
+    readonly CancellationTokenSource _abort;
+    readonly Task _writer;
+    byte[] _current;
+    int _used;
+
+    public PipelinedWriteStream(Stream inner, int blockSize, int capacity, CancellationToken cancellationToken)
+    {
+        _inner = inner;
+        _blockSize = blockSize;
+        _current = new byte[blockSize];
+        _full = new BlockingCollection<(byte[], int)>(capacity);
+        _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _writer = Task.Factory.StartNew(WriteBlocks, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    void WriteBlocks()
+    {
+        try
+        {
+            foreach (var (block, length) in _full.GetConsumingEnumerable(_abort.Token))
+            {
+                _inner.Write(block, 0, length);
+                _free.Add(block);
+            }
+        }
+        catch
+        {
+            _abort.Cancel(); // unblock the producer; it rethrows our exception from Complete/Write
+            throw;
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (buffer.Length > 0)
+        {
+            var take = Math.Min(buffer.Length, _blockSize - _used);
+            buffer[..take].CopyTo(_current.AsSpan(_used));
+            _used += take;
+            buffer = buffer[take..];
+            if (_used == _blockSize) Hand();
+        }
+    }
+
+    public override void WriteByte(byte value)
+    {
+        _current[_used++] = value;
+        if (_used == _blockSize) Hand();
+    }
+
+    void Hand()
+    {
+        try { _full.Add((_current, _used), _abort.Token); }
+        catch (OperationCanceledException) when (_writer.IsFaulted) { _writer.GetAwaiter().GetResult(); }
+        _current = _free.TryTake(out var block) ? block : new byte[_blockSize];
+        _used = 0;
+    }
+
+    /// <summary>Writes what is left and waits until the background thread has written everything.
+    /// Rethrows the writer's failure (a full disk, a broken upload).</summary>
+    public void Complete()
+    {
+        if (_used > 0) Hand();
+        _full.CompleteAdding();
+        _writer.GetAwaiter().GetResult();
+        _inner.Flush();
+    }
+
+    /// <summary>No-op: data is flushed in blocks and by <see cref="Complete"/>, never partially.</summary>
+    public override void Flush() { }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            if (!_full.IsAddingCompleted) { _abort.Cancel(); _full.CompleteAdding(); }
+            try { _writer.Wait(); } catch (AggregateException) { /* reported by Complete, or the run is failing anyway */ }
+            _full.Dispose();
+            _abort.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
