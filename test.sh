@@ -4,6 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 results=$(mktemp -d)
+export EXPORTSPS_RELIABILITY_REPORT="$results/reliability.txt"
 dotnet build ExportsPS.sln -c Debug -v quiet -nologo >/dev/null || { echo "build failed"; dotnet build ExportsPS.sln -c Debug -nologo | grep -E 'error' | head -30; exit 1; }
 status=0
 for project in tests/*/*.csproj; do
@@ -19,6 +20,10 @@ for trx in "$results"/*.trx; do
   passed=$((passed + $(get passed))); failed=$((failed + $(get failed) + $(get error) + $(get timeout)))
   skipped=$((skipped + $(get notExecuted)))
 done
+if [ -s "$EXPORTSPS_RELIABILITY_REPORT" ]; then
+  echo "== reliability: what was tried"
+  sort "$EXPORTSPS_RELIABILITY_REPORT"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || status=1
 rm -rf "$results"

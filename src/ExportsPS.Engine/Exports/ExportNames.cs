@@ -6,6 +6,9 @@ public static class ExportNames
 {
     public const int MaxLength = 100;
 
+    static readonly System.Buffers.SearchValues<char> SafeCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+
     public static void Validate(string? name)
     {
         string? problem = null;
@@ -15,8 +18,10 @@ public static class ExportNames
         else if (name.Contains(".."))  problem = "it contains '..'";
         else
         {
-            var bad = name.FirstOrDefault(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'));
-            if (bad != default)
+            // An index, not FirstOrDefault: the default char is NUL, which is itself a bad character.
+            var at = name.AsSpan().IndexOfAnyExcept(SafeCharacters);
+            var bad = at >= 0 ? name[at] : ' ';
+            if (at >= 0)
                 problem = char.IsControl(bad) || char.IsWhiteSpace(bad)
                     ? $"it contains the character U+{(int)bad:X4}"
                     : $"it contains '{bad}'";

@@ -65,6 +65,19 @@ public sealed class ExportService
         : throw new ExportException(ExportErrorCode.InvalidOption,
             $"Storage '{name}' is not registered. Known storage: {string.Join(", ", _stores.Keys)}.", name);
 
+    long _lastRecoveryTicks;
+
+    /// <summary>Recovers at most every few seconds; every cmdlet calls this, so a run whose process died is
+    /// marked failed soon after its lease lapses, without a scheduler running.</summary>
+    public void RecoverIfDue()
+    {
+        var now = DateTime.UtcNow.Ticks;
+        var interval = Math.Min(TimeSpan.FromSeconds(10).Ticks, Settings.RunLease.Ticks / 2);
+        var last = Interlocked.Read(ref _lastRecoveryTicks);
+        if (now - last < interval || Interlocked.CompareExchange(ref _lastRecoveryTicks, now, last) != last) return;
+        Recover();
+    }
+
     /// <summary>Marks runs whose process died (heartbeat lapsed) failed and removes their temp files.</summary>
     public int Recover()
     {

@@ -167,8 +167,10 @@ public sealed class RunExecutor
         }
         catch (Exception ex)
         {
+            var location = write is null ? null : _stores(export.Storage).Locate(export.Name, FileNameOf(export, _formats.Get(export.Format)));
+            var written = write?.Content.CanSeek == true ? write.Content.Length : 0;
             if (write is not null) await write.AbortAsync();
-            var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested);
+            var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested, location, written);
             return Finish(runId, new RunOutcome(status, handle.Processed, handle.Total, null, null, null, null, message, warnings));
         }
         finally
@@ -200,7 +202,7 @@ public sealed class RunExecutor
             $"The query matches {count:N0} records, more than this export's record cap of {export.RecordCap:N0}. " +
             "Nothing was truncated: narrow the query, or raise the cap with -RecordCap.", count);
 
-    static (RunStatus, string) Classify(Exception ex, ExportDefinition export, RunHandle handle, bool timedOut)
+    static (RunStatus, string) Classify(Exception ex, ExportDefinition export, RunHandle handle, bool timedOut, string? location, long written)
     {
         if (ex is OperationCanceledException || ex is AggregateException { InnerException: OperationCanceledException })
         {
@@ -211,9 +213,17 @@ public sealed class RunExecutor
         }
         if (ex is AggregateException { InnerException: { } inner }) ex = inner;
         if (ex is ExportException) return (RunStatus.Failed, ex.Message);
-        if (ex is IOException io)
-            return (RunStatus.Failed, $"Writing the export failed: {io.Message}" +
-                                      (IsDiskFull(io) ? " The disk is full: free space in the data folder or point EXPORTSPS_HOME elsewhere." : ""));
+        if (ex is IOException io && IsDiskFull(io))
+        {
+            // Extrapolate from what fitted: the file needs about written × total / processed bytes.
+            var needed = handle.Processed > 0 && handle.Total is > 0 ? written * handle.Total.Value / handle.Processed : written;
+            return (RunStatus.Failed,
+                $"The disk is full: writing '{location}' stopped after {written / 1048576.0:N1} MB ({handle.Processed:N0} of {handle.Total:N0} records). " +
+                $"The file needs about {needed / 1048576.0:N1} MB: free that much space where the data folder is, or point EXPORTSPS_HOME elsewhere. " +
+                "The previous file was kept.");
+        }
+        if (ex is IOException other)
+            return (RunStatus.Failed, $"Writing '{location}' failed: {other.Message}");
         return (RunStatus.Failed, $"{ex.GetType().Name}: {ex.Message}");
     }
 

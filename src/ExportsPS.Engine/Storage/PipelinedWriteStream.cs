@@ -12,6 +12,7 @@ public sealed class PipelinedWriteStream : Stream
     readonly ConcurrentBag<byte[]> _free = new();
     readonly int _blockSize;
     readonly CancellationTokenSource _abort;
+    readonly CancellationToken _canceled;
     readonly Task _writer;
     byte[] _current;
     int _used;
@@ -22,6 +23,7 @@ public sealed class PipelinedWriteStream : Stream
         _blockSize = blockSize;
         _current = new byte[blockSize];
         _full = new BlockingCollection<(byte[], int)>(capacity);
+        _canceled = cancellationToken;
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _writer = Task.Factory.StartNew(WriteBlocks, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
@@ -66,7 +68,13 @@ public sealed class PipelinedWriteStream : Stream
     void Hand()
     {
         try { _full.Add((_current, _used), _abort.Token); }
-        catch (OperationCanceledException) when (_writer.IsFaulted) { _writer.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) when (!_canceled.IsCancellationRequested)
+        {
+            // Not a cancellation: the writer failed (disk full, broken upload). Surface its exception.
+            _writer.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            _writer.GetAwaiter().GetResult();
+            throw;
+        }
         _current = _free.TryTake(out var block) ? block : new byte[_blockSize];
         _used = 0;
     }

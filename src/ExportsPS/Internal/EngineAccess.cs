@@ -7,7 +7,12 @@ namespace ExportsPS.Internal;
 /// engine type before the module's load context is in place.</summary>
 internal static class EngineAccess
 {
-    public static ExportService Service() => ExportService.Open(ExportsHome.Resolve());
+    public static ExportService Service()
+    {
+        var service = ExportService.Open(ExportsHome.Resolve());
+        service.RecoverIfDue();
+        return service;
+    }
 
     public static ExportInfo ToInfo(ExportDefinition export, RunRecord? latest, string? location) => new()
     {
