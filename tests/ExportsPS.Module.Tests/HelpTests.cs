@@ -1,0 +1,66 @@
+using System.Management.Automation;
+using System.Xml.Linq;
+
+namespace ExportsPS.Module.Tests;
+
+/// <summary>Get-Help is complete for every exported command (PSScriptAnalyzer's rule, as a test), the
+/// documented parameters are exactly the real ones, and every output type has a default view.</summary>
+public sealed class HelpTests : IDisposable
+{
+    readonly PowerShellSession _ps = new();
+    public void Dispose() => _ps.Dispose();
+
+    static readonly HashSet<string> Common = new(Cmdlet.CommonParameters.Concat(Cmdlet.OptionalCommonParameters), StringComparer.OrdinalIgnoreCase);
+
+    public static TheoryData<string> Commands()
+    {
+        using var ps = new PowerShellSession();
+        var data = new TheoryData<string>();
+        foreach (var name in ps.Ok("(Get-Module ExportsPS).ExportedCommands.Keys")) data.Add(name.ToString()!);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Every_command_has_synopsis_description_examples_and_help_for_every_parameter(string command)
+    {
+        var help = _ps.Ok($"Get-Help {command} -Full").Single();
+        var synopsis = help.Properties["Synopsis"].Value?.ToString()?.Trim() ?? "";
+        Assert.False(string.IsNullOrEmpty(synopsis), "no synopsis");
+        Assert.False(synopsis.StartsWith(command + " ", StringComparison.OrdinalIgnoreCase), $"auto-generated synopsis: {synopsis}");
+
+        var description = _ps.Ok($"(Get-Help {command} -Full).description | ForEach-Object Text");
+        Assert.NotEmpty(description);
+        var examples = _ps.Ok($"@((Get-Help {command} -Full).examples.example).Count").Single();
+        Assert.True((int)examples.BaseObject >= 1, "no example");
+
+        var documented = _ps.Ok($"(Get-Help {command} -Full).parameters.parameter | ForEach-Object name")
+            .Select(p => p.ToString()!).Where(p => !Common.Contains(p)).OrderBy(p => p).ToList();
+        var real = _ps.Ok($"(Get-Command {command}).Parameters.Keys").Select(p => p.ToString()!)
+            .Where(p => !Common.Contains(p)).OrderBy(p => p).ToList();
+        Assert.Equal(real, documented);
+        foreach (var parameter in documented)
+        {
+            var text = _ps.Ok($"(Get-Help {command} -Parameter {parameter}).description | ForEach-Object Text");
+            Assert.True(text.Any(t => t.ToString()!.Trim().Length > 10), $"-{parameter} has no help");
+        }
+    }
+
+    [Fact]
+    public void The_about_topic_is_available()
+    {
+        var about = _ps.Ok("Get-Help about_ExportsPS | ForEach-Object { $_.ToString() }");
+        Assert.Contains("EXPORTSPS_HOME", string.Join("\n", about));
+    }
+
+    [Fact]
+    public void Every_output_type_has_a_default_view()
+    {
+        var types = _ps.Ok("[ExportsPS.ExportInfo].Assembly.GetExportedTypes() | Where-Object { $_.Namespace -eq 'ExportsPS' -and $_.IsClass } | ForEach-Object FullName")
+            .Select(t => t.ToString()!).ToList();
+        Assert.Contains("ExportsPS.ExportRunInfo", types);
+        var formatFile = XDocument.Load(Path.Combine(Path.GetDirectoryName(PowerShellSession.ModulePath)!, "ExportsPS.format.ps1xml"));
+        var viewed = formatFile.Descendants("TypeName").Select(t => t.Value.Trim()).ToHashSet();
+        Assert.All(types, type => Assert.Contains(type, viewed));
+    }
+}
