@@ -31,6 +31,8 @@ $runs = @(
     New-Export -Name last-day-jsonl  -Query '*' -From 'now-1d/d' -Format jsonl -Compress
     New-Export -Name ssh-json        -Query 'process.name:sshd AND event.outcome:failure' -Format json -Field '@timestamp', 'user.name', 'source.ip', 'message'
     New-Export -Name ioc-attributes  -Index attributes -Query 'to_ids:true AND type:(ip-dst OR domain OR url)' -Format csv
+    New-Export -Name ioc-misp        -Index attributes -Query 'to_ids:true' -Format misp -Distribution Community
+    New-Export -Name ioc-stix        -Index attributes -Query 'category:"Network activity"' -Format stix
 )
 $runs | Out-Default
 
@@ -47,9 +49,14 @@ Receive-ExportFile -Name failed-logins -AsObject | ForEach-Object { $byUser[$_.'
 $byUser.GetEnumerator() | ForEach-Object { [pscustomobject]@{ User = $_.Key; FailedLogins = $_.Value } } | Out-Default
 Receive-ExportFile -Name ssh-json -AsObject | Where-Object { $_.user.name -eq 'root' } | ForEach-Object -Begin { $n = 0 } -Process { if ($n++ -lt 3) { $_ } } | Out-Default
 
-"`n== 6. Re-run one export (its file is replaced atomically) and look at its history"
+"`n== 6. The STIX bundle, object by object: how many of each type"
+$types = [System.Collections.Generic.SortedDictionary[string, int]]::new()
+Receive-ExportFile -Name ioc-stix -AsObject | ForEach-Object { $types[$_.type] = 1 + $types[$_.type] }
+$types.GetEnumerator() | ForEach-Object { [pscustomobject]@{ StixType = $_.Key; Objects = $_.Value } } | Out-Default
+
+"`n== 7. Re-run one export (its file is replaced atomically) and look at its history"
 Start-Export -Name failed-logins | Out-Default
 Get-ExportStatus -Name failed-logins -History | Out-Default
 
-"`n== 7. The audit trail"
+"`n== 8. The audit trail"
 Get-ExportAuditEvent -Last 8 | Out-Default

@@ -17,6 +17,8 @@ public sealed class FormatRegistry
         new JsonArrayFormat(),
         new JsonLinesFormat(),
         new CsvFormat(),
+        new Misp.MispFormat(),
+        new Stix.StixFormat(),
     ]);
 
     public IReadOnlyCollection<ExportFormat> All => _formats.Values;

@@ -63,11 +63,33 @@ public sealed class NewExportCommand : ExportCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string Tenant { get; set; } = "default";
 
+    /// <summary>MISP distribution level (0-5 or a name such as Organisation, Community, All); required for misp.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(DistributionCompleter))]
+    public string? Distribution { get; set; }
+
+    /// <summary>The most records a stix export may convert (default 10,000); more fails the run before conversion.</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? StixRecordCap { get; set; }
+
     [Parameter(Mandatory = true, ParameterSetName = NoRunSet)]
     public SwitchParameter NoRun { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = JobSet)]
     public SwitchParameter AsJob { get; set; }
+
+    #endregion
+
+    #region Members
+
+    Dictionary<string, string> FormatOptions()
+    {
+        var options = new Dictionary<string, string>();
+        if (Distribution is not null) options[Engine.Formats.Misp.MispDistribution.OptionName] = Distribution;
+        if (StixRecordCap is { } cap) options[Engine.Formats.Stix.StixFormat.MaxRecordsOption] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return options;
+    }
 
     #endregion
 
@@ -91,6 +113,7 @@ public sealed class NewExportCommand : ExportCmdletBase
             RecordCap = RecordCap,
             TimeLimit = TimeLimit,
             Tenant = Tenant,
+            FormatOptions = FormatOptions(),
         };
         // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
         service.Validate(definition);

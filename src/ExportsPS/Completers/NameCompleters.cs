@@ -42,3 +42,10 @@ public sealed class FormatNameCompleter : NameCompleter
 {
     private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Formats.Names;
 }
+
+/// <summary>Completes MISP distribution level names.</summary>
+public sealed class DistributionCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() =>
+        ["Organisation", "Community", "Connected", "All", "SharingGroup", "Inherit"];
+}

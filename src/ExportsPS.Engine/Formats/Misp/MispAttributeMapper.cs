@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace ExportsPS.Engine.Formats.Misp;
+
+/// <summary>Writes one MISP attribute from a source document (an attributes-index hit, or an attribute
+/// inside an event or object). Only MISP's attribute fields are kept; uuid and id are never written, so
+/// an import always creates fresh records; nulls are omitted; correlation stays enabled.</summary>
+internal static class MispAttributeMapper
+{
+    static readonly string[] TextFields = ["type", "category", "comment", "object_relation", "sharing_group_id"];
+
+    /// <summary>Returns false (and warns) when the attribute has no type or value.</summary>
+    public static bool Write(Utf8JsonWriter writer, JsonElement attribute, string? defaultDistribution, Action<string> warn, string where)
+    {
+        if (Text(attribute, "type") is not { Length: > 0 } type || Text(attribute, "value") is not { Length: > 0 } value)
+        {
+            warn($"{where}: skipped an attribute without type or value ({Abbreviate(attribute)}).");
+            return false;
+        }
+        writer.WriteStartObject();
+        writer.WriteString("type", type);
+        foreach (var field in TextFields.Skip(1))
+            if (Text(attribute, field) is { } text) writer.WriteString(field, text);
+        writer.WriteString("value", value);
+        writer.WriteBoolean("to_ids", Bool(attribute, "to_ids") ?? false);
+        if ((Text(attribute, "distribution") ?? defaultDistribution) is { } distribution) writer.WriteString("distribution", distribution);
+        if (Epoch(attribute, "timestamp") is { } timestamp) writer.WriteString("timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
+        foreach (var field in new[] { "first_seen", "last_seen" })
+        {
+            if (!attribute.TryGetProperty(field, out var raw) || raw.ValueKind == JsonValueKind.Null) continue;
+            if (TryMispTime(raw, out var formatted)) writer.WriteString(field, formatted);
+            else warn($"{where}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; omitted.");
+        }
+        writer.WriteBoolean("disable_correlation", false);
+        WriteTags(writer, attribute);
+        writer.WriteEndObject();
+        return true;
+    }
+
+    /// <summary>Tags as MISP objects ({"name": …}) from either strings or objects (Tag or tags).</summary>
+    public static void WriteTags(Utf8JsonWriter writer, JsonElement source)
+    {
+        JsonElement tags = default;
+        if (!(source.TryGetProperty("Tag", out tags) || source.TryGetProperty("tags", out tags)) || tags.ValueKind != JsonValueKind.Array) return;
+        writer.WriteStartArray("Tag");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tag in tags.EnumerateArray())
+        {
+            var name = tag.ValueKind == JsonValueKind.String ? tag.GetString() : Text(tag, "name");
+            if (string.IsNullOrEmpty(name) || !seen.Add(name)) continue;
+            writer.WriteStartObject();
+            writer.WriteString("name", name);
+            if (tag.ValueKind == JsonValueKind.Object && Text(tag, "colour") is { } colour) writer.WriteString("colour", colour);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+
+    /// <summary>MISP's first_seen/last_seen form: microseconds and an offset, 2026-06-19T00:00:00.000000+00:00.</summary>
+    public static bool TryMispTime(JsonElement raw, out string formatted)
+    {
+        formatted = "";
+        DateTimeOffset instant;
+        if (raw.ValueKind == JsonValueKind.Number && raw.TryGetInt64(out var number))
+            instant = Math.Abs(number) >= 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(number) : DateTimeOffset.FromUnixTimeSeconds(number);
+        else if (raw.ValueKind == JsonValueKind.String && long.TryParse(raw.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out number))
+            instant = Math.Abs(number) >= 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(number) : DateTimeOffset.FromUnixTimeSeconds(number);
+        else if (raw.ValueKind != JsonValueKind.String ||
+                 !DateTimeOffset.TryParse(raw.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
+            return false;
+        formatted = instant.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", CultureInfo.InvariantCulture);
+        return true;
+    }
+
+    public static string? Text(JsonElement source, string name) =>
+        source.ValueKind == JsonValueKind.Object && source.TryGetProperty(name, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            _ => null,
+        } : null;
+
+    static bool? Bool(JsonElement source, string name) =>
+        source.TryGetProperty(name, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.String => value.GetString() is "1" or "true" or "True",
+            JsonValueKind.Number => value.TryGetInt32(out var n) && n != 0,
+            _ => null,
+        } : null;
+
+    static long? Epoch(JsonElement source, string name)
+    {
+        if (!source.TryGetProperty(name, out var value)) return null;
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n)) return n;
+        if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), out n)) return n;
+        return null;
+    }
+
+    static string Abbreviate(JsonElement element)
+    {
+        var text = element.GetRawText();
+        return text.Length <= 120 ? text : text[..117] + "...";
+    }
+}

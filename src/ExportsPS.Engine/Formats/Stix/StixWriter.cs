@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text.Json;
+using ExportsPS.Engine.Json;
+using ExportsPS.Engine.Formats.Misp;
+
+namespace ExportsPS.Engine.Formats.Stix;
+
+/// <summary>Writes the bundle: the identity first, each attribute's objects as they arrive, and one report
+/// per source event at the end (its object_refs need every member; the 10,000 cap bounds that list).</summary>
+internal sealed class StixWriter : IRecordFormatter
+{
+    readonly Utf8JsonWriter _json;
+    readonly FormatContext _context;
+    readonly string _identity;
+    readonly string _now;
+    readonly List<Group> _groups = new();
+    readonly Dictionary<string, Group> _byEvent = new(StringComparer.Ordinal);
+    readonly HashSet<string> _written = new(StringComparer.Ordinal);
+    long _record;
+
+    sealed class Group(string key, string? eventUuid)
+    {
+        public readonly string Key = key;
+        public readonly string? EventUuid = eventUuid;
+        public string? Info;
+        public string? Published;
+        public readonly List<string> Refs = new();
+    }
+
+    public StixWriter(Stream output, FormatContext context)
+    {
+        _json = new Utf8JsonWriter(output, JsonWriting.Relaxed);
+        _context = context;
+        var organisation = context.Export.FormatOptions.TryGetValue(StixFormat.IdentityOption, out var name) ? name : "ExportsPS";
+        _identity = StixFormat.DeterministicId("identity", "organisation:" + organisation);
+        _now = StixFormat.Timestamp(DateTimeOffset.UtcNow);
+        _organisation = organisation;
+    }
+
+    readonly string _organisation;
+
+    public void WriteStart()
+    {
+        _json.WriteStartObject();
+        _json.WriteString("type", "bundle");
+        _json.WriteString("id", StixFormat.DeterministicId("bundle", "export:" + _context.Export.Name + ":" + _now));
+        _json.WriteStartArray("objects");
+        _json.WriteStartObject();
+        Common("identity", _identity, Epoch);
+        _json.WriteString("name", _organisation);
+        _json.WriteString("identity_class", "organization");
+        _json.WriteEndObject();
+    }
+
+    const string Epoch = "1970-01-01T00:00:00.000Z";
+
+    void Common(string type, string id, string created)
+    {
+        _json.WriteString("type", type);
+        _json.WriteString("spec_version", "2.1");
+        _json.WriteString("id", id);
+        _json.WriteString("created", created);
+        _json.WriteString("modified", created);
+    }
+
+    public void WriteRecord(ReadOnlySpan<byte> sourceJson)
+    {
+        _record++;
+        var reader = new Utf8JsonReader(sourceJson);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var evt = root.TryGetProperty("Event", out var wrapped) ? wrapped : root.TryGetProperty("Attribute", out _) ? root : (JsonElement?)null;
+        if (evt is { } e)
+        {
+            var eventUuid = MispAttributeMapper.Text(e, "uuid");
+            if (e.TryGetProperty("Attribute", out var attributes) && attributes.ValueKind == JsonValueKind.Array)
+                foreach (var attribute in attributes.EnumerateArray())
+                    Attribute(attribute, eventUuid, MispAttributeMapper.Text(e, "info"));
+            _json.Flush();
+            return;
+        }
+        Attribute(root, MispAttributeMapper.Text(root, "event_uuid"), MispAttributeMapper.Text(root, "event_info"));
+        _json.Flush(); // hand each record's objects to the stream; the writer must not buffer the bundle
+    }
+
+    void Attribute(JsonElement attribute, string? eventUuid, string? eventInfo)
+    {
+        var type = MispAttributeMapper.Text(attribute, "type");
+        var value = MispAttributeMapper.Text(attribute, "value");
+        if (string.IsNullOrEmpty(type) || string.IsNullOrEmpty(value))
+        {
+            _context.Warn($"record {_record}: skipped an attribute without type or value.");
+            return;
+        }
+        var group = GroupOf(eventUuid, eventInfo);
+        var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
+        var created = Created(attribute);
+        group.Published ??= created;
+        var labels = Labels(attribute, type);
+        string? id;
+        if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
+        else if (IsToIds(attribute) && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
+        else id = ObservedData(source, type, value, created, labels, attribute) ?? Custom(source, type, value, created, labels, attribute);
+        group.Refs.Add(id);
+    }
+
+    Group GroupOf(string? eventUuid, string? info)
+    {
+        var key = eventUuid ?? "";
+        if (!_byEvent.TryGetValue(key, out var group))
+        {
+            _byEvent[key] = group = new Group(key, eventUuid);
+            _groups.Add(group);
+        }
+        group.Info ??= info;
+        return group;
+    }
+
+    string Created(JsonElement attribute)
+    {
+        if (attribute.TryGetProperty("timestamp", out var t) && (t.ValueKind == JsonValueKind.Number ? t.TryGetInt64(out var s) : long.TryParse(t.GetString(), out s)))
+            return StixFormat.Timestamp(DateTimeOffset.FromUnixTimeSeconds(s));
+        return _now;
+    }
+
+    static bool IsToIds(JsonElement attribute) =>
+        attribute.TryGetProperty("to_ids", out var v) && (v.ValueKind == JsonValueKind.True || (v.ValueKind == JsonValueKind.String && v.GetString() is "1" or "true" or "True"));
+
+    List<string> Labels(JsonElement attribute, string type)
+    {
+        var labels = new List<string> { $"misp:type=\"{type}\"" };
+        if (MispAttributeMapper.Text(attribute, "category") is { } category) labels.Add($"misp:category=\"{category}\"");
+        labels.Add($"misp:to_ids=\"{(IsToIds(attribute) ? "True" : "False")}\"");
+        JsonElement tags;
+        if ((attribute.TryGetProperty("Tag", out tags) || attribute.TryGetProperty("tags", out tags)) && tags.ValueKind == JsonValueKind.Array)
+            foreach (var tag in tags.EnumerateArray())
+                if ((tag.ValueKind == JsonValueKind.String ? tag.GetString() : MispAttributeMapper.Text(tag, "name")) is { Length: > 0 } name && !labels.Contains(name))
+                    labels.Add(name);
+        return labels;
+    }
+
+    void Labels(List<string> labels)
+    {
+        _json.WriteStartArray("labels");
+        foreach (var label in labels) _json.WriteStringValue(label);
+        _json.WriteEndArray();
+    }
+
+    void Description(JsonElement attribute)
+    {
+        if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("description", comment);
+    }
+
+    string Indicator(string source, string type, string pattern, string created, List<string> labels, JsonElement attribute)
+    {
+        var id = StixFormat.DeterministicId("indicator", source);
+        _json.WriteStartObject();
+        Common("indicator", id, created);
+        _json.WriteString("created_by_ref", _identity);
+        _json.WriteString("name", $"{type} attribute");
+        Description(attribute);
+        _json.WriteString("pattern", pattern);
+        _json.WriteString("pattern_type", "stix");
+        _json.WriteString("pattern_version", "2.1");
+        _json.WriteString("valid_from", created);
+        if (MispAttributeMapper.Text(attribute, "category") is { } category)
+        {
+            _json.WriteStartArray("kill_chain_phases");
+            _json.WriteStartObject();
+            _json.WriteString("kill_chain_name", "misp-category");
+            _json.WriteString("phase_name", category);
+            _json.WriteEndObject();
+            _json.WriteEndArray();
+        }
+        Labels(labels);
+        _json.WriteEndObject();
+        return id;
+    }
+
+    string Vulnerability(string source, string value, string created, List<string> labels, JsonElement attribute)
+    {
+        var id = StixFormat.DeterministicId("vulnerability", source);
+        _json.WriteStartObject();
+        Common("vulnerability", id, created);
+        _json.WriteString("created_by_ref", _identity);
+        _json.WriteString("name", value);
+        Description(attribute);
+        if (value.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase))
+        {
+            _json.WriteStartArray("external_references");
+            _json.WriteStartObject();
+            _json.WriteString("source_name", "cve");
+            _json.WriteString("external_id", value.ToUpperInvariant());
+            _json.WriteEndObject();
+            _json.WriteEndArray();
+        }
+        Labels(labels);
+        _json.WriteEndObject();
+        return id;
+    }
+
+    string Custom(string source, string type, string value, string created, List<string> labels, JsonElement attribute)
+    {
+        var id = StixFormat.DeterministicId("x-misp-attribute", source);
+        _json.WriteStartObject();
+        // Shaped like a custom observable (no created/modified): the OASIS bundle schema accepts a custom
+        // object only when exactly one of core / cyber-observable-core matches, and an SDO-shaped one matches both.
+        _json.WriteString("type", "x-misp-attribute");
+        _json.WriteString("spec_version", "2.1");
+        _json.WriteString("id", id);
+        _json.WriteString("x_misp_type", type);
+        _json.WriteString("x_misp_value", value);
+        if (MispAttributeMapper.Text(attribute, "category") is { } category) _json.WriteString("x_misp_category", category);
+        if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("x_misp_comment", comment);
+        Labels(labels);
+        _json.WriteEndObject();
+        return id;
+    }
+
+    /// <summary>observed-data and its SCOs; null when the type has no observable mapping.</summary>
+    string? ObservedData(string source, string type, string value, string created, List<string> labels, JsonElement attribute)
+    {
+        var observables = StixObservables.For(type, value, source);
+        if (observables is null) return null;
+        foreach (var observable in observables)
+            if (_written.Add(observable.Id)) observable.Write(_json);
+        var id = StixFormat.DeterministicId("observed-data", source);
+        var seen = FirstSeen(attribute) ?? created;
+        _json.WriteStartObject();
+        Common("observed-data", id, created);
+        _json.WriteString("created_by_ref", _identity);
+        _json.WriteString("first_observed", seen);
+        _json.WriteString("last_observed", LastSeen(attribute) ?? seen);
+        _json.WriteNumber("number_observed", 1);
+        _json.WriteStartArray("object_refs");
+        foreach (var observable in observables) _json.WriteStringValue(observable.Id);
+        _json.WriteEndArray();
+        Labels(labels);
+        _json.WriteEndObject();
+        return id;
+    }
+
+    static string? FirstSeen(JsonElement attribute) => Seen(attribute, "first_seen");
+    static string? LastSeen(JsonElement attribute) => Seen(attribute, "last_seen");
+
+    static string? Seen(JsonElement attribute, string field) =>
+        attribute.TryGetProperty(field, out var raw) && MispAttributeMapper.TryMispTime(raw, out var misp)
+            ? StixFormat.Timestamp(DateTimeOffset.Parse(misp, CultureInfo.InvariantCulture))
+            : null;
+
+    public void WriteEnd()
+    {
+        foreach (var group in _groups.Where(g => g.Refs.Count > 0))
+        {
+            _json.WriteStartObject();
+            var id = StixFormat.DeterministicId("report", group.EventUuid is null ? "ungrouped:" + _context.Export.Name : "event:" + group.EventUuid);
+            Common("report", id, group.Published ?? _now);
+            _json.WriteString("created_by_ref", _identity);
+            _json.WriteString("name", group.Info ?? (group.EventUuid is null ? $"{_context.Export.Name}: attributes without an event" : $"MISP event {group.EventUuid}"));
+            _json.WriteString("published", group.Published ?? _now);
+            _json.WriteStartArray("report_types");
+            _json.WriteStringValue("threat-report");
+            _json.WriteEndArray();
+            _json.WriteStartArray("object_refs");
+            foreach (var reference in group.Refs) _json.WriteStringValue(reference);
+            _json.WriteEndArray();
+            if (group.EventUuid is not null)
+            {
+                _json.WriteStartArray("labels");
+                _json.WriteStringValue("misp:name=\"misp-event\"");
+                _json.WriteEndArray();
+            }
+            _json.WriteEndObject();
+        }
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+        _json.Flush();
+    }
+
+    public void Dispose() => _json.Dispose();
+}

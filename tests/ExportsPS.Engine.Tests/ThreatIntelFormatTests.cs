@@ -1,0 +1,262 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Formats;
+using ExportsPS.Engine.Formats.Misp;
+using ExportsPS.Engine.Formats.Stix;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Engine.Sample;
+
+namespace ExportsPS.Engine.Tests;
+
+public sealed class ThreatIntelFormatTests
+{
+    static readonly ExportDefinition Export = new()
+    {
+        Name = "intel", Query = "*", Format = "misp",
+        FormatOptions = new Dictionary<string, string> { ["distribution"] = "Community" },
+    };
+
+    static (string Output, List<string> Warnings) Write(ExportFormat format, ExportDefinition export, params string[] records)
+    {
+        var warnings = new List<string>();
+        using var output = new MemoryStream();
+        using (var writer = format.CreateWriter(output, new FormatContext(export, [], warnings.Add)))
+        {
+            writer.WriteStart();
+            foreach (var record in records) writer.WriteRecord(Encoding.UTF8.GetBytes(record));
+            writer.WriteEnd();
+        }
+        return (Encoding.UTF8.GetString(output.ToArray()), warnings);
+    }
+
+    const string IpAttribute = """{"uuid":"5f0c4d1e-0000-4000-8000-000000000001","event_uuid":"e1","event_info":"Phishing wave","id":"77","type":"ip-dst","category":"Network activity","value":"203.0.113.5","to_ids":true,"timestamp":1718755200,"first_seen":1718755200,"last_seen":"2026-06-19T10:00:00Z","comment":null,"tags":["tlp:white","malware:emotet"]}""";
+
+    static readonly string EventDocument = """
+        {"Event":{"uuid":"e2","id":"9","info":"Source event","Attribute":[{"uuid":"a-1","id":"1","type":"domain","category":"Network activity","value":"bad.example","to_ids":false,"Tag":[{"name":"osint","colour":"#004646"}]}],
+         "Object":[{"uuid":"o-1","id":"3","name":"file","meta-category":"file","first_seen":1718755200000,"Attribute":[{"uuid":"oa-1","id":"4","type":"md5","object_relation":"md5","category":"Payload delivery","value":"d41d8cd98f00b204e9800998ecf8427e","to_ids":true},{"uuid":"oa-2","type":"filename","object_relation":"filename","value":"a.exe"}]}]}}
+        """.Replace("\n", "");
+
+    [Fact]
+    public void Misp_puts_every_attribute_into_one_event_named_after_the_export_without_ids()
+    {
+        var (output, warnings) = Write(new MispFormat(), Export, IpAttribute, EventDocument);
+        Assert.Empty(warnings);
+        using var doc = JsonDocument.Parse(output);
+        var evt = doc.RootElement.GetProperty("Event");
+        Assert.Equal("intel", evt.GetProperty("info").GetString());
+        Assert.Equal("1", evt.GetProperty("distribution").GetString());
+        var attributes = evt.GetProperty("Attribute").EnumerateArray().ToList();
+        Assert.Equal(["ip-dst", "domain"], attributes.Select(a => a.GetProperty("type").GetString()));
+        var objects = evt.GetProperty("Object").EnumerateArray().ToList();
+        Assert.Single(objects);
+        Assert.Equal(2, objects[0].GetProperty("Attribute").GetArrayLength());
+        // No uuid or id anywhere: an import always creates fresh records.
+        Assert.DoesNotMatch("\"(uuid|id|event_id)\"\\s*:", output);
+        Assert.All(attributes, a => Assert.False(a.GetProperty("disable_correlation").GetBoolean()));
+        Assert.Equal(["tlp:white", "malware:emotet"], attributes[0].GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal("#004646", attributes[1].GetProperty("Tag")[0].GetProperty("colour").GetString());
+        Assert.False(attributes[0].TryGetProperty("comment", out _)); // nulls omitted
+        Assert.Equal("object_relation", objects[0].GetProperty("Attribute")[0].EnumerateObject().Select(p => p.Name).First(n => n == "object_relation"));
+    }
+
+    [Theory]
+    [InlineData("1718755200", "2024-06-19T00:00:00.000000+00:00")]        // epoch seconds
+    [InlineData("1718755200123", "2024-06-19T00:00:00.123000+00:00")]     // epoch milliseconds
+    [InlineData("\"2024-06-19T02:00:00+02:00\"", "2024-06-19T00:00:00.000000+00:00")] // ISO with offset
+    [InlineData("\"2024-06-19\"", "2024-06-19T00:00:00.000000+00:00")]
+    public void Misp_writes_first_seen_as_microsecond_iso_with_offset(string input, string expected)
+    {
+        var (output, _) = Write(new MispFormat(), Export, $$"""{"type":"domain","value":"x.example","first_seen":{{input}}}""");
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(expected, doc.RootElement.GetProperty("Event").GetProperty("Attribute")[0].GetProperty("first_seen").GetString());
+    }
+
+    [Fact]
+    public void Misp_reports_bad_records_as_warnings_and_keeps_going()
+    {
+        var (output, warnings) = Write(new MispFormat(), Export,
+            """{"type":"domain"}""", """{"value":"x"}""", """{"type":"url","value":"https://a.example/","first_seen":"yesterday"}""");
+        Assert.Equal(3, warnings.Count);
+        Assert.Contains("without type or value", warnings[0]);
+        Assert.Contains("first_seen 'yesterday'", warnings[2]);
+        using var doc = JsonDocument.Parse(output);
+        var only = Assert.Single(doc.RootElement.GetProperty("Event").GetProperty("Attribute").EnumerateArray());
+        Assert.False(only.TryGetProperty("first_seen", out _));
+    }
+
+    [Theory]
+    [InlineData(null, "needs a distribution level")]
+    [InlineData("Everyone", "is not a MISP distribution level")]
+    [InlineData("7", "is not a MISP distribution level")]
+    public void Misp_requires_a_valid_distribution(string? distribution, string message)
+    {
+        var options = distribution is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["distribution"] = distribution };
+        var error = Assert.Throws<ExportException>(() => new MispFormat().Validate(Export with { FormatOptions = options }));
+        Assert.Equal(ExportErrorCode.InvalidOption, error.Code);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Misp_output_of_generated_attributes_and_events_validates_against_the_lax_schema()
+    {
+        var records = SampleDataGenerator.Generate(SampleKind.Attributes, 500, 3, DateTimeOffset.UnixEpoch.AddYears(56), TimeSpan.FromDays(5))
+            .Select(e => e.GetRawText()).Append(EventDocument).Append("""{"type":"comment","value":"only required fields"}""").ToArray();
+        var (output, warnings) = Write(new MispFormat(), Export, records);
+        Assert.Empty(warnings);
+        var errors = SharedReference.Misp.Validate(output);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
+        // Shapes the lax schema does not check: first_seen/last_seen and objects.
+        Assert.All(Regex.Matches(output, "\"(first|last)_seen\":\"([^\"]+)\"").Select(m => m.Groups[2].Value),
+            v => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$", v));
+    }
+
+    [Fact]
+    public void Misp_reads_back_attributes_as_records()
+    {
+        var (output, _) = Write(new MispFormat(), Export, IpAttribute, EventDocument);
+        var records = new MispFormat().ReadRecords(new MemoryStream(Encoding.UTF8.GetBytes(output)), CancellationToken.None).ToList();
+        Assert.Equal(["ip-dst", "domain", "md5", "filename"], records.Select(r => r.GetProperty("type").GetString()));
+    }
+
+    static readonly ExportDefinition StixExport = new() { Name = "intel-stix", Query = "*", Format = "stix" };
+
+    static string Attribute(string type, string value, bool toIds, string uuid, string? evt = "e1") =>
+        JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["uuid"] = uuid, ["event_uuid"] = evt, ["event_info"] = evt is null ? null : $"Event {evt}", ["type"] = type,
+            ["category"] = "Network activity", ["value"] = value, ["to_ids"] = toIds, ["timestamp"] = 1718755200, ["tags"] = new[] { "tlp:green" },
+        });
+
+    public static TheoryData<string, string, string> Mapped => new()
+    {
+        { "ip-src", "198.51.100.7", "[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7']" },
+        { "ip-dst", "2001:db8::1", "[network-traffic:dst_ref.type = 'ipv6-addr' AND network-traffic:dst_ref.value = '2001:db8::1']" },
+        { "ip-src|port", "198.51.100.7|4444", "[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7' AND network-traffic:src_port = 4444]" },
+        { "ip-dst|port", "198.51.100.8|443", "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.8' AND network-traffic:dst_port = 443]" },
+        { "domain", "evil.example", "[domain-name:value = 'evil.example']" },
+        { "hostname", "www.evil.example", "[domain-name:value = 'www.evil.example']" },
+        { "domain|ip", "evil.example|198.51.100.9", "[domain-name:value = 'evil.example' AND domain-name:resolves_to_refs[*].value = '198.51.100.9']" },
+        { "url", "https://evil.example/a?b='c'", "[url:value = 'https://evil.example/a?b=\\'c\\'']" },
+        { "uri", "/wp-login.php", "[url:value = '/wp-login.php']" },
+        { "link", "https://osint.example/r/1", "[url:value = 'https://osint.example/r/1']" },
+        { "email-src", "a@evil.example", "[email-message:from_ref.value = 'a@evil.example']" },
+        { "email-dst", "b@corp.example", "[email-message:to_refs[*].value = 'b@corp.example']" },
+        { "email-subject", "Invoice 'urgent'", "[email-message:subject = 'Invoice \\'urgent\\'']" },
+        { "md5", "d41d8cd98f00b204e9800998ecf8427e", "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']" },
+        { "sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709", "[file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']" },
+        { "sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "[file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']" },
+        { "sha512", new string('a', 128), $"[file:hashes.'SHA-512' = '{new string('a', 128)}']" },
+        { "filename", "C:\\Temp\\a.exe", "[file:name = 'C:\\\\Temp\\\\a.exe']" },
+        { "filename|md5", "a.exe|d41d8cd98f00b204e9800998ecf8427e", "[file:name = 'a.exe' AND file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']" },
+        { "filename|sha1", "a.exe|da39a3ee5e6b4b0d3255bfef95601890afd80709", "[file:name = 'a.exe' AND file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']" },
+        { "filename|sha256", "a.exe|e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "[file:name = 'a.exe' AND file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']" },
+        { "mutex", "Global\\abc", "[mutex:name = 'Global\\\\abc']" },
+        { "regkey", "HKLM\\Software\\Run", "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\Software\\\\Run']" },
+        { "regkey|value", "HKCU\\Software\\Run|evil.exe", "[windows-registry-key:key = 'HKEY_CURRENT_USER\\\\Software\\\\Run' AND windows-registry-key:values[*].data = 'evil.exe']" },
+        { "AS", "AS64500", "[autonomous-system:number = 64500]" },
+        { "mac-address", "00:1A:2B:3C:4D:5E", "[mac-addr:value = '00:1a:2b:3c:4d:5e']" },
+        { "user-agent", "Mozilla/5.0 (X11)", "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Mozilla/5.0 (X11)']" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mapped))]
+    public void Stix_maps_each_type_to_an_escaped_pattern_and_to_observables_that_validate(string type, string value, string pattern)
+    {
+        var (indicators, _) = Write(new StixFormat(), StixExport, Attribute(type, value, true, "u-" + type));
+        using var bundle = JsonDocument.Parse(indicators);
+        var indicator = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "indicator");
+        Assert.Equal(pattern, indicator.GetProperty("pattern").GetString());
+        Assert.Contains($"misp:type=\"{type}\"", indicator.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        Assert.Contains("tlp:green", indicator.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        AssertValid(indicators);
+
+        var (observed, _) = Write(new StixFormat(), StixExport, Attribute(type, value, false, "u-" + type));
+        using var observedBundle = JsonDocument.Parse(observed);
+        var types = observedBundle.RootElement.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("type").GetString()).ToList();
+        // user-agent has no observable the OASIS schemas accept here; it becomes the documented custom object.
+        Assert.Contains(type == "user-agent" ? "x-misp-attribute" : "observed-data", types);
+        AssertValid(observed);
+    }
+
+    [Theory]
+    [InlineData("vulnerability", "CVE-2024-3094", "vulnerability")]
+    [InlineData("text", "free text", "x-misp-attribute")]
+    [InlineData("comment", "a comment", "x-misp-attribute")]
+    [InlineData("btc", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "x-misp-attribute")]
+    public void Stix_maps_vulnerabilities_and_keeps_unmapped_types_as_custom_objects(string type, string value, string stixType)
+    {
+        var (output, _) = Write(new StixFormat(), StixExport, Attribute(type, value, true, "u-" + type));
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var mapped = objects.Single(o => o.GetProperty("type").GetString() == stixType);
+        Assert.Equal(stixType == "vulnerability" ? "CVE-2024-3094" : value,
+            stixType == "vulnerability" ? mapped.GetProperty("name").GetString() : mapped.GetProperty("x_misp_value").GetString());
+        AssertValid(output);
+    }
+
+    [Fact]
+    public void Stix_groups_attributes_into_reports_by_source_event_in_first_seen_order_with_deterministic_ids()
+    {
+        string[] records =
+        [
+            Attribute("domain", "a.example", true, "u1", "e2"), Attribute("domain", "b.example", true, "u2", "e1"),
+            Attribute("domain", "c.example", false, "u3", "e2"), Attribute("domain", "d.example", true, "u4", null),
+        ];
+        var (first, _) = Write(new StixFormat(), StixExport, records);
+        var (second, _) = Write(new StixFormat(), StixExport, records);
+        using var bundle = JsonDocument.Parse(first);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var reports = objects.Where(o => o.GetProperty("type").GetString() == "report").ToList();
+        Assert.Equal(["Event e2", "Event e1", "intel-stix: attributes without an event"], reports.Select(r => r.GetProperty("name").GetString()));
+        Assert.Equal(2, reports[0].GetProperty("object_refs").GetArrayLength());
+        var identity = objects.Single(o => o.GetProperty("type").GetString() == "identity").GetProperty("id").GetString();
+        Assert.All(objects.Where(o => o.TryGetProperty("created_by_ref", out _)), o => Assert.Equal(identity, o.GetProperty("created_by_ref").GetString()));
+        // Same data, same ids (bundle ids aside): UUIDv5 from the source uuids.
+        static IEnumerable<string> Ids(string json) => JsonDocument.Parse(json).RootElement.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("id").GetString()!);
+        Assert.Equal(Ids(first), Ids(second));
+        AssertValid(first);
+    }
+
+    [Fact]
+    public void Stix_output_of_generated_attributes_validates_against_the_oasis_schemas()
+    {
+        var records = SampleDataGenerator.Generate(SampleKind.Attributes, 400, 5, DateTimeOffset.UnixEpoch.AddYears(56), TimeSpan.FromDays(5))
+            .Select(e => e.GetRawText()).ToArray();
+        var (output, warnings) = Write(new StixFormat(), StixExport, records);
+        Assert.Empty(warnings);
+        AssertValid(output);
+        var records2 = new StixFormat().ReadRecords(new MemoryStream(Encoding.UTF8.GetBytes(output)), CancellationToken.None).ToList();
+        Assert.Equal(JsonDocument.Parse(output).RootElement.GetProperty("objects").GetArrayLength(), records2.Count);
+    }
+
+    /// <summary>The bundle against bundle.json, and every object against its own type's schema.</summary>
+    static void AssertValid(string bundleJson)
+    {
+        var problems = SharedReference.Stix("bundle").Validate(bundleJson).Select(e => "bundle: " + e).ToList();
+        using var bundle = JsonDocument.Parse(bundleJson);
+        foreach (var item in bundle.RootElement.GetProperty("objects").EnumerateArray())
+        {
+            var type = item.GetProperty("type").GetString()!;
+            problems.AddRange(SharedReference.Stix(type).Validate(item.GetRawText()).Select(e => $"{type}: {e}"));
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(8)));
+    }
+
+    [Fact]
+    public void A_stix_export_over_its_cap_fails_before_conversion_naming_the_count()
+    {
+        using var home = new TestHome();
+        home.LoadSample(SampleKind.Attributes, 300);
+        var run = home.Run(new ExportDefinition
+        {
+            Name = "too-many", Index = "attributes", Query = "*", Format = "stix",
+            FormatOptions = new Dictionary<string, string> { [StixFormat.MaxRecordsOption] = "100" },
+        });
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("matches 300 records, more than the 100 that the stix format allows", run.Error);
+        Assert.Contains("json, jsonl or csv", run.Error);
+        Assert.Equal(0, run.Processed);
+    }
+}
