@@ -21,6 +21,9 @@
         'New-ExportSampleData'
         'Get-ExportIndex'
         'Get-ExportAuditEvent'
+        'Set-ExportSchedule'
+        'Get-ExportSchedule'
+        'Invoke-ExportScheduler'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

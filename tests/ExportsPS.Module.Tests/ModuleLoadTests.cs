@@ -26,6 +26,16 @@ public sealed class ModuleLoadTests : IDisposable
     }
 
     [Fact]
+    public void The_cmdlet_assembly_references_no_third_party_assembly_directly()
+    {
+        // A third-party type in a cmdlet's compiled code would be resolved in PowerShell's default load
+        // context, where only ExportsPS.Engine is redirected: it must stay behind the engine's API.
+        var references = _ps.Ok("[ExportsPS.ExportInfo].Assembly.GetReferencedAssemblies() | ForEach-Object Name").Select(r => r.ToString()!).ToList();
+        Assert.Contains("ExportsPS.Engine", references);
+        Assert.All(references, r => Assert.True(r is "ExportsPS.Engine" or "System.Management.Automation" or "netstandard" || r.StartsWith("System", StringComparison.Ordinal), r));
+    }
+
+    [Fact]
     public void Engine_assembly_is_not_beside_the_module_dll()
     {
         var moduleFolder = Path.GetDirectoryName(PowerShellSession.ModulePath)!;

@@ -59,5 +59,19 @@ public static class CatalogSchema
             updated_at TEXT NOT NULL,
             PRIMARY KEY (kind, name_key))
         """,
+        // 2: schedules. next_due is claimed by compare-and-set (UPDATE … WHERE next_due = @seen), so among
+        // any number of schedulers on one catalog exactly one wins each tick, on SQLite and PostgreSQL alike.
+        """
+        CREATE TABLE schedules (
+            name_key TEXT NOT NULL PRIMARY KEY,
+            export_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            expression TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            next_due TEXT,
+            last_due TEXT,
+            updated_at TEXT NOT NULL);
+        CREATE INDEX schedules_due ON schedules (enabled, next_due)
+        """,
     ];
 }

@@ -13,6 +13,10 @@ public static class AuditEvents
     public const string ExportDownloaded = "EXPORT_DOWNLOADED";
     public const string ExportDeleted = "EXPORT_DELETED";
     public const string ExportUpdated = "EXPORT_UPDATED";
+    public const string ScheduleSet = "SCHEDULE_SET";
+    public const string SchedulePaused = "SCHEDULE_PAUSED";
+    public const string ScheduleResumed = "SCHEDULE_RESUMED";
+    public const string ScheduleCleared = "SCHEDULE_CLEARED";
 }
 
 public sealed record AuditEvent(
@@ -62,6 +66,14 @@ public interface IExportCatalog
     string? FindRegistration(string kind, string name);
     IReadOnlyList<(string Name, string DefinitionJson)> ListRegistrations(string kind);
     bool RemoveRegistration(string kind, string name);
+
+    void SaveSchedule(Scheduling.ExportSchedule schedule);
+    Scheduling.ExportSchedule? FindSchedule(string exportName);
+    IReadOnlyList<Scheduling.ExportSchedule> ListSchedules();
+    bool RemoveSchedule(string exportName);
+    /// <summary>Claims the tick due at <paramref name="seenDue"/> by moving it to <paramref name="nextDue"/>;
+    /// true for exactly one caller among any number of concurrent schedulers.</summary>
+    bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue);
 
     void Audit(string eventName, string exportName, string? runId, string actor, string? detail, DateTimeOffset now);
     IReadOnlyList<AuditEvent> ListAudit(string? exportName, int limit);

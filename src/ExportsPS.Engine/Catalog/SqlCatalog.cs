@@ -125,6 +125,7 @@ public abstract class SqlCatalog : IExportCatalog
         using var transaction = connection.BeginTransaction();
         var key = name.ToLowerInvariant();
         Execute(connection, transaction, "DELETE FROM runs WHERE export_key = @key", ("key", key));
+        Execute(connection, transaction, "DELETE FROM schedules WHERE name_key = @key", ("key", key));
         var removed = Execute(connection, transaction, "DELETE FROM exports WHERE name_key = @key", ("key", key));
         transaction.Commit();
         return removed > 0;
@@ -334,6 +335,70 @@ public abstract class SqlCatalog : IExportCatalog
         using var connection = OpenConnection();
         return Execute(connection, null, "DELETE FROM registrations WHERE kind = @kind AND name_key = @key",
             ("kind", kind), ("key", name.ToLowerInvariant())) > 0;
+    }
+
+    // ---- schedules -----------------------------------------------------------------------------
+
+    const string ScheduleColumns = "export_name, kind, expression, enabled, next_due, last_due";
+
+    public void SaveSchedule(Scheduling.ExportSchedule schedule)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var key = schedule.ExportName.ToLowerInvariant();
+        Execute(connection, transaction, "DELETE FROM schedules WHERE name_key = @key", ("key", key));
+        Execute(connection, transaction,
+            "INSERT INTO schedules (name_key, export_name, kind, expression, enabled, next_due, last_due, updated_at) " +
+            "VALUES (@key, @name, @kind, @expression, @enabled, @next, @last, @now)",
+            ("key", key), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
+            ("expression", schedule.Expression), ("enabled", schedule.Enabled ? 1 : 0),
+            ("next", schedule.NextDue is { } n ? Time(n) : DBNull.Value), ("last", schedule.LastDue is { } l ? Time(l) : DBNull.Value),
+            ("now", Time(DateTimeOffset.UtcNow)));
+        transaction.Commit();
+    }
+
+    public Scheduling.ExportSchedule? FindSchedule(string exportName)
+    {
+        using var connection = OpenConnection();
+        return QuerySchedules(connection, $"SELECT {ScheduleColumns} FROM schedules WHERE name_key = @key", ("key", exportName.ToLowerInvariant())).FirstOrDefault();
+    }
+
+    public IReadOnlyList<Scheduling.ExportSchedule> ListSchedules()
+    {
+        using var connection = OpenConnection();
+        return QuerySchedules(connection, $"SELECT {ScheduleColumns} FROM schedules ORDER BY next_due, name_key");
+    }
+
+    public bool RemoveSchedule(string exportName)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null, "DELETE FROM schedules WHERE name_key = @key", ("key", exportName.ToLowerInvariant())) > 0;
+    }
+
+    public bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null,
+            "UPDATE schedules SET next_due = @next, last_due = @seen WHERE name_key = @key AND enabled = 1 AND next_due = @seen",
+            ("next", Time(nextDue)), ("seen", Time(seenDue)), ("key", exportName.ToLowerInvariant())) == 1;
+    }
+
+    List<Scheduling.ExportSchedule> QuerySchedules(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(connection, null, sql, parameters);
+        using var reader = command.ExecuteReader();
+        var list = new List<Scheduling.ExportSchedule>();
+        while (reader.Read())
+            list.Add(new Scheduling.ExportSchedule
+            {
+                ExportName = reader.GetString(0),
+                Kind = Enum.Parse<Scheduling.ScheduleKind>(reader.GetString(1), ignoreCase: true),
+                Expression = reader.GetString(2),
+                Enabled = Convert.ToInt64(reader.GetValue(3)) != 0,
+                NextDue = reader.IsDBNull(4) ? null : ParseTime(reader.GetString(4)),
+                LastDue = reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5)),
+            });
+        return list;
     }
 
     // ---- audit ---------------------------------------------------------------------------------

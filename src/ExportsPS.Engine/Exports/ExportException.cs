@@ -24,6 +24,7 @@ public enum ExportErrorCode
     StorageFailed,
     InvalidData,
     CatalogFailed,
+    InvalidSchedule,
 }
 
 /// <summary>The engine's only exception type for expected failures: it carries a code, a message that

@@ -31,7 +31,10 @@ public sealed class ExportService
         _sources[SourceNames.Embedded] = new EmbeddedSource(Indexes);
         _stores[StorageNames.Local] = new LocalArtifactStore(home.ExportsFolder);
         _executor = new RunExecutor(catalog, SourceOf, Formats, StoreOf, Settings.Host, Settings.HeartbeatInterval);
+        Schedules = new Scheduling.ScheduleService(this);
     }
+
+    public Scheduling.ScheduleService Schedules { get; }
 
     public ExportsHome Home { get; }
     public IExportCatalog Catalog { get; }
@@ -178,7 +181,7 @@ public sealed class ExportService
         var export = Get(name);
         Validate(export);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
-        var eventName = trigger == RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;
+        var eventName = trigger is RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;
         Catalog.Audit(eventName, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
         var handle = new RunHandle(run);
         _running[run.Id] = handle;

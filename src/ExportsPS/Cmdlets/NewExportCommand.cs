@@ -73,6 +73,14 @@ public sealed class NewExportCommand : ExportCmdletBase
     [ValidateRange(1, long.MaxValue)]
     public long? StixRecordCap { get; set; }
 
+    /// <summary>Also runs the export on this 5-field crontab (UTC), as Set-ExportSchedule -Cron.</summary>
+    [Parameter]
+    public string? Schedule { get; set; }
+
+    /// <summary>Also runs the export at this interval, as Set-ExportSchedule -Interval.</summary>
+    [Parameter]
+    public TimeSpan? Interval { get; set; }
+
     [Parameter(Mandatory = true, ParameterSetName = NoRunSet)]
     public SwitchParameter NoRun { get; set; }
 
@@ -117,9 +125,15 @@ public sealed class NewExportCommand : ExportCmdletBase
         };
         // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
         service.Validate(definition);
+        if (Schedule is not null && Interval is not null)
+            throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidSchedule, "Give -Schedule or -Interval, not both.");
+        if (Schedule is not null) Engine.Scheduling.ExportSchedule.ValidateCron(Schedule);
+        if (Interval is { } every) Engine.Scheduling.ExportSchedule.ParseInterval(every);
         if (!ShouldProcess(Name, NoRun ? "Create export" : "Create and run export")) return;
 
         var created = service.Create(definition);
+        if (Schedule is not null) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim(), DateTimeOffset.UtcNow);
+        if (Interval is { } interval) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Interval, interval.ToString("c"), DateTimeOffset.UtcNow);
         if (NoRun)
         {
             WriteObject(EngineAccess.ToInfo(service, created));

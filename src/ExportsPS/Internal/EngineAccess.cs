@@ -14,7 +14,7 @@ internal static class EngineAccess
         return service;
     }
 
-    public static ExportInfo ToInfo(ExportDefinition export, RunRecord? latest, string? location) => new()
+    public static ExportInfo ToInfo(ExportDefinition export, RunRecord? latest, string? location, Engine.Scheduling.ExportSchedule? schedule = null) => new()
     {
         Name = export.Name,
         Query = export.Query,
@@ -36,14 +36,28 @@ internal static class EngineAccess
         LastRunAt = latest?.EndedAt ?? latest?.StartedAt ?? latest?.QueuedAt,
         LastRunRecords = latest?.Records,
         Location = location,
+        Schedule = schedule?.Summary,
+        NextRun = schedule is { Enabled: true } ? schedule.NextDue : null,
     };
 
     public static ExportInfo ToInfo(ExportService service, ExportDefinition export)
     {
         var latest = service.Catalog.LatestRun(export.Name);
         var lastCompleted = latest?.Status == RunStatus.Completed ? latest.Location : null;
-        return ToInfo(export, latest, lastCompleted);
+        return ToInfo(export, latest, lastCompleted, service.Catalog.FindSchedule(export.Name));
     }
+
+    public static ExportScheduleInfo ToScheduleInfo(Engine.Scheduling.ExportSchedule schedule, DateTimeOffset? asOf = null) => new()
+    {
+        Name = schedule.ExportName,
+        Schedule = schedule.Summary,
+        Kind = schedule.Kind.ToString(),
+        Expression = schedule.Expression,
+        Enabled = schedule.Enabled,
+        NextRun = schedule.NextDue,
+        LastRun = schedule.LastDue,
+        Due = schedule.Enabled && schedule.NextDue is { } due && due <= (asOf ?? DateTimeOffset.UtcNow),
+    };
 
     public static ExportRunInfo ToRunInfo(RunRecord run, RunHandle? live = null) => new()
     {

@@ -20,7 +20,8 @@ internal static class ErrorRecords
     static ErrorCategory CategoryOf(ExportErrorCode code) => code switch
     {
         ExportErrorCode.InvalidName or ExportErrorCode.InvalidQuery or ExportErrorCode.InvalidField or
-            ExportErrorCode.InvalidDateMath or ExportErrorCode.InvalidOption or ExportErrorCode.UnknownFormat => ErrorCategory.InvalidArgument,
+            ExportErrorCode.InvalidDateMath or ExportErrorCode.InvalidOption or ExportErrorCode.UnknownFormat or
+            ExportErrorCode.InvalidSchedule => ErrorCategory.InvalidArgument,
         ExportErrorCode.InvalidPath => ErrorCategory.WriteError,
         ExportErrorCode.DuplicateName => ErrorCategory.ResourceExists,
         ExportErrorCode.ExportNotFound or ExportErrorCode.RunNotFound or ExportErrorCode.UnknownIndex or

@@ -27,8 +27,25 @@ public sealed class ExportInfo
     public DateTimeOffset? LastRunAt { get; init; }
     public long? LastRunRecords { get; init; }
     public string? Location { get; init; }
+    /// <summary>"Daily · 02:00", "Every 1h", "Paused · …", or empty when the export has no schedule.</summary>
+    public string? Schedule { get; init; }
+    public DateTimeOffset? NextRun { get; init; }
 
     public override string ToString() => Name;
+}
+
+/// <summary>An export's schedule, as Get-ExportSchedule and Set-ExportSchedule return it.</summary>
+public sealed class ExportScheduleInfo
+{
+    public string Name { get; init; } = "";
+    public string Schedule { get; init; } = "";
+    public string Kind { get; init; } = "";
+    public string Expression { get; init; } = "";
+    public bool Enabled { get; init; }
+    public DateTimeOffset? NextRun { get; init; }
+    public DateTimeOffset? LastRun { get; init; }
+    /// <summary>Whether the export is due at the time asked about (Get-ExportSchedule -AsOf).</summary>
+    public bool Due { get; init; }
 }
 
 /// <summary>One run of an export. <c>Name</c> is the export's name (so runs pipe into Receive-ExportFile).</summary>

@@ -1,0 +1,77 @@
+using ExportsPS.Engine.Catalog;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+
+namespace ExportsPS.Engine.Scheduling;
+
+/// <summary>What the scheduler did with one due export.</summary>
+public sealed record ScheduledStart(ExportSchedule Schedule, DateTimeOffset Due, RunHandle? Run, string? Skipped);
+
+/// <summary>Schedules on top of the export service: setting them (with audit events) and running what is
+/// due. Any number of schedulers may share a catalog: each tick is claimed by compare-and-set, so a due
+/// run executes exactly once; a missed window (machine off) fires once, then the schedule continues from
+/// the present.</summary>
+public sealed class ScheduleService(ExportService exports)
+{
+    IExportCatalog Catalog => exports.Catalog;
+
+    public ExportSchedule? Get(string exportName) => Catalog.FindSchedule(exports.Get(exportName).Name);
+
+    public IReadOnlyList<ExportSchedule> List() => Catalog.ListSchedules();
+
+    public ExportSchedule Set(string exportName, ScheduleKind kind, string expression, DateTimeOffset now)
+    {
+        var export = exports.Get(exportName);
+        var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = true };
+        schedule = schedule with { NextDue = schedule.NextAfter(now) };
+        Catalog.SaveSchedule(schedule);
+        Catalog.Audit(AuditEvents.ScheduleSet, export.Name, null, exports.Actor, $"{schedule.Summary} ({kind.ToString().ToLowerInvariant()} {expression})", now);
+        return schedule;
+    }
+
+    /// <summary>Pauses or resumes without losing the schedule; resuming continues from the present.</summary>
+    public ExportSchedule SetEnabled(string exportName, bool enabled, DateTimeOffset now)
+    {
+        var schedule = Require(exportName);
+        schedule = schedule with { Enabled = enabled, NextDue = enabled ? schedule.NextAfter(now) : schedule.NextDue };
+        Catalog.SaveSchedule(schedule);
+        Catalog.Audit(enabled ? AuditEvents.ScheduleResumed : AuditEvents.SchedulePaused, schedule.ExportName, null, exports.Actor, schedule.Summary, now);
+        return schedule;
+    }
+
+    /// <summary>Removes the schedule; the export and its last file stay.</summary>
+    public void Clear(string exportName, DateTimeOffset now)
+    {
+        var schedule = Require(exportName);
+        Catalog.RemoveSchedule(schedule.ExportName);
+        Catalog.Audit(AuditEvents.ScheduleCleared, schedule.ExportName, null, exports.Actor, schedule.Summary, now);
+    }
+
+    ExportSchedule Require(string exportName) =>
+        Get(exportName) ?? throw new ExportException(ExportErrorCode.InvalidSchedule,
+            $"Export '{exportName}' has no schedule. Set one with Set-ExportSchedule -Cron/-Interval/-Daily….", exportName);
+
+    public IReadOnlyList<ExportSchedule> Due(DateTimeOffset asOf) =>
+        Catalog.ListSchedules().Where(s => s.Enabled && s.NextDue is { } due && due <= asOf).ToList();
+
+    /// <summary>Claims and starts every export due at <paramref name="asOf"/>. A tick another scheduler
+    /// claimed first is not returned; an export whose previous run is still active is skipped.</summary>
+    public IReadOnlyList<ScheduledStart> StartDue(DateTimeOffset asOf)
+    {
+        var started = new List<ScheduledStart>();
+        foreach (var schedule in Due(asOf))
+        {
+            var due = schedule.NextDue!.Value;
+            if (!Catalog.TryClaimTick(schedule.ExportName, due, schedule.NextAfter(asOf))) continue;
+            try
+            {
+                started.Add(new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null));
+            }
+            catch (ExportException ex)
+            {
+                started.Add(new ScheduledStart(schedule, due, null, ex.Message));
+            }
+        }
+        return started;
+    }
+}

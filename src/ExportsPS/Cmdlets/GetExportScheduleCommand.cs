@@ -1,0 +1,36 @@
+using System.Management.Automation;
+using ExportsPS.Completers;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Get-ExportSchedule: the schedules, their next and last runs; -Due -AsOf shows what the
+/// scheduler would run at a given time.</summary>
+[Cmdlet(VerbsCommon.Get, "ExportSchedule")]
+[OutputType(typeof(ExportScheduleInfo))]
+public sealed class GetExportScheduleCommand : ExportCmdletBase
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ExportNameCompleter))]
+    [SupportsWildcards]
+    [Alias("ExportName")]
+    public string Name { get; set; } = "*";
+
+    /// <summary>Only schedules due at -AsOf (default: now).</summary>
+    [Parameter]
+    public SwitchParameter Due { get; set; }
+
+    [Parameter]
+    public DateTimeOffset? AsOf { get; set; }
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+        var asOf = AsOf ?? DateTimeOffset.UtcNow;
+        foreach (var schedule in EngineAccess.Service().Schedules.List().Where(s => pattern.IsMatch(s.ExportName)))
+        {
+            var info = EngineAccess.ToScheduleInfo(schedule, asOf);
+            if (!Due || info.Due) WriteObject(info);
+        }
+    });
+}

@@ -1,0 +1,55 @@
+using System.Management.Automation;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Invoke-ExportScheduler: runs every export that is due, once, and returns the runs — for an OS
+/// scheduled task every minute; -Continuous keeps going until stopped (a service). Several schedulers may
+/// share one catalog: each due run executes exactly once.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "ExportScheduler", SupportsShouldProcess = true, DefaultParameterSetName = OnceSet)]
+[OutputType(typeof(ExportRunInfo))]
+public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
+{
+    const string OnceSet = "Once";
+    const string ContinuousSet = "Continuous";
+
+    /// <summary>Evaluates schedules as of this time instead of now (testing, catching up).</summary>
+    [Parameter(ParameterSetName = OnceSet)]
+    public DateTimeOffset? AsOf { get; set; }
+
+    /// <summary>Runs until stopped (Ctrl+C, or the service manager), checking every -PollInterval.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ContinuousSet)]
+    public SwitchParameter Continuous { get; set; }
+
+    [Parameter(ParameterSetName = ContinuousSet)]
+    [ValidateRange("00:00:01", "01:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        do
+        {
+            RunDue(AsOf ?? DateTimeOffset.UtcNow);
+            if (!Continuous) return;
+        } while (!Stopping.WaitHandle.WaitOne(PollInterval));
+    });
+
+    void RunDue(DateTimeOffset asOf)
+    {
+        var service = EngineAccess.Service();
+        var due = service.Schedules.Due(asOf);
+        if (due.Count == 0) return;
+        // -WhatIf lists what would run and claims nothing.
+        if (!due.Any(s => ShouldProcess($"{s.ExportName} (due {s.NextDue:u})", "Run scheduled export"))) return;
+        foreach (var start in service.Schedules.StartDue(asOf))
+        {
+            if (start.Run is null)
+            {
+                WriteWarning($"Scheduled run of '{start.Schedule.ExportName}' (due {start.Due:u}) skipped: {start.Skipped}");
+                continue;
+            }
+            // One at a time: the scheduler's process must outlive its runs, and it keeps the load even.
+            RunWaiter.Report(this, RunWaiter.Wait(this, start.Run, 5, Stopping));
+        }
+    }
+}

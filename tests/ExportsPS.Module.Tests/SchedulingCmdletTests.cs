@@ -1,0 +1,67 @@
+namespace ExportsPS.Module.Tests;
+
+public sealed class SchedulingCmdletTests : IDisposable
+{
+    readonly PowerShellSession _ps = new();
+    public void Dispose() => _ps.Dispose();
+
+    public SchedulingCmdletTests() =>
+        _ps.Ok("New-ExportSampleData -Count 100 | Out-Null; New-Export nightly -Query '*' -Format csv -NoRun | Out-Null");
+
+    [Fact]
+    public void A_daily_schedule_runs_once_when_due_and_get_export_shows_it()
+    {
+        var schedule = _ps.Ok("Set-ExportSchedule nightly -Daily -At 02:00").Single();
+        Assert.Equal("Daily · 02:00", schedule.Properties["Schedule"].Value);
+        var next = (DateTimeOffset)schedule.Properties["NextRun"].Value;
+        Assert.Equal((2, 0), (next.Hour, next.Minute));
+        var info = _ps.Ok("Get-Export nightly").Single();
+        Assert.Equal("Daily · 02:00", info.Properties["Schedule"].Value);
+
+        var variables = new Dictionary<string, object?> { ["due"] = next };
+        Assert.Empty(_ps.Run("Invoke-ExportScheduler -AsOf $due.AddMinutes(-1)", variables).Output);
+        Assert.Single(_ps.Run("Get-ExportSchedule -Due -AsOf $due", variables).Output);
+        Assert.Empty(_ps.Run("Invoke-ExportScheduler -AsOf $due -WhatIf", variables).Output);   // lists, runs nothing
+        Assert.Empty(_ps.Ok("Get-ExportStatus nightly -History"));
+
+        var runs = _ps.Run("Invoke-ExportScheduler -AsOf $due", variables).Output;
+        var run = Assert.Single(runs);
+        Assert.Equal(("Completed", "Schedule"), (run.Properties["Status"].Value.ToString(), run.Properties["Trigger"].Value));
+        Assert.Empty(_ps.Run("Invoke-ExportScheduler -AsOf $due", variables).Output);           // never twice
+        Assert.Single(_ps.Run("Invoke-ExportScheduler -AsOf $due.AddDays(3)", variables).Output); // missed days: once
+    }
+
+    [Fact]
+    public void Pause_resume_and_clear_keep_the_export_and_are_audited()
+    {
+        _ps.Ok("Get-Export nightly | Set-ExportSchedule -Interval 01:00:00 | Out-Null");
+        Assert.Equal("Paused · Every 1h", _ps.Ok("Set-ExportSchedule nightly -Disable").Single().Properties["Schedule"].Value);
+        Assert.Equal("Every 1h", _ps.Ok("Set-ExportSchedule nightly -Enable").Single().Properties["Schedule"].Value);
+        _ps.Ok("Set-ExportSchedule nightly -Clear");
+        Assert.Empty(_ps.Ok("Get-ExportSchedule nightly"));
+        Assert.Single(_ps.Ok("Get-Export nightly"));
+        var events = _ps.Ok("Get-ExportAuditEvent nightly | ForEach-Object Event").Select(e => e.ToString()).ToList();
+        Assert.Contains("SCHEDULE_PAUSED", events);
+        Assert.Contains("SCHEDULE_RESUMED", events);
+        Assert.Contains("SCHEDULE_CLEARED", events);
+    }
+
+    [Fact]
+    public void A_bad_crontab_is_refused_with_a_stable_id_naming_the_field()
+    {
+        var result = _ps.Run("Set-ExportSchedule nightly -Cron '0 25 * * *'");
+        Assert.Equal("InvalidSchedule,ExportsPS.Commands.SetExportScheduleCommand", result.ErrorId);
+        Assert.Contains("hour field '25'", result.Terminating?.Message ?? result.Errors[0].ToString());
+        Assert.Empty(_ps.Ok("Get-ExportSchedule"));
+        var onCreate = _ps.Run("New-Export other -Query '*' -Schedule '* * *'");
+        Assert.Equal("InvalidSchedule,ExportsPS.Commands.NewExportCommand", onCreate.ErrorId);
+        Assert.Empty(_ps.Ok("Get-Export other*"));
+    }
+
+    [Fact]
+    public void New_export_can_schedule_at_creation()
+    {
+        var info = _ps.Ok("New-Export hourly -Query '*' -Schedule '15 * * * *' -NoRun").Single();
+        Assert.Equal("Hourly · :15", info.Properties["Schedule"].Value);
+    }
+}
