@@ -81,36 +81,4 @@ public sealed class SchedulingTests : IDisposable
         var events = _home.Catalog.ListAudit("paused", 10).Select(e => e.Event).Reverse().ToArray();
         Assert.Equal([AuditEvents.ExportCreated, AuditEvents.ScheduleSet, AuditEvents.SchedulePaused, AuditEvents.ScheduleResumed, AuditEvents.ScheduleCleared], events);
     }
-
-    [Fact]
-    public void Three_schedulers_claiming_500_ticks_on_one_catalog_claim_each_exactly_once()
-    {
-        _home.Catalog.AddExport(new ExportDefinition { Name = "ticks", Query = "*", CreatedAt = Noon });
-        var schedule = new ExportSchedule { ExportName = "ticks", Kind = ScheduleKind.Interval, Expression = "00:01:00", NextDue = Noon };
-        _home.Catalog.SaveSchedule(schedule);
-        const int Ticks = 500;
-        var claims = new System.Collections.Concurrent.ConcurrentBag<(int Scheduler, DateTimeOffset Tick)>();
-        var schedulers = Enumerable.Range(0, 3).Select(id => Task.Run(() =>
-        {
-            // Each scheduler has its own catalog connection pool, as separate processes would.
-            var catalog = new SqliteCatalog(_home.Home.CatalogPath);
-            for (var tick = 0; tick < Ticks; tick++)
-            {
-                var asOf = Noon.AddMinutes(tick);
-                var current = catalog.FindSchedule("ticks")!;
-                while (current.NextDue <= asOf)
-                {
-                    if (catalog.TryClaimTick("ticks", current.NextDue!.Value, current.NextAfter(asOf))) claims.Add((id, current.NextDue!.Value));
-                    current = catalog.FindSchedule("ticks")!;
-                }
-            }
-        })).ToArray();
-        Task.WaitAll(schedulers);
-        var claimed = claims.Select(c => c.Tick).OrderBy(t => t).ToList();
-        Assert.Equal(Ticks, claimed.Count);                                   // no miss
-        Assert.Equal(claimed.Distinct().Count(), claimed.Count);              // no duplicate
-        Assert.Equal(Enumerable.Range(0, Ticks).Select(i => Noon.AddMinutes(i)), claimed);
-        ReliabilityReport.Record("scheduling", $"{Ticks} ticks claimed by 3 concurrent schedulers on one SQLite catalog: {claimed.Count} claims, 0 duplicates, 0 misses " +
-                                               $"(per scheduler: {string.Join("/", claims.GroupBy(c => c.Scheduler).OrderBy(g => g.Key).Select(g => g.Count()))})");
-    }
 }

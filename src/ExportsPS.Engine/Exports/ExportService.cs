@@ -48,7 +48,8 @@ public sealed class ExportService
     public static ExportService Open(ExportsHome home) => Services.GetOrAdd(home.Root, _ =>
     {
         home.EnsureCreated();
-        var catalog = new SqliteCatalog(home.CatalogPath);
+        var shared = Environment.GetEnvironmentVariable(PostgresCatalog.EnvironmentVariable);
+        SqlCatalog catalog = string.IsNullOrWhiteSpace(shared) ? new SqliteCatalog(home.CatalogPath) : new PostgresCatalog(shared);
         catalog.Initialize();
         var service = new ExportService(home, catalog);
         service.Recover();
