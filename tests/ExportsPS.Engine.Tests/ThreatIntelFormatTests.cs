@@ -113,6 +113,24 @@ public sealed class ThreatIntelFormatTests
     }
 
     [Fact]
+    public void Misp_accepts_a_bare_event_and_attribute_tags_given_as_objects()
+    {
+        const string bareEvent = """{"uuid":"e3","info":"Bare","Attribute":[{"uuid":"b-1","type":"url","value":"https://bad.example/x","tags":[{"name":"tlp:amber"},{"name":"tlp:amber"},"osint"]}],"Object":[{"name":"domain-ip","Attribute":[{"type":"ip-dst","object_relation":"ip","value":"198.51.100.1"}]}]}""";
+        var (output, warnings) = Write(new MispFormat(), Export, bareEvent);
+        Assert.Empty(warnings);
+        using var doc = JsonDocument.Parse(output);
+        var evt = doc.RootElement.GetProperty("Event");
+        var attribute = Assert.Single(evt.GetProperty("Attribute").EnumerateArray());
+        Assert.Equal(["tlp:amber", "osint"], attribute.GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        var item = Assert.Single(evt.GetProperty("Object").EnumerateArray());
+        Assert.Equal("domain-ip", item.GetProperty("name").GetString());
+        Assert.Equal("ip", item.GetProperty("Attribute")[0].GetProperty("object_relation").GetString());
+        Assert.DoesNotContain("\"uuid\"", output);
+        var errors = SharedReference.Misp.Validate(output);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
+    }
+
+    [Fact]
     public void Misp_reads_back_attributes_as_records()
     {
         var (output, _) = Write(new MispFormat(), Export, IpAttribute, EventDocument);
@@ -217,6 +235,24 @@ public sealed class ThreatIntelFormatTests
         static IEnumerable<string> Ids(string json) => JsonDocument.Parse(json).RootElement.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("id").GetString()!);
         Assert.Equal(Ids(first), Ids(second));
         AssertValid(first);
+    }
+
+    [Fact]
+    public void Stix_converts_the_attributes_of_event_objects_and_warns_per_bad_record()
+    {
+        const string evt = """{"Event":{"uuid":"e9","info":"With objects","Attribute":[{"uuid":"x-1","type":"domain","value":"a.example","to_ids":true}],"Object":[{"name":"file","Attribute":[{"uuid":"x-2","type":"md5","object_relation":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","to_ids":true},{"uuid":"x-3","type":"filename","object_relation":"filename","value":"a.exe"}]}]}}""";
+        var (output, warnings) = Write(new StixFormat(), StixExport, evt,
+            """{"type":"domain"}""", Attribute("url", "https://b.example/", true, "x-4").Replace("\"timestamp\"", "\"first_seen\":\"soon\",\"timestamp\""));
+        Assert.Equal(2, warnings.Count);
+        Assert.Contains("record 2: skipped an attribute without type or value", warnings[0]);
+        Assert.Contains("first_seen 'soon'", warnings[1]);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var report = objects.First(o => o.GetProperty("type").GetString() == "report" && o.GetProperty("name").GetString() == "With objects");
+        Assert.Equal(3, report.GetProperty("object_refs").GetArrayLength());
+        Assert.Contains(objects, o => o.TryGetProperty("pattern", out var p) && p.GetString() == "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']");
+        Assert.Contains(objects, o => o.GetProperty("type").GetString() == "file" && o.TryGetProperty("name", out var n) && n.GetString() == "a.exe");
+        AssertValid(output);
     }
 
     [Fact]
