@@ -24,6 +24,8 @@
         'Set-ExportSchedule'
         'Get-ExportSchedule'
         'Invoke-ExportScheduler'
+        'Set-ExportTenant'
+        'Get-ExportQuota'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

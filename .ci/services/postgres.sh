@@ -7,6 +7,8 @@ if [ -z "$pg_bin" ]; then
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 pg_port=${EXPORTSPS_PG_PORT:-54329}
+# A port nothing listens on (a developer may already run a cluster there).
+while (exec 3<>"/dev/tcp/127.0.0.1/$pg_port") 2>/dev/null; do pg_port=$((pg_port + 1)); done
 pg_data=$(mktemp -d /tmp/exportsps-pg.XXXXXX)
 chown postgres:postgres "$pg_data"
 su postgres -c "$pg_bin/initdb -D '$pg_data' -A trust -U postgres --no-sync" >/dev/null

@@ -47,11 +47,26 @@ public abstract class CatalogContract : IDisposable
         Assert.Equal(19, outcomes.Count(o => o == "refused"));
     }
 
+    protected void Starts_no_more_runs_of_a_tenant_than_its_limit_across_connections()
+    {
+        var runs = Enumerable.Range(0, 6).Select(i =>
+        {
+            Catalog.AddExport(new ExportDefinition { Name = $"t{i}", Query = "*", Tenant = "soc", CreatedAt = Noon });
+            return Catalog.CreateRun($"t{i}", "soc", RunTrigger.Manual, "h", "a").Id;
+        }).ToList();
+        var started = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.ForEach(runs, id => { if (Another().TryStartRun(id, "h", 2, Noon) == RunStatus.Running) started.Add(id); });
+        Assert.Equal(2, started.Count);
+        Assert.Equal(4, Catalog.ActiveRuns().Count(r => r.Status == RunStatus.Queued));
+        Catalog.FinishRun(started.First(), new RunOutcome(RunStatus.Completed, 0, 0, 0, 0, null, null, null, []), Noon);
+        Assert.Equal(1, runs.Count(id => Catalog.TryStartRun(id, "h", 2, Noon) == RunStatus.Running && !started.Contains(id)));
+    }
+
     protected void Tracks_a_run_through_its_lifecycle_and_fails_stale_ones()
     {
         Catalog.AddExport(new ExportDefinition { Name = "life", Query = "*", CreatedAt = Noon });
         var run = Catalog.CreateRun("life", "default", RunTrigger.Schedule, "host-a", "me@host-a");
-        Assert.True(Catalog.MarkRunning(run.Id, "host-a", Noon));
+        Assert.Equal(RunStatus.Running, Catalog.TryStartRun(run.Id, "host-a", 1, Noon));
         Assert.False(Catalog.Heartbeat(run.Id, 10, 100, Noon.AddSeconds(1)));
         Assert.True(Catalog.RequestCancel(run.Id, Noon));
         Assert.True(Catalog.Heartbeat(run.Id, 20, 100, Noon.AddSeconds(2)));   // cancellation is seen by the executor
@@ -59,7 +74,7 @@ public abstract class CatalogContract : IDisposable
         var failed = Catalog.FindRun(run.Id)!;
         Assert.Equal((RunStatus.Failed, "lease lapsed", 20L, RunTrigger.Schedule), (failed.Status, failed.Error, failed.Processed, failed.Trigger));
         var next = Catalog.CreateRun("life", "default", RunTrigger.Manual, "host-b", "me@host-b");
-        Catalog.MarkRunning(next.Id, "host-b", Noon);
+        Assert.Equal(RunStatus.Running, Catalog.TryStartRun(next.Id, "host-b", 1, Noon));
         Catalog.FinishRun(next.Id, new RunOutcome(RunStatus.Completed, 5, 5, 5, 123, "abc", "/x", null, ["w1"]), Noon.AddSeconds(3));
         var done = Catalog.LatestRun("LIFE")!;
         Assert.Equal((RunStatus.Completed, 5L, 123L, "abc", "w1"), (done.Status, done.Records!.Value, done.Bytes!.Value, done.Sha256, done.Warnings.Single()));
@@ -119,6 +134,7 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Exports() => Stores_exports_case_insensitively_and_refuses_duplicates();
     [Fact] public void One_active_run() => Allows_one_active_run_per_export_across_connections();
     [Fact] public void Run_lifecycle() => Tracks_a_run_through_its_lifecycle_and_fails_stale_ones();
+    [Fact] public void Tenant_limit() => Starts_no_more_runs_of_a_tenant_than_its_limit_across_connections();
     [Fact] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [Fact] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("SQLite");
 }
@@ -166,6 +182,7 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Exports() => Stores_exports_case_insensitively_and_refuses_duplicates();
     [ServiceFact(Variable)] public void One_active_run() => Allows_one_active_run_per_export_across_connections();
     [ServiceFact(Variable)] public void Run_lifecycle() => Tracks_a_run_through_its_lifecycle_and_fails_stale_ones();
+    [ServiceFact(Variable)] public void Tenant_limit() => Starts_no_more_runs_of_a_tenant_than_its_limit_across_connections();
     [ServiceFact(Variable)] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [ServiceFact(Variable)] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("PostgreSQL");
 }

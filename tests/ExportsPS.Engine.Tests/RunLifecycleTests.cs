@@ -187,7 +187,7 @@ public sealed class RunLifecycleTests : IDisposable
     {
         _home.Catalog.AddExport(new ExportDefinition { Name = "orphan", Query = "*", CreatedAt = DateTimeOffset.UtcNow });
         var run = _home.Catalog.CreateRun("orphan", "default", RunTrigger.Manual, "h", "a");
-        _home.Catalog.MarkRunning(run.Id, "dead-host", DateTimeOffset.UtcNow.AddMinutes(-10));
+        _home.Catalog.TryStartRun(run.Id, "dead-host", 1, DateTimeOffset.UtcNow.AddMinutes(-10));
         Assert.Equal(1, _home.Service.Recover());
         var after = _home.Catalog.FindRun(run.Id)!;
         Assert.Equal(RunStatus.Failed, after.Status);

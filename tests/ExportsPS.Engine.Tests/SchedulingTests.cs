@@ -81,4 +81,19 @@ public sealed class SchedulingTests : IDisposable
         var events = _home.Catalog.ListAudit("paused", 10).Select(e => e.Event).Reverse().ToArray();
         Assert.Equal([AuditEvents.ExportCreated, AuditEvents.ScheduleSet, AuditEvents.SchedulePaused, AuditEvents.ScheduleResumed, AuditEvents.ScheduleCleared], events);
     }
+
+    [Fact]
+    public void A_scheduled_run_whose_host_died_is_failed_and_retried_at_the_next_scheduler_call()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        _home.Service.Create(new ExportDefinition { Name = "retried", Query = "*" });
+        var schedule = _home.Service.Schedules.Set("retried", ScheduleKind.Cron, "0 2 * * *", DateTimeOffset.UtcNow);
+        var run = _home.Catalog.CreateRun("retried", "default", RunTrigger.Schedule, "dead-host", "scheduler");
+        _home.Catalog.TryStartRun(run.Id, "dead-host", 1, DateTimeOffset.UtcNow.AddMinutes(-10));   // then the host died
+        _home.Service.Recover();
+        Assert.Equal(RunStatus.Failed, _home.Catalog.FindRun(run.Id)!.Status);
+        var retry = Assert.Single(_home.Service.Schedules.StartDue(DateTimeOffset.UtcNow));
+        Assert.Equal(RunStatus.Completed, retry.Run!.Completion.GetAwaiter().GetResult().Status);
+        Assert.Equal(schedule.NextDue, _home.Service.Schedules.Get("retried")!.NextDue);              // back on its normal rhythm
+    }
 }

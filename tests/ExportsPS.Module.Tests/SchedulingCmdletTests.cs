@@ -64,4 +64,18 @@ public sealed class SchedulingCmdletTests : IDisposable
         var info = _ps.Ok("New-Export hourly -Query '*' -Schedule '15 * * * *' -NoRun").Single();
         Assert.Equal("Hourly · :15", info.Properties["Schedule"].Value);
     }
+
+    [Fact]
+    public void A_manual_start_during_an_active_run_is_refused_or_queued_with_Queue()
+    {
+        _ps.Ok("New-ExportSampleData -Count 150000 -Index big -MappedFieldsOnly -Mapping @{ '@timestamp' = 'date' } | Out-Null; New-Export long -Index big -Query '*' -Format csv -NoRun | Out-Null");
+        _ps.Ok("Start-Export long -NoWait | Out-Null");
+        var refused = _ps.Run("Start-Export long");
+        var status = _ps.Ok("(Get-ExportStatus long).Status").Single().ToString();
+        if (status != "Completed") Assert.Equal("RunAlreadyActive,ExportsPS.Commands.StartExportCommand", refused.ErrorId);
+        var queued = _ps.Ok("Start-Export long -Queue").Single();
+        Assert.Equal("Completed", queued.Properties["Status"].Value.ToString());
+        var runs = _ps.Ok("Get-ExportStatus long -History | ForEach-Object Status").Select(s => s.ToString()).ToList();
+        Assert.True(runs.Count >= 2 && runs.All(s => s == "Completed"), string.Join(",", runs));
+    }
 }

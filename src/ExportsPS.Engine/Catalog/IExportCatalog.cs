@@ -17,6 +17,7 @@ public static class AuditEvents
     public const string SchedulePaused = "SCHEDULE_PAUSED";
     public const string ScheduleResumed = "SCHEDULE_RESUMED";
     public const string ScheduleCleared = "SCHEDULE_CLEARED";
+    public const string QuotaRefused = "QUOTA_REFUSED";
 }
 
 public sealed record AuditEvent(
@@ -46,8 +47,12 @@ public interface IExportCatalog
     /// <summary>Creates a queued run. Throws RunAlreadyActive when the export has a queued or running run:
     /// the store enforces at most one active run per export, across processes and hosts.</summary>
     RunRecord CreateRun(string exportName, string tenant, RunTrigger trigger, string host, string actor);
-    /// <summary>queued → running; false when the run is no longer queued (canceled meanwhile).</summary>
-    bool MarkRunning(string runId, string host, DateTimeOffset now);
+    /// <summary>queued → running, only while fewer than <paramref name="tenantLimit"/> runs of the run's tenant
+    /// are running (checked and changed atomically across hosts). Otherwise the run stays queued and its
+    /// heartbeat is refreshed. Returns the run's status afterwards.</summary>
+    RunStatus TryStartRun(string runId, string host, int tenantLimit, DateTimeOffset now);
+    /// <summary>Compressed bytes of the tenant's runs completed since <paramref name="since"/>.</summary>
+    long TenantUsage(string tenant, DateTimeOffset since);
     /// <summary>Records progress and liveness; returns true when cancellation was requested.</summary>
     bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now);
     void FinishRun(string runId, RunOutcome outcome, DateTimeOffset now);

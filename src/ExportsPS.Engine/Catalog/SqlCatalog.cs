@@ -153,8 +153,8 @@ public abstract class SqlCatalog : IExportCatalog
         try
         {
             Execute(connection, null,
-                "INSERT INTO runs (id, export_name, export_key, tenant, status, trigger_kind, queued_at, host, actor, processed, warnings, cancel_requested, active_key) " +
-                "VALUES (@id, @name, @key, @tenant, 'queued', @trigger, @queued, @host, @actor, 0, '[]', 0, @key)",
+                "INSERT INTO runs (id, export_name, export_key, tenant, status, trigger_kind, queued_at, heartbeat_at, host, actor, processed, warnings, cancel_requested, active_key) " +
+                "VALUES (@id, @name, @key, @tenant, 'queued', @trigger, @queued, @queued, @host, @actor, 0, '[]', 0, @key)",
                 ("id", run.Id), ("name", exportName), ("key", exportName.ToLowerInvariant()), ("tenant", tenant),
                 ("trigger", trigger.ToString().ToLowerInvariant()), ("queued", Time(run.QueuedAt)), ("host", host), ("actor", actor));
         }
@@ -176,12 +176,35 @@ public abstract class SqlCatalog : IExportCatalog
         return QueryRuns(connection, $"SELECT {RunColumns} FROM runs WHERE active_key = @key", ("key", exportName.ToLowerInvariant())).FirstOrDefault();
     }
 
-    public bool MarkRunning(string runId, string host, DateTimeOffset now)
+    /// <summary>Serialises tenant slot checks: SQLite's write lock does it already; PostgreSQL takes an
+    /// advisory lock per tenant for the transaction.</summary>
+    protected virtual void LockTenant(DbConnection connection, DbTransaction transaction, string tenant) { }
+
+    protected virtual DbTransaction BeginWrite(DbConnection connection) => connection.BeginTransaction();
+
+    public RunStatus TryStartRun(string runId, string host, int tenantLimit, DateTimeOffset now)
     {
         using var connection = OpenConnection();
-        return Execute(connection, null,
-            "UPDATE runs SET status = 'running', started_at = @now, heartbeat_at = @now, host = @host WHERE id = @id AND status = 'queued'",
-            ("now", Time(now)), ("host", host), ("id", runId)) == 1;
+        using var transaction = BeginWrite(connection);
+        var tenant = Scalar(connection, transaction, "SELECT tenant FROM runs WHERE id = @id", ("id", runId)) as string ?? "";
+        LockTenant(connection, transaction, tenant);
+        var started = Execute(connection, transaction,
+            "UPDATE runs SET status = 'running', started_at = @now, heartbeat_at = @now, host = @host " +
+            "WHERE id = @id AND status = 'queued' AND (SELECT COUNT(*) FROM runs WHERE tenant = @tenant AND status = 'running') < @limit",
+            ("now", Time(now)), ("host", host), ("id", runId), ("tenant", tenant), ("limit", tenantLimit)) == 1;
+        if (!started)
+            Execute(connection, transaction, "UPDATE runs SET heartbeat_at = @now WHERE id = @id AND status = 'queued'", ("now", Time(now)), ("id", runId));
+        var status = Scalar(connection, transaction, "SELECT status FROM runs WHERE id = @id", ("id", runId)) as string ?? "failed";
+        transaction.Commit();
+        return Enum.Parse<RunStatus>(status, ignoreCase: true);
+    }
+
+    public long TenantUsage(string tenant, DateTimeOffset since)
+    {
+        using var connection = OpenConnection();
+        return Convert.ToInt64(Scalar(connection, null,
+            "SELECT COALESCE(SUM(bytes), 0) FROM runs WHERE tenant = @tenant AND status = 'completed' AND ended_at >= @since",
+            ("tenant", tenant), ("since", Time(since))));
     }
 
     public bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now)
@@ -256,7 +279,7 @@ public abstract class SqlCatalog : IExportCatalog
         using var connection = OpenConnection();
         return Execute(connection, null,
             "UPDATE runs SET status = 'failed', ended_at = @now, error = @reason, active_key = NULL " +
-            "WHERE status = 'running' AND heartbeat_at < @before",
+            "WHERE status IN ('queued', 'running') AND heartbeat_at < @before",
             ("now", Time(now)), ("reason", reason), ("before", Time(heartbeatBefore)));
     }
 

@@ -48,4 +48,7 @@ public sealed class SqliteCatalog : SqlCatalog
     }
 
     protected override IReadOnlyList<string> Migrations => CatalogSchema.Migrations;
+
+    /// <summary>BEGIN IMMEDIATE: the write lock is taken before the tenant's running runs are counted.</summary>
+    protected override DbTransaction BeginWrite(DbConnection connection) => ((SqliteConnection)connection).BeginTransaction(deferred: false);
 }

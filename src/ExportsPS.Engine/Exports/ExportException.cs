@@ -25,6 +25,7 @@ public enum ExportErrorCode
     InvalidData,
     CatalogFailed,
     InvalidSchedule,
+    QuotaExceeded,
 }
 
 /// <summary>The engine's only exception type for expected failures: it carries a code, a message that

@@ -86,8 +86,14 @@ public sealed class ExportService
     public int Recover()
     {
         var now = DateTimeOffset.UtcNow;
+        var retry = Catalog.ActiveRuns().Where(r => r.Trigger == RunTrigger.Schedule && r.HeartbeatAt < now - Settings.RunLease).ToList();
         var failed = Catalog.FailStaleRuns(now - Settings.RunLease, now,
             $"The run stopped sending heartbeats for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
+        // Retry policy: a scheduled run whose host died runs again at the next scheduler call (once: the
+        // retry is an ordinary due tick, claimed by exactly one scheduler).
+        foreach (var run in retry)
+            if (Catalog.FindSchedule(run.ExportName) is { Enabled: true } schedule && schedule.NextDue > now)
+                Catalog.SaveSchedule(schedule with { NextDue = now });
         var active = Catalog.ActiveRuns().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var store in _stores.Values) store.RemoveOrphans(active.Contains);
         return failed;

@@ -36,8 +36,20 @@ public sealed class RunExecutor
     public async Task<RunRecord> ExecuteAsync(RunHandle handle, ExportDefinition export)
     {
         var runId = handle.RunId;
-        if (!_catalog.MarkRunning(runId, _host, DateTimeOffset.UtcNow))
-            return _catalog.FindRun(runId)!; // canceled while queued
+        var policy = Tenants.TenantPolicy.Load(_catalog, export.Tenant);
+        // Queued until the tenant has a free slot (its concurrency limit), across processes and hosts.
+        while (true)
+        {
+            var status = _catalog.TryStartRun(runId, _host, policy.ConcurrencyLimit, DateTimeOffset.UtcNow);
+            if (status == RunStatus.Running) break;
+            if (status != RunStatus.Queued) return _catalog.FindRun(runId)!; // canceled or failed while queued
+            handle.Phase = $"queued (tenant '{export.Tenant}' has {policy.ConcurrencyLimit} running)";
+            if (handle.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250)))
+            {
+                _catalog.RequestCancel(runId, DateTimeOffset.UtcNow);
+                return _catalog.FindRun(runId)!;
+            }
+        }
 
         using var timeLimit = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token, timeLimit.Token);
@@ -159,6 +171,7 @@ public sealed class RunExecutor
                 To = export.To,
                 CreatedAt = DateTimeOffset.UtcNow,
             };
+            CheckQuota(export, policy, manifest.Bytes);
             await write.CommitAsync(manifest, CancellationToken.None);
             write = null;
             if (suppressedWarnings > 0) warnings.Add($"{suppressedWarnings} more warnings were not kept.");
@@ -183,6 +196,20 @@ public sealed class RunExecutor
     {
         _catalog.FinishRun(runId, outcome, DateTimeOffset.UtcNow);
         return _catalog.FindRun(runId)!;
+    }
+
+    /// <summary>The file is complete but not yet published: refuse it if it would take the tenant over its
+    /// monthly quota, so the previous file stays and nothing over quota is ever served.</summary>
+    void CheckQuota(ExportDefinition export, Tenants.TenantPolicy policy, long bytes)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var month = Tenants.TenantPolicy.MonthStart(now);
+        var used = _catalog.TenantUsage(export.Tenant, month);
+        if (used + bytes <= policy.MonthlyQuotaBytes) return;
+        var message = $"Tenant '{export.Tenant}' would exceed its monthly quota: {used:N0} bytes used + {bytes:N0} for this file > {policy.MonthlyQuotaBytes:N0}. " +
+                      $"The quota resets on {month.AddMonths(1):yyyy-MM-dd} (UTC); raise it with Set-ExportTenant -MonthlyQuota, or narrow the export.";
+        _catalog.Audit(Catalog.AuditEvents.QuotaRefused, export.Name, null, "scheduler/runner@" + _host, message, now);
+        throw new ExportException(ExportErrorCode.QuotaExceeded, message, export.Tenant);
     }
 
     public static string FileNameOf(ExportDefinition export, ExportFormat format) =>

@@ -54,24 +54,20 @@ public sealed class ScheduleService(ExportService exports)
     public IReadOnlyList<ExportSchedule> Due(DateTimeOffset asOf) =>
         Catalog.ListSchedules().Where(s => s.Enabled && s.NextDue is { } due && due <= asOf).ToList();
 
-    /// <summary>Claims and starts every export due at <paramref name="asOf"/>. A tick another scheduler
+    /// <summary>Claims and starts the exports due at <paramref name="asOf"/>, lazily: each is claimed only
+    /// when the caller asks for the next, so a scheduler that waits for each run leaves the remaining ticks
+    /// to other schedulers instead of queueing hundreds of runs in one process. A tick another scheduler
     /// claimed first is not returned; an export whose previous run is still active is skipped.</summary>
-    public IReadOnlyList<ScheduledStart> StartDue(DateTimeOffset asOf)
+    public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf)
     {
-        var started = new List<ScheduledStart>();
         foreach (var schedule in Due(asOf))
         {
             var due = schedule.NextDue!.Value;
             if (!Catalog.TryClaimTick(schedule.ExportName, due, schedule.NextAfter(asOf))) continue;
-            try
-            {
-                started.Add(new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null));
-            }
-            catch (ExportException ex)
-            {
-                started.Add(new ScheduledStart(schedule, due, null, ex.Message));
-            }
+            ScheduledStart start;
+            try { start = new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null); }
+            catch (ExportException ex) { start = new ScheduledStart(schedule, due, null, ex.Message); }
+            yield return start;
         }
-        return started;
     }
 }

@@ -29,7 +29,25 @@ public sealed class StartExportCommand : ExportCmdletBase
     [Parameter(Mandatory = true, ParameterSetName = JobSet)]
     public SwitchParameter AsJob { get; set; }
 
+    /// <summary>When the export is already queued or running (say, a scheduled run), waits for it to finish
+    /// and then starts, instead of refusing with RunAlreadyActive.</summary>
+    [Parameter]
+    public SwitchParameter Queue { get; set; }
+
     #endregion
+
+    Engine.Runs.RunHandle? StartOrWait(Engine.Exports.ExportService service, string name)
+    {
+        while (true)
+        {
+            try { return service.Start(name, RunTrigger.Manual); }
+            catch (Engine.Exports.ExportException ex) when (Queue && ex.Code == Engine.Exports.ExportErrorCode.RunAlreadyActive)
+            {
+                WriteVerbose($"'{name}' has an active run; waiting for it to finish (-Queue).");
+                if (Stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500))) return null;
+            }
+        }
+    }
 
     protected override void ProcessRecord()
     {
@@ -40,7 +58,8 @@ public sealed class StartExportCommand : ExportCmdletBase
                 var service = EngineAccess.Service();
                 var export = service.Get(name);
                 if (!ShouldProcess(export.Name, "Run export")) return;
-                var handle = service.Start(export.Name, RunTrigger.Manual);
+                var handle = StartOrWait(service, export.Name);
+                if (handle is null) return; // stopped while waiting for the active run
                 if (AsJob)
                 {
                     var job = new ExportRunJob(MyInvocation.Line, handle);

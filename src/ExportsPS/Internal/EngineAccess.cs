@@ -47,6 +47,23 @@ internal static class EngineAccess
         return ToInfo(export, latest, lastCompleted, service.Catalog.FindSchedule(export.Name));
     }
 
+    public static ExportQuotaInfo QuotaOf(ExportService service, string tenant)
+    {
+        var policy = Engine.Tenants.TenantPolicy.Load(service.Catalog, tenant);
+        var month = Engine.Tenants.TenantPolicy.MonthStart(DateTimeOffset.UtcNow);
+        var active = service.Catalog.ActiveRuns().Where(r => string.Equals(r.Tenant, tenant, StringComparison.Ordinal)).ToList();
+        return new ExportQuotaInfo
+        {
+            Tenant = tenant,
+            UsedBytes = service.Catalog.TenantUsage(tenant, month),
+            QuotaBytes = policy.MonthlyQuotaBytes,
+            ResetsAt = month.AddMonths(1),
+            ConcurrencyLimit = policy.ConcurrencyLimit,
+            Running = active.Count(r => r.Status == RunStatus.Running),
+            Queued = active.Count(r => r.Status == RunStatus.Queued),
+        };
+    }
+
     public static ExportScheduleInfo ToScheduleInfo(Engine.Scheduling.ExportSchedule schedule, DateTimeOffset? asOf = null) => new()
     {
         Name = schedule.ExportName,

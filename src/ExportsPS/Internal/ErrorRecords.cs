@@ -29,7 +29,7 @@ internal static class ErrorRecords
         ExportErrorCode.RunAlreadyActive => ErrorCategory.ResourceBusy,
         ExportErrorCode.RunNotCompleted => ErrorCategory.InvalidOperation,
         ExportErrorCode.ArtifactCorrupt or ExportErrorCode.InvalidData => ErrorCategory.InvalidData,
-        ExportErrorCode.RecordCapExceeded => ErrorCategory.LimitsExceeded,
+        ExportErrorCode.RecordCapExceeded or ExportErrorCode.QuotaExceeded => ErrorCategory.LimitsExceeded,
         ExportErrorCode.SourceFailed => ErrorCategory.ConnectionError,
         ExportErrorCode.StorageFailed => ErrorCategory.WriteError,
         _ => ErrorCategory.NotSpecified,

@@ -105,3 +105,17 @@ public sealed class ExportAuditEntry
     public string Actor { get; init; } = "";
     public string? Detail { get; init; }
 }
+
+/// <summary>A tenant's governance and this month's use, as Get-ExportQuota and Set-ExportTenant return it.</summary>
+public sealed class ExportQuotaInfo
+{
+    public string Tenant { get; init; } = "";
+    public long UsedBytes { get; init; }
+    public long QuotaBytes { get; init; }
+    public long RemainingBytes => Math.Max(0, QuotaBytes - UsedBytes);
+    public double PercentUsed => QuotaBytes > 0 ? Math.Round(UsedBytes * 100.0 / QuotaBytes, 2) : 100;
+    public DateTimeOffset ResetsAt { get; init; }
+    public int ConcurrencyLimit { get; init; }
+    public int Running { get; init; }
+    public int Queued { get; init; }
+}

@@ -1,4 +1,4 @@
-namespace ExportsPS.Module.Tests;
+namespace ExportsPS.Tests.Shared;
 
 /// <summary>Reliability tests report what they tried ("6 kill points", "4,000 fuzzed names") here;
 /// test.sh prints the lines after the run, so CI output states exactly what holds.</summary>

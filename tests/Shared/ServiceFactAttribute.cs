@@ -1,4 +1,4 @@
-namespace ExportsPS.Engine.Tests;
+namespace ExportsPS.Tests.Shared;
 
 /// <summary>A test that needs an external service (PostgreSQL, S3, OpenSearch) named by an environment
 /// variable. Without it the test is skipped on a developer machine, but CI sets
