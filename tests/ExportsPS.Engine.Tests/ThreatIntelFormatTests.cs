@@ -113,6 +113,46 @@ public sealed class ThreatIntelFormatTests
     }
 
     [Fact]
+    public void Misp_accepts_a_bare_event_and_attribute_tags_given_as_objects()
+    {
+        const string bareEvent = """{"uuid":"e3","info":"Bare","Attribute":[{"uuid":"b-1","type":"url","value":"https://bad.example/x","tags":[{"name":"tlp:amber"},{"name":"tlp:amber"},"osint"]}],"Object":[{"name":"domain-ip","Attribute":[{"type":"ip-dst","object_relation":"ip","value":"198.51.100.1"}]}]}""";
+        var (output, warnings) = Write(new MispFormat(), Export, bareEvent);
+        Assert.Empty(warnings);
+        using var doc = JsonDocument.Parse(output);
+        var evt = doc.RootElement.GetProperty("Event");
+        var attribute = Assert.Single(evt.GetProperty("Attribute").EnumerateArray());
+        Assert.Equal(["tlp:amber", "osint"], attribute.GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        var item = Assert.Single(evt.GetProperty("Object").EnumerateArray());
+        Assert.Equal("domain-ip", item.GetProperty("name").GetString());
+        Assert.Equal("ip", item.GetProperty("Attribute")[0].GetProperty("object_relation").GetString());
+        Assert.DoesNotContain("\"uuid\"", output);
+        var errors = SharedReference.Misp.Validate(output);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
+    }
+
+    [Fact]
+    public void Misp_writer_holds_no_per_attribute_state_between_50k_and_500k_attributes()
+    {
+        // The format half of "memory stays flat at 1M" (the source half is MemoryFlatnessTests): live heap
+        // after 500k attributes, some in events with objects (spooled to disk), equals the heap after 50k (a retained attribute would cost ≥ 100 bytes, 45 MB in all).
+        var warnings = 0;
+        using var writer = new MispFormat().CreateWriter(Stream.Null, new FormatContext(Export, [], _ => warnings++));
+        writer.WriteStart();
+        long heapAt50k = 0;
+        for (var i = 1; i <= 500_000; i++)
+        {
+            var record = i % 1000 == 0 ? EventDocument
+                : $$"""{"uuid":"u{{i}}","type":"ip-dst","category":"Network activity","value":"10.{{i >> 16 & 255}}.{{i >> 8 & 255}}.{{i & 255}}","to_ids":true,"timestamp":1718755200,"first_seen":1718755200,"tags":["tlp:green"]}""";
+            writer.WriteRecord(Encoding.UTF8.GetBytes(record));
+            if (i == 50_000) heapAt50k = GC.GetTotalMemory(forceFullCollection: true);
+        }
+        var heapAt500k = GC.GetTotalMemory(forceFullCollection: true);
+        writer.WriteEnd();
+        Assert.Equal(0, warnings);
+        Assert.True(heapAt500k - heapAt50k < 8 << 20, $"live heap grew from {heapAt50k >> 20} MB at 50k to {heapAt500k >> 20} MB at 500k attributes");
+    }
+
+    [Fact]
     public void Misp_reads_back_attributes_as_records()
     {
         var (output, _) = Write(new MispFormat(), Export, IpAttribute, EventDocument);
@@ -217,6 +257,24 @@ public sealed class ThreatIntelFormatTests
         static IEnumerable<string> Ids(string json) => JsonDocument.Parse(json).RootElement.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("id").GetString()!);
         Assert.Equal(Ids(first), Ids(second));
         AssertValid(first);
+    }
+
+    [Fact]
+    public void Stix_converts_the_attributes_of_event_objects_and_warns_per_bad_record()
+    {
+        const string evt = """{"Event":{"uuid":"e9","info":"With objects","Attribute":[{"uuid":"x-1","type":"domain","value":"a.example","to_ids":true}],"Object":[{"name":"file","Attribute":[{"uuid":"x-2","type":"md5","object_relation":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","to_ids":true},{"uuid":"x-3","type":"filename","object_relation":"filename","value":"a.exe"}]}]}}""";
+        var (output, warnings) = Write(new StixFormat(), StixExport, evt,
+            """{"type":"domain"}""", Attribute("url", "https://b.example/", true, "x-4").Replace("\"timestamp\"", "\"first_seen\":\"soon\",\"timestamp\""));
+        Assert.Equal(2, warnings.Count);
+        Assert.Contains("record 2: skipped an attribute without type or value", warnings[0]);
+        Assert.Contains("first_seen 'soon'", warnings[1]);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var report = objects.First(o => o.GetProperty("type").GetString() == "report" && o.GetProperty("name").GetString() == "With objects");
+        Assert.Equal(3, report.GetProperty("object_refs").GetArrayLength());
+        Assert.Contains(objects, o => o.TryGetProperty("pattern", out var p) && p.GetString() == "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']");
+        Assert.Contains(objects, o => o.GetProperty("type").GetString() == "file" && o.TryGetProperty("name", out var n) && n.GetString() == "a.exe");
+        AssertValid(output);
     }
 
     [Fact]

@@ -69,13 +69,21 @@ internal sealed class StixWriter : IRecordFormatter
         var reader = new Utf8JsonReader(sourceJson);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
-        var evt = root.TryGetProperty("Event", out var wrapped) ? wrapped : root.TryGetProperty("Attribute", out _) ? root : (JsonElement?)null;
+        var evt = root.TryGetProperty("Event", out var wrapped) && wrapped.ValueKind == JsonValueKind.Object ? wrapped
+            : root.TryGetProperty("Attribute", out _) || root.TryGetProperty("Object", out _) ? root : (JsonElement?)null;
         if (evt is { } e)
         {
             var eventUuid = MispAttributeMapper.Text(e, "uuid");
+            var info = MispAttributeMapper.Text(e, "info");
             if (e.TryGetProperty("Attribute", out var attributes) && attributes.ValueKind == JsonValueKind.Array)
                 foreach (var attribute in attributes.EnumerateArray())
-                    Attribute(attribute, eventUuid, MispAttributeMapper.Text(e, "info"));
+                    Attribute(attribute, eventUuid, info);
+            // Object attributes join the event's report like plain attributes, so nothing in an event is dropped.
+            if (e.TryGetProperty("Object", out var objects) && objects.ValueKind == JsonValueKind.Array)
+                foreach (var item in objects.EnumerateArray())
+                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("Attribute", out var objectAttributes) && objectAttributes.ValueKind == JsonValueKind.Array)
+                        foreach (var attribute in objectAttributes.EnumerateArray())
+                            Attribute(attribute, eventUuid, info);
             _json.Flush();
             return;
         }
@@ -92,6 +100,9 @@ internal sealed class StixWriter : IRecordFormatter
             _context.Warn($"record {_record}: skipped an attribute without type or value.");
             return;
         }
+        foreach (var field in new[] { "first_seen", "last_seen" })
+            if (attribute.TryGetProperty(field, out var raw) && raw.ValueKind != JsonValueKind.Null && !MispAttributeMapper.TryMispTime(raw, out _))
+                _context.Warn($"record {_record}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; the attribute's timestamp is used instead.");
         var group = GroupOf(eventUuid, eventInfo);
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = Created(attribute);
