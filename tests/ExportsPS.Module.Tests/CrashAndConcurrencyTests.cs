@@ -59,7 +59,8 @@ public sealed class CrashAndConcurrencyTests : IDisposable
         foreach (var delayMs in new[] { 0, 250, 500, 800, 1200, 1700 })
         {
             using var child = ScriptHost.Start(_ps.Home, "Start-Export crashy | Out-Null", FastLease);
-            var sawRunning = SpinWait.SpinUntil(() => Status("crashy", "Status") == "Running" || child.HasExited, TimeSpan.FromSeconds(60));
+            Assert.True(SpinWait.SpinUntil(() => Status("crashy", "Status") == "Running" || child.HasExited, TimeSpan.FromSeconds(60)),
+                "the child never started its run");
             Thread.Sleep(delayMs);
             var processed = Status("crashy", "Processed");
             var hadTemp = Directory.EnumerateFiles(folder, ".tmp-*").Any();
@@ -76,7 +77,6 @@ public sealed class CrashAndConcurrencyTests : IDisposable
             Assert.True(SpinWait.SpinUntil(() => Status("crashy", "Status") == "Failed", TimeSpan.FromSeconds(20)), "run left running");
             Assert.Contains("heartbeats", Status("crashy", "Error"));
             Assert.Empty(Directory.EnumerateFiles(folder, ".tmp-*"));
-            _ = sawRunning;
         }
 
         Assert.True(interrupted.Count >= 3, $"only {interrupted.Count} kill points hit a running export");
