@@ -100,6 +100,20 @@ public sealed class FormatTests
         Assert.Equal("""{"source":{"ip":"1.2.3.4"},"tags":["a"],"objects":[{"name":"o1"}],"flat.key":7,"source.ip":"dup"}""", result);
     }
 
+    [Theory]
+    [InlineData("""{"a":1,"b":{"c":2}}""", "x", """{}""")]                                   // nothing kept
+    [InlineData("""{"user":{"id":7},"n":1}""", "user.name", """{}""")]                         // no empty "user":{}
+    [InlineData("""{"user":"flat"}""", "user.name", """{}""")]                                 // scalar where an object was wanted
+    [InlineData("""{"a\u002Eb":1,"a":{"b":2}}""", "a.b", """{"a.b":1,"a":{"b":2}}""")]        // escaped dotted key
+    [InlineData("""{"o":[[{"k":1,"z":0}],{"k":2}],"p":3}""", "o.k", """{"o":[[{"k":1}],{"k":2}]}""")] // nested arrays
+    [InlineData("""{"t":["x","y"],"u":null}""", "t,u", """{"t":["x","y"],"u":null}""")]          // whole values, null kept
+    public void Source_filter_cases(string document, string includes, string expected)
+    {
+        var filter = new SourceFilter(includes.Split(','));
+        Assert.Equal(expected, Encoding.UTF8.GetString(filter.Apply(Encoding.UTF8.GetBytes(document))));
+        Assert.Equal(expected, Encoding.UTF8.GetString(filter.Apply(Encoding.UTF8.GetBytes(document)))); // reusable
+    }
+
     [Fact]
     public void Format_registry_refuses_unknown_formats_naming_the_known_ones()
     {

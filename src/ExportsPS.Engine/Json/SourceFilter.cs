@@ -1,16 +1,29 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 
 namespace ExportsPS.Engine.Json;
 
 /// <summary>OpenSearch-style <c>_source.includes</c>: keeps only the listed dotted paths, preserving the
 /// document's nesting. Matches both nested objects (<c>{"source":{"ip":…}}</c>) and flat dotted keys
-/// (<c>{"source.ip":…}</c>); filters into arrays of objects. Not thread-safe: one per reading thread.</summary>
+/// (<c>{"source.ip":…}</c>); filters into arrays of objects. One forward pass with Utf8JsonReader (no DOM):
+/// whole included values are copied as raw bytes, and an object or array is opened in the output only
+/// once something inside it is kept. Not thread-safe: one per reading thread.</summary>
 public sealed class SourceFilter
 {
-    readonly IncludeNode _root = new();
+    readonly IncludeNode _root = new("");
     readonly ArrayBufferWriter<byte> _buffer = new(4096);
     readonly Utf8JsonWriter _writer;
+    /// <summary>Containers being filtered, outermost first; a container is written only once something
+    /// inside it is kept (so partial paths that match nothing leave no empty objects behind).</summary>
+    readonly List<Scope> _scopes = new();
+
+    struct Scope
+    {
+        public byte[]? Name;
+        public bool IsArray;
+        public bool Written;
+    }
 
     public SourceFilter(IEnumerable<string> includes)
     {
@@ -29,90 +42,104 @@ public sealed class SourceFilter
     {
         _buffer.ResetWrittenCount();
         _writer.Reset(_buffer);
+        _scopes.Clear();
         var reader = new Utf8JsonReader(document);
-        using var parsed = JsonDocument.ParseValue(ref reader);
-        WriteObject(parsed.RootElement, _root);
+        reader.Read();
+        _writer.WriteStartObject();                      // the document itself is always written
+        _scopes.Add(new Scope { Written = true });
+        FilterObject(ref reader, document, _root);
+        _writer.WriteEndObject();
         _writer.Flush();
         return _buffer.WrittenSpan;
     }
 
-    void WriteObject(JsonElement obj, IncludeNode node)
+    /// <summary>Reader on StartObject; consumes through its EndObject.</summary>
+    void FilterObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> document, IncludeNode node)
     {
-        _writer.WriteStartObject();
-        foreach (var property in obj.EnumerateObject())
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var target = node.Resolve(property.Name);
-            if (target is null) continue;
+            var target = node.Resolve(ref reader);
+            var name = target is null ? null : reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
+            reader.Read();
+            if (target is null) { reader.Skip(); continue; }
             if (target.Whole)
             {
-                property.WriteTo(_writer);
+                WriteOpenScopes();
+                var start = (int)reader.TokenStartIndex;
+                var end = reader;
+                end.Skip();
+                _writer.WritePropertyName(name!);
+                _writer.WriteRawValue(document[start..(int)end.BytesConsumed], skipInputValidation: true);
+                reader = end;
+                continue;
             }
-            else if (HasMatch(property.Value, target))
-            {
-                _writer.WritePropertyName(property.Name);
-                WriteFiltered(property.Value, target);
-            }
+            FilterValue(ref reader, document, target, name);
         }
-        _writer.WriteEndObject();
     }
 
-    void WriteFiltered(JsonElement value, IncludeNode node)
+    /// <summary>A value under a partially included path: containers are descended; scalars are not kept
+    /// (as in OpenSearch, where <c>a.b</c> does not keep a scalar <c>a</c>).</summary>
+    void FilterValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> document, IncludeNode node, byte[]? name)
     {
-        if (value.ValueKind == JsonValueKind.Object)
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) return;
+        var isArray = reader.TokenType == JsonTokenType.StartArray;
+        _scopes.Add(new Scope { Name = name, IsArray = isArray });
+        if (isArray)
         {
-            WriteObject(value, node);
-            return;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) FilterValue(ref reader, document, node, null);
         }
-        // An array reached through a partial path: keep its object elements, filtered.
-        _writer.WriteStartArray();
-        foreach (var item in value.EnumerateArray())
-            if (HasMatch(item, node)) WriteFiltered(item, node);
-        _writer.WriteEndArray();
+        else FilterObject(ref reader, document, node);
+        var scope = _scopes[^1];
+        _scopes.RemoveAt(_scopes.Count - 1);
+        if (!scope.Written) return;
+        if (isArray) _writer.WriteEndArray(); else _writer.WriteEndObject();
     }
 
-    static bool HasMatch(JsonElement value, IncludeNode node)
+    /// <summary>Something is about to be kept: write every enclosing container not written yet.</summary>
+    void WriteOpenScopes()
     {
-        switch (value.ValueKind)
+        for (var i = 0; i < _scopes.Count; i++)
         {
-            case JsonValueKind.Object:
-                foreach (var property in value.EnumerateObject())
-                {
-                    var target = node.Resolve(property.Name);
-                    if (target is not null && (target.Whole || HasMatch(property.Value, target))) return true;
-                }
-                return false;
-            case JsonValueKind.Array:
-                foreach (var item in value.EnumerateArray())
-                    if (HasMatch(item, node)) return true;
-                return false;
-            default:
-                return false;
+            if (_scopes[i].Written) continue;
+            var scope = _scopes[i];
+            if (scope.Name is not null) _writer.WritePropertyName(scope.Name);
+            if (scope.IsArray) _writer.WriteStartArray(); else _writer.WriteStartObject();
+            scope.Written = true;
+            _scopes[i] = scope;
         }
     }
 
-    sealed class IncludeNode
+    sealed class IncludeNode(string name)
     {
-        Dictionary<string, IncludeNode>? _children;
+        readonly byte[] _utf8 = Encoding.UTF8.GetBytes(name);
+        public readonly string Name = name;
+        List<IncludeNode>? _children;
         public bool Whole;
 
         public IncludeNode Child(string segment)
         {
-            _children ??= new Dictionary<string, IncludeNode>(StringComparer.Ordinal);
-            if (!_children.TryGetValue(segment, out var child)) _children[segment] = child = new IncludeNode();
-            return child;
+            _children ??= new List<IncludeNode>();
+            foreach (var child in _children) if (child.Name == segment) return child;
+            var created = new IncludeNode(segment);
+            _children.Add(created);
+            return created;
         }
 
-        /// <summary>Follows a property name that may itself contain dots.</summary>
-        public IncludeNode? Resolve(string propertyName)
+        /// <summary>Follows a property name (reader on it), which may itself contain dots.</summary>
+        public IncludeNode? Resolve(ref Utf8JsonReader reader)
         {
             if (_children is null) return null;
-            if (_children.TryGetValue(propertyName, out var direct)) return direct;
-            if (!propertyName.Contains('.')) return null;
+            foreach (var child in _children)
+                if (reader.ValueTextEquals(child._utf8)) return child;
+            var dotted = reader.ValueIsEscaped ? reader.GetString()!.Contains('.') : reader.ValueSpan.IndexOf((byte)'.') >= 0;
+            if (!dotted) return null;
             IncludeNode? node = this;
-            foreach (var segment in propertyName.Split('.'))
+            foreach (var segment in reader.GetString()!.Split('.'))
             {
                 if (node.Whole) return node;
-                if (node._children is null || !node._children.TryGetValue(segment, out node)) return null;
+                node = node._children?.FirstOrDefault(c => c.Name == segment);
+                if (node is null) return null;
             }
             return node;
         }
