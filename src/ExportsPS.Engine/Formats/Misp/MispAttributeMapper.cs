@@ -8,6 +8,13 @@ namespace ExportsPS.Engine.Formats.Misp;
 /// an import always creates fresh records; nulls are omitted; correlation stays enabled.</summary>
 internal static class MispAttributeMapper
 {
+    /// <summary>The MISP event a hit carries — {"Event":{…}} or a bare event with Attribute/Object — or
+    /// null when the hit is a single attribute. Shared by the misp and stix formats.</summary>
+    public static JsonElement? EventOf(JsonElement root) =>
+        root.TryGetProperty("Event", out var wrapped) && wrapped.ValueKind == JsonValueKind.Object ? wrapped
+        : root.TryGetProperty("Attribute", out _) || root.TryGetProperty("Object", out _) ? root
+        : null;
+
     static readonly string[] TextFields = ["type", "category", "comment", "object_relation", "sharing_group_id"];
 
     /// <summary>Returns false (and warns) when the attribute has no type or value.</summary>

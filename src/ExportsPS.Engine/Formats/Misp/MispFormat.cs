@@ -76,9 +76,7 @@ public sealed class MispFormat : ExportFormat
             var reader = new Utf8JsonReader(sourceJson);
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            var evt = root.TryGetProperty("Event", out var wrapped) && wrapped.ValueKind == JsonValueKind.Object ? wrapped
-                : root.TryGetProperty("Attribute", out _) || root.TryGetProperty("Object", out _) ? root
-                : (JsonElement?)null;
+            var evt = MispAttributeMapper.EventOf(root);
             if (evt is null)
             {
                 WriteAttribute(root, $"record {_record}");

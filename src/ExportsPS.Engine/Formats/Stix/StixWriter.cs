@@ -69,8 +69,7 @@ internal sealed class StixWriter : IRecordFormatter
         var reader = new Utf8JsonReader(sourceJson);
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
-        var evt = root.TryGetProperty("Event", out var wrapped) && wrapped.ValueKind == JsonValueKind.Object ? wrapped
-            : root.TryGetProperty("Attribute", out _) || root.TryGetProperty("Object", out _) ? root : (JsonElement?)null;
+        var evt = MispAttributeMapper.EventOf(root);
         if (evt is { } e)
         {
             var eventUuid = MispAttributeMapper.Text(e, "uuid");
