@@ -22,6 +22,8 @@ public sealed record ExportDefinition
     public bool NeutralizeCsvFormulas { get; init; } = true;
     public long RecordCap { get; init; } = DefaultRecordCap;
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Parallel reads of one result (OpenSearch sliced PIT or scroll), all into the same file.</summary>
+    public int Slices { get; init; } = 1;
     /// <summary>Format-specific settings (e.g. MISP distribution); validated by the format.</summary>
     public IReadOnlyDictionary<string, string> FormatOptions { get; init; } = new Dictionary<string, string>();
     public DateTimeOffset CreatedAt { get; init; }

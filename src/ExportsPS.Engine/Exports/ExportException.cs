@@ -26,6 +26,8 @@ public enum ExportErrorCode
     CatalogFailed,
     InvalidSchedule,
     QuotaExceeded,
+    SourceAuthenticationFailed,
+    SourceAccessDenied,
 }
 
 /// <summary>The engine's only exception type for expected failures: it carries a code, a message that

@@ -5,6 +5,8 @@ using ExportsPS.Engine.Formats;
 using ExportsPS.Engine.Runs;
 using ExportsPS.Engine.Sources;
 using ExportsPS.Engine.Sources.Embedded;
+using ExportsPS.Engine.Sources.OpenSearch;
+using ExportsPS.Engine.Secrets;
 using ExportsPS.Engine.Storage;
 
 namespace ExportsPS.Engine.Exports;
@@ -59,10 +61,30 @@ public sealed class ExportService
     public void RegisterSource(IRecordSource source) => _sources[source.Name] = source;
     public void RegisterStore(string name, IArtifactStore store) => _stores[name] = store;
 
-    IRecordSource SourceOf(string name) => _sources.TryGetValue(name, out var source)
-        ? source
-        : throw new ExportException(ExportErrorCode.InvalidOption,
-            $"Source '{name}' is not registered. Known sources: {string.Join(", ", _sources.Keys)}.", name);
+    readonly Dictionary<string, (string Json, OpenSearchSource Source)> _registeredSources = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Built-in or test-registered sources first, then the catalog's registered OpenSearch sources
+    /// (rebuilt when their registration changes, so Register-ExportSource -Force takes effect at once).</summary>
+    public IRecordSource SourceOf(string name)
+    {
+        if (_sources.TryGetValue(name, out var source)) return source;
+        var json = Catalog.FindRegistration(OpenSearchSettings.RegistrationKind, name);
+        if (json is null)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Source '{name}' is not registered. Register-ExportSource adds one; Get-ExportSource lists them (built in: {string.Join(", ", _sources.Keys)}).", name);
+        lock (_registeredSources)
+        {
+            if (_registeredSources.TryGetValue(name, out var cached) && cached.Json == json) return cached.Source;
+            var created = new OpenSearchSource(OpenSearchSettings.Load(Catalog, name)!, Vault);
+            if (_registeredSources.Remove(name, out var stale)) stale.Source.Dispose();
+            _registeredSources[name] = (json, created);
+            return created;
+        }
+    }
+
+    SecretVault? _vault;
+    /// <summary>Created on first use: most exports never need a secret, so no key file appears until one does.</summary>
+    public SecretVault Vault => _vault ??= new SecretVault(Home);
 
     IArtifactStore StoreOf(string name) => _stores.TryGetValue(name, out var store)
         ? store
@@ -133,6 +155,8 @@ public sealed class ExportService
         }
         if (export.RecordCap <= 0)
             throw new ExportException(ExportErrorCode.InvalidOption, "-RecordCap must be at least 1.", export.RecordCap);
+        if (export.Slices is < 1 or > 64)
+            throw new ExportException(ExportErrorCode.InvalidOption, $"-Slices must be between 1 and 64, not {export.Slices}.", export.Slices);
         if (export.TimeLimit is { } limit && limit <= TimeSpan.Zero)
             throw new ExportException(ExportErrorCode.InvalidOption, "-TimeLimit must be positive.", limit);
         format.Validate(export);
@@ -140,9 +164,18 @@ public sealed class ExportService
         SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null));
     }
 
+    /// <summary>Replaces field patterns with the concrete fields the source has, so the stored definition
+    /// (and the caller) sees exactly which columns the export will have.</summary>
+    public ExportDefinition ExpandFields(ExportDefinition export)
+    {
+        if (!export.Fields.Any(FieldPatterns.IsPattern)) return export;
+        ExportNames.Validate(export.Name);
+        return export with { Fields = SourceOf(export.Source).ExpandFields(export.Index, export.Fields) };
+    }
+
     public ExportDefinition Create(ExportDefinition export)
     {
-        export = export with { CreatedAt = DateTimeOffset.UtcNow, CreatedBy = Actor };
+        export = ExpandFields(export with { CreatedAt = DateTimeOffset.UtcNow, CreatedBy = Actor });
         Validate(export);
         Catalog.AddExport(export);
         Catalog.Audit(AuditEvents.ExportCreated, export.Name, null, Actor,
@@ -153,6 +186,7 @@ public sealed class ExportService
     public ExportDefinition Update(ExportDefinition export)
     {
         Get(export.Name);
+        export = ExpandFields(export);
         Validate(export);
         Catalog.UpdateExport(export);
         Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, null, DateTimeOffset.UtcNow);

@@ -86,7 +86,7 @@ public sealed class RunExecutor
             var now = DateTimeOffset.UtcNow;
             var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField,
                 export.From is null ? null : DateMath.Resolve(export.From, now, "From"),
-                export.To is null ? null : DateMath.Resolve(export.To, now, "To"));
+                export.To is null ? null : DateMath.Resolve(export.To, now, "To"), export.Slices);
 
             handle.Phase = "opening";
             await using var session = await source.OpenAsync(query, token);

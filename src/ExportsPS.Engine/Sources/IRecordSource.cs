@@ -9,7 +9,8 @@ public sealed record SourceQuery(
     IReadOnlyList<string> Fields,
     string TimestampField,
     DateTimeOffset? From,
-    DateTimeOffset? To);
+    DateTimeOffset? To,
+    int Slices = 1);
 
 /// <summary>A search backend. <see cref="Validate"/> runs before a run is created so bad input never
 /// starts work; <see cref="OpenAsync"/> pins a consistent view (a Lucene reader, an OpenSearch PIT)
@@ -25,6 +26,10 @@ public interface IRecordSource
     /// <summary>Leaf fields of the index, most useful first (used for CSV columns without a field list).</summary>
     IReadOnlyList<string> DefaultColumns(string index);
 
+    /// <summary>Replaces field patterns (<c>source.*</c>) with the concrete fields they match, in index order;
+    /// exact names pass through. Throws for a pattern that matches nothing.</summary>
+    IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields);
+
     Task<ISourceSession> OpenAsync(SourceQuery query, CancellationToken cancellationToken);
 }
 
@@ -32,6 +37,9 @@ public interface ISourceSession : IAsyncDisposable
 {
     /// <summary>How many records <see cref="ReadAsync"/> will yield.</summary>
     long Total { get; }
+
+    /// <summary>How the session reads (e.g. "point in time, 4 slices, 37 pages"), for the run's record.</summary>
+    string Describe() => "";
 
     /// <summary>Streams every match's (field-filtered) <c>_source</c> into <paramref name="queue"/>.
     /// Does not complete the queue; the caller does once all readers are done.</summary>

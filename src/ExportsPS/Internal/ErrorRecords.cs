@@ -31,6 +31,8 @@ internal static class ErrorRecords
         ExportErrorCode.ArtifactCorrupt or ExportErrorCode.InvalidData => ErrorCategory.InvalidData,
         ExportErrorCode.RecordCapExceeded or ExportErrorCode.QuotaExceeded => ErrorCategory.LimitsExceeded,
         ExportErrorCode.SourceFailed => ErrorCategory.ConnectionError,
+        ExportErrorCode.SourceAuthenticationFailed => ErrorCategory.AuthenticationError,
+        ExportErrorCode.SourceAccessDenied => ErrorCategory.PermissionDenied,
         ExportErrorCode.StorageFailed => ErrorCategory.WriteError,
         _ => ErrorCategory.NotSpecified,
     };

@@ -29,6 +29,13 @@ public sealed class EmbeddedSource : IRecordSource
         return mapping.DefaultColumns.Count > 0 ? mapping.DefaultColumns : mapping.FieldOrder.Take(25).ToList();
     }
 
+    public IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields)
+    {
+        if (!fields.Any(f => f.IndexOfAny(['*', '?']) >= 0)) return fields;
+        var mapping = _store.LoadMappingOf(index, _store.RequireExisting(index));
+        return FieldPatterns.Expand(fields, mapping.FieldOrder.Where(f => !f.EndsWith(IndexMapping.KeywordSuffix, StringComparison.Ordinal)).ToList(), index);
+    }
+
     public Task<ISourceSession> OpenAsync(SourceQuery query, CancellationToken cancellationToken)
     {
         var folder = _store.RequireExisting(query.Index);

@@ -1,0 +1,336 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Secrets;
+using Polly;
+using Polly.Retry;
+
+namespace ExportsPS.Engine.Sources.OpenSearch;
+
+/// <summary>Whether a request may be sent again after its response was lost. Search pages with a PIT and
+/// search_after are (the same request returns the same page); a scroll page is not (the cluster already
+/// advanced the cursor), so it is retried only when the cluster refused it outright.</summary>
+internal enum RetrySafety { Idempotent, RefusalsOnly }
+
+/// <summary>The whole HTTP conversation with OpenSearch, in one place: node rotation, auth, TLS, retries with
+/// backoff and jitter (Polly) on 429/502/503/504 and dropped connections, and turning error responses into
+/// <see cref="ExportException"/>s that say what the cluster said. Responses are read whole into a pooled
+/// buffer before parsing, so a connection dropped mid-page is retried without publishing half a page.</summary>
+internal sealed class OpenSearchClient : IDisposable
+{
+    static readonly HttpStatusCode[] Transient =
+        [HttpStatusCode.TooManyRequests, HttpStatusCode.BadGateway, HttpStatusCode.ServiceUnavailable, HttpStatusCode.GatewayTimeout];
+
+    readonly OpenSearchSettings _settings;
+    readonly HttpClient _http;
+    readonly AuthenticationHeaderValue? _authorization;
+    readonly ResiliencePipeline _idempotent;
+    readonly ResiliencePipeline _refusalsOnly;
+    int _node;
+    long _retries;
+
+    public OpenSearchClient(OpenSearchSettings settings, SecretVault? vault)
+    {
+        _settings = settings;
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
+            MaxConnectionsPerServer = 64,
+        };
+        if (settings.SkipCertificateCheck)
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        else if (settings.CertificateAuthorityPath is { } caPath)
+            handler.SslOptions.RemoteCertificateValidationCallback = TrustOnly(LoadCertificate(caPath));
+        _http = new HttpClient(handler) { Timeout = settings.RequestTimeout };
+        _http.DefaultRequestHeaders.AcceptEncoding.ParseAdd("gzip");
+        _authorization = Authorization(settings, vault);
+        _idempotent = Pipeline(settings, refusalsOnly: false);
+        _refusalsOnly = Pipeline(settings, refusalsOnly: true);
+    }
+
+    /// <summary>Requests sent again after a transient failure (for the run's statistics).</summary>
+    public long Retries => Interlocked.Read(ref _retries);
+
+    public Uri CurrentNode => _settings.Urls[Volatile.Read(ref _node) % _settings.Urls.Count];
+
+    static X509Certificate2 LoadCertificate(string path)
+    {
+        try { return new X509Certificate2(path); }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException)
+        {
+            throw new ExportException(ExportErrorCode.InvalidPath, $"'{path}' is not a PEM or DER certificate: {ex.Message}", path, ex);
+        }
+    }
+
+    static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 authority) => (_, certificate, _, errors) =>
+    {
+        if (certificate is null) return false;
+        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(new X509Certificate2(certificate));
+    };
+
+    static AuthenticationHeaderValue? Authorization(OpenSearchSettings settings, SecretVault? vault)
+    {
+        if (settings.Auth is OpenSearchAuth.None or OpenSearchAuth.AwsSigV4) return null;
+        if (vault is null) throw new InvalidOperationException("a secret vault is needed to authenticate");
+        var secret = vault.Unprotect(settings.ProtectedSecret!);
+        return settings.Auth switch
+        {
+            OpenSearchAuth.Basic => new AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(Encoding.UTF8.GetBytes($"{settings.Username}:{secret}"))),
+            OpenSearchAuth.ApiKey => new AuthenticationHeaderValue("ApiKey", secret),
+            _ => new AuthenticationHeaderValue("Bearer", secret),
+        };
+    }
+
+    ResiliencePipeline Pipeline(OpenSearchSettings settings, bool refusalsOnly)
+    {
+        if (settings.MaxRetries == 0) return ResiliencePipeline.Empty;
+        return new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<TransientFailure>(f => !refusalsOnly || f.Refused),
+            MaxRetryAttempts = settings.MaxRetries,
+            Delay = settings.RetryDelay,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            MaxDelay = TimeSpan.FromSeconds(30),
+            // A cluster that says when to come back knows better than our backoff.
+            DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is TransientFailure { RetryAfter: { } after } ? after : (TimeSpan?)null),
+            OnRetry = _ => { Interlocked.Increment(ref _retries); return ValueTask.CompletedTask; },
+        }).Build();
+    }
+
+    /// <summary>Sends a request and returns its whole body; error statuses become <see cref="ExportException"/>s
+    /// (or <see cref="OpenSearchErrorResponse"/> for callers that handle a specific cluster error).</summary>
+    public async Task<ResponseBody> SendAsync(HttpMethod method, string pathAndQuery, byte[]? body, RetrySafety safety,
+        CancellationToken cancellationToken)
+    {
+        var pipeline = safety == RetrySafety.Idempotent ? _idempotent : _refusalsOnly;
+        TransientFailure? last = null;
+        try
+        {
+            return await pipeline.ExecuteAsync(async token =>
+            {
+                try { return await SendOnceAsync(method, pathAndQuery, body, token); }
+                catch (TransientFailure failure) { last = failure; throw; }
+            }, cancellationToken);
+        }
+        catch (TransientFailure failure)
+        {
+            var attempts = safety == RetrySafety.Idempotent || failure.Refused ? _settings.MaxRetries + 1 : 1;
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"OpenSearch at {CurrentNode} {failure.Message} ({attempts} attempt{(attempts == 1 ? "" : "s")}). " +
+                (failure.Refused
+                    ? "The cluster is overloaded or restarting: try again later, lower -Slices, or raise -MaxRetries on the source."
+                    : "Check the URL and that the cluster is reachable from this host."),
+                _settings.Name, last?.InnerException ?? failure.InnerException);
+        }
+    }
+
+    async Task<ResponseBody> SendOnceAsync(HttpMethod method, string pathAndQuery, byte[]? body, CancellationToken token)
+    {
+        var node = CurrentNode;
+        using var request = new HttpRequestMessage(method, new Uri(node, pathAndQuery));
+        request.Headers.Authorization = _authorization;
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        catch (HttpRequestException ex)
+        {
+            NextNode(node);
+            // Nothing reached the cluster when the connection could not be made: safe to send again.
+            throw new TransientFailure($"could not be reached: {ex.Message}", ex, refused: ex.HttpRequestError == HttpRequestError.ConnectionError);
+        }
+        catch (TaskCanceledException ex) when (!token.IsCancellationRequested)
+        {
+            throw new TransientFailure($"did not answer within {_settings.RequestTimeout.TotalSeconds:0} s", ex, refused: false);
+        }
+        using (response)
+        {
+            ResponseBody content;
+            try
+            {
+                content = await ResponseBody.ReadAsync(response, token);
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException)
+            {
+                throw new TransientFailure($"dropped the connection in the middle of a response: {ex.Message}", ex, refused: false);
+            }
+            catch (TaskCanceledException ex) when (!token.IsCancellationRequested)
+            {
+                throw new TransientFailure($"stopped sending a response for {_settings.RequestTimeout.TotalSeconds:0} s", ex, refused: false);
+            }
+            if (response.IsSuccessStatusCode) return content;
+            using (content)
+            {
+                var status = response.StatusCode;
+                if (Transient.Contains(status))
+                    throw new TransientFailure($"answered {(int)status} {status}", null,
+                        refused: status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable,
+                        retryAfter: response.Headers.RetryAfter?.Delta);
+                throw OpenSearchErrorResponse.From(status, content.Span, method, pathAndQuery);
+            }
+        }
+    }
+
+    void NextNode(Uri failed)
+    {
+        var current = Volatile.Read(ref _node);
+        if (_settings.Urls[current % _settings.Urls.Count] == failed) Interlocked.CompareExchange(ref _node, current + 1, current);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    sealed class TransientFailure : Exception
+    {
+        public TransientFailure(string message, Exception? inner, bool refused, TimeSpan? retryAfter = null) : base(message, inner)
+        {
+            Refused = refused;
+            RetryAfter = retryAfter;
+        }
+
+        /// <summary>The cluster did not process the request (429, 503, connection refused).</summary>
+        public bool Refused { get; }
+        public TimeSpan? RetryAfter { get; }
+    }
+}
+
+/// <summary>A response body in a pooled buffer; dispose to return the buffer.</summary>
+internal sealed class ResponseBody : IDisposable
+{
+    byte[] _buffer;
+    int _length;
+
+    ResponseBody(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        _length = length;
+    }
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+
+    public static async Task<ResponseBody> ReadAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        var expected = response.Content.Headers.ContentLength;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(expected ?? 64 * 1024, 4096, 64 * 1024 * 1024));
+        var length = 0;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(token);
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(length), token);
+                if (read == 0) break;
+                length += read;
+            }
+            if (expected is { } declared && declared != length && response.Content.Headers.ContentEncoding.Count == 0)
+                throw new IOException($"the response ended after {length} of {declared} bytes");
+            return new ResponseBody(buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, Array.Empty<byte>());
+        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
+        _length = 0;
+    }
+}
+
+/// <summary>An error response the cluster sent, with its error type and reason: thrown as an
+/// <see cref="ExportException"/> whose code and message say what to do about it.</summary>
+internal static class OpenSearchErrorResponse
+{
+    public const string ContextMissing = "search_context_missing_exception";
+
+    public static ExportException From(HttpStatusCode status, ReadOnlySpan<byte> body, HttpMethod method, string path)
+    {
+        var (type, reason) = Describe(body);
+        var what = $"{method} {path.Split('?')[0]}";
+        return status switch
+        {
+            HttpStatusCode.Unauthorized => new ExportException(ExportErrorCode.SourceAuthenticationFailed,
+                $"OpenSearch refused the credentials (401) for {what}. Register the source again with the right -Credential, -ApiKey or -BearerToken.", path),
+            HttpStatusCode.Forbidden => new ExportException(ExportErrorCode.SourceAccessDenied,
+                $"The OpenSearch user may not do {what} (403: {reason}). Grant it read access to the index (indices:data/read/search, point_in_time, field_caps).", path),
+            HttpStatusCode.NotFound when type == "index_not_found_exception" => new ExportException(ExportErrorCode.UnknownIndex,
+                $"OpenSearch has no index matching '{IndexOf(reason)}' ({reason}). Check -Index or the source's -IndexMap; Test-ExportSource lists what exists.", IndexOf(reason)),
+            HttpStatusCode.NotFound when type == ContextMissing || reason.Contains("search context", StringComparison.OrdinalIgnoreCase)
+                || reason.Contains("point in time", StringComparison.OrdinalIgnoreCase) => new ExportException(ExportErrorCode.SourceFailed,
+                $"The point in time or scroll expired on the cluster between pages ({reason}). Raise -KeepAlive on the source (Register-ExportSource -Force) and run the export again.", ContextMissing),
+            HttpStatusCode.BadRequest when IsQueryError(type, reason) => new ExportException(ExportErrorCode.InvalidQuery,
+                $"OpenSearch cannot parse the query: {reason}. Fix the Lucene query (quote values with spaces or special characters).", reason),
+            _ => new ExportException(ExportErrorCode.SourceFailed,
+                $"OpenSearch answered {(int)status} to {what}: {(type.Length > 0 ? type + ": " : "")}{reason}", path),
+        };
+    }
+
+    static bool IsQueryError(string type, string reason) =>
+        type is "query_shard_exception" or "parsing_exception" or "search_phase_execution_exception" or "query_string_parse_exception"
+        || reason.Contains("parse", StringComparison.OrdinalIgnoreCase);
+
+    static string IndexOf(string reason)
+    {
+        var start = reason.IndexOf('[');
+        var end = reason.IndexOf(']', start + 1);
+        return start >= 0 && end > start ? reason[(start + 1)..end] : reason;
+    }
+
+    /// <summary>The most specific error type and reason: the root cause, unless the top level says more.</summary>
+    public static (string Type, string Reason) Describe(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body.ToArray());
+            if (!document.RootElement.TryGetProperty("error", out var error)) return ("", Encoding.UTF8.GetString(body));
+            if (error.ValueKind == JsonValueKind.String) return ("", error.GetString()!);
+            var type = error.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+            var reason = error.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "";
+            if (error.TryGetProperty("root_cause", out var causes) && causes.ValueKind == JsonValueKind.Array && causes.GetArrayLength() > 0)
+            {
+                var root = causes[0];
+                var rootType = root.TryGetProperty("type", out var rt) ? rt.GetString() ?? "" : "";
+                var rootReason = root.TryGetProperty("reason", out var rr) ? rr.GetString() ?? "" : "";
+                if (rootReason.Length > 0 && (reason.Length == 0 || reason == "all shards failed")) return (rootType, rootReason);
+            }
+            if (error.TryGetProperty("caused_by", out var cause) && cause.TryGetProperty("reason", out var causeReason) && reason == "all shards failed")
+                reason = causeReason.GetString() ?? reason;
+            return (type, reason);
+        }
+        catch (JsonException)
+        {
+            var text = Encoding.UTF8.GetString(body);
+            return ("", text.Length > 300 ? text[..300] + "…" : text);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text;
+using System.Text.Json;
+using ExportsPS.Engine.Exports;
+
+namespace ExportsPS.Engine.Sources.OpenSearch;
+
+/// <summary>One parsed search response: where each hit's <c>_source</c> lies in the body (no copy), the
+/// last hit's sort values (the next <c>search_after</c>), the newest PIT or scroll id and the total.
+/// One Utf8JsonReader pass; everything else in the response is skipped.</summary>
+internal sealed class SearchPage : IDisposable
+{
+    static readonly byte[] EmptyObject = "{}"u8.ToArray();
+
+    readonly ResponseBody _body;
+    readonly List<(int Start, int Length)> _sources = new();
+
+    SearchPage(ResponseBody body) => _body = body;
+
+    public int Count => _sources.Count;
+    public long? Total { get; private set; }
+    public string? PitId { get; private set; }
+    public string? ScrollId { get; private set; }
+    /// <summary>The last hit's <c>sort</c> array as raw JSON (copied: it outlives the body).</summary>
+    public byte[]? LastSort { get; private set; }
+
+    public ReadOnlySpan<byte> this[int index]
+    {
+        get
+        {
+            var (start, length) = _sources[index];
+            return start < 0 ? EmptyObject : _body.Span.Slice(start, length);
+        }
+    }
+
+    /// <summary>Adds every hit to the slice's current batch, publishing full batches.</summary>
+    public void PublishTo(RecordBatchQueue queue, ref RecordBatch batch)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            batch.Add(this[i]);
+            if (!batch.IsFull) continue;
+            queue.Publish(batch);
+            batch = queue.Rent();
+        }
+    }
+
+    /// <summary>Takes ownership of <paramref name="body"/>. Throws when the cluster reports shard failures
+    /// or a timeout: a partial page would silently lose records.</summary>
+    public static SearchPage Parse(ResponseBody body, string sourceName)
+    {
+        var page = new SearchPage(body);
+        try
+        {
+            page.Read(sourceName);
+            return page;
+        }
+        catch (JsonException ex)
+        {
+            page.Dispose();
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"Source '{sourceName}' sent a search response that is not valid JSON ({ex.Message}); is the URL an OpenSearch node?", sourceName, ex);
+        }
+        catch
+        {
+            page.Dispose();
+            throw;
+        }
+    }
+
+    void Read(string sourceName)
+    {
+        var span = _body.Span;
+        var reader = new Utf8JsonReader(span);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new JsonException("the response is not an object");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("pit_id")) { reader.Read(); PitId = reader.GetString(); }
+            else if (reader.ValueTextEquals("_scroll_id")) { reader.Read(); ScrollId = reader.GetString(); }
+            else if (reader.ValueTextEquals("timed_out"))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.True)
+                    throw new ExportException(ExportErrorCode.SourceFailed,
+                        $"Source '{sourceName}' timed out answering a page and returned partial results, which would lose records. Raise -TimeoutSec or lower -PageSize.", sourceName);
+            }
+            else if (reader.ValueTextEquals("_shards")) { reader.Read(); ReadShards(ref reader, span, sourceName); }
+            else if (reader.ValueTextEquals("hits")) { reader.Read(); ReadHits(ref reader, span); }
+            else { reader.Read(); reader.Skip(); }
+        }
+    }
+
+    static void ReadShards(ref Utf8JsonReader reader, ReadOnlySpan<byte> span, string sourceName)
+    {
+        var start = (int)reader.TokenStartIndex;
+        var failed = 0L;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("failed")) { reader.Read(); failed = reader.GetInt64(); }
+            else { reader.Read(); reader.Skip(); }
+        }
+        if (failed == 0) return;
+        using var shards = JsonDocument.Parse(span[start..(int)reader.BytesConsumed].ToArray());
+        var reason = shards.RootElement.TryGetProperty("failures", out var failures) && failures.GetArrayLength() > 0
+                     && failures[0].TryGetProperty("reason", out var r)
+            ? (r.ValueKind == JsonValueKind.Object && r.TryGetProperty("reason", out var inner) ? inner.GetString() : r.ToString())
+            : "no reason given";
+        throw new ExportException(ExportErrorCode.SourceFailed,
+            $"{failed} shard(s) of source '{sourceName}' failed to answer ({reason}); the page is incomplete, so the run stops rather than miss records.", sourceName);
+    }
+
+    void ReadHits(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("total"))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number) { Total = reader.GetInt64(); continue; } // Elasticsearch 6 style
+                if (reader.TokenType != JsonTokenType.StartObject) { reader.Skip(); continue; }
+                long value = 0;
+                var exact = true;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("value")) { reader.Read(); value = reader.GetInt64(); }
+                    else if (reader.ValueTextEquals("relation")) { reader.Read(); exact = reader.ValueTextEquals("eq"); }
+                    else { reader.Read(); reader.Skip(); }
+                }
+                Total = exact ? value : null;
+            }
+            else if (reader.ValueTextEquals("hits"))
+            {
+                reader.Read();
+                while (reader.Read() && reader.TokenType == JsonTokenType.StartObject) ReadHit(ref reader, span);
+            }
+            else { reader.Read(); reader.Skip(); }
+        }
+    }
+
+    void ReadHit(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
+    {
+        (int, int) source = (-1, 0);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("_source"))
+            {
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                source = (start, (int)reader.BytesConsumed - start);
+            }
+            else if (reader.ValueTextEquals("sort"))
+            {
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                LastSort = span[start..(int)reader.BytesConsumed].ToArray();
+            }
+            else { reader.Read(); reader.Skip(); }
+        }
+        _sources.Add(source);
+    }
+
+    public void Dispose() => _body.Dispose();
+
+    public override string ToString() => $"{Count} hits, total {Total}, last sort {(LastSort is null ? "-" : Encoding.UTF8.GetString(LastSort))}";
+}

@@ -1,0 +1,320 @@
+using System.Text;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Engine.Sample;
+using ExportsPS.Engine.Sources;
+using ExportsPS.Engine.Sources.OpenSearch;
+
+namespace ExportsPS.Engine.Tests.OpenSearch;
+
+/// <summary>The OpenSearch source against a loopback server that answers from the embedded index: the same
+/// export through both sources must yield the same records — no duplicate, no miss — whatever the page
+/// size, slice count, read method or injected fault.</summary>
+public sealed class OpenSearchSourceTests : IDisposable
+{
+    const int Documents = 2500;
+    readonly TestHome _home = new();
+    readonly LoopbackOpenSearch _server;
+
+    public OpenSearchSourceTests()
+    {
+        _home.LoadSample(SampleKind.Events, Documents);
+        _server = new LoopbackOpenSearch(_home.Service.Indexes);
+    }
+
+    public void Dispose()
+    {
+        _server.Dispose();
+        _home.Dispose();
+    }
+
+    void Register(string name = "cluster", int pageSize = 500, string? tiebreaker = null, OpenSearchReadMode mode = OpenSearchReadMode.Auto,
+        OpenSearchAuth auth = OpenSearchAuth.None, string? secret = null, string? user = null, int maxRetries = 4)
+    {
+        new OpenSearchSettings
+        {
+            Name = name, Urls = [_server.Url], PageSize = pageSize, TiebreakerField = tiebreaker, ReadMode = mode,
+            Auth = auth, Username = user, ProtectedSecret = secret is null ? null : _home.Service.Vault.Protect(secret),
+            MaxRetries = maxRetries, RetryDelay = TimeSpan.FromMilliseconds(20),
+        }.Save(_home.Catalog);
+    }
+
+    List<string> Lines(string exportName) =>
+        File.ReadAllLines(Path.Combine(_home.Home.ExportsFolder, exportName, exportName + ".jsonl")).ToList();
+
+    RunRecord Export(string name, string source, string query = "*", IReadOnlyList<string>? fields = null, int slices = 1,
+        string? from = null, string? to = null) =>
+        _home.Run(new ExportDefinition
+        {
+            Name = name, Query = query, Source = source, Format = "jsonl", Fields = fields ?? Array.Empty<string>(),
+            Slices = slices, From = from, To = to,
+        });
+
+    void AssertSameRecords(string expectedExport, string actualExport)
+    {
+        var expected = Lines(expectedExport);
+        var actual = Lines(actualExport);
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.Equal(actual.Count, actual.Distinct().Count()); // no duplicate
+        expected.Sort(StringComparer.Ordinal);
+        actual.Sort(StringComparer.Ordinal);
+        Assert.Equal(expected, actual);
+    }
+
+    public static TheoryData<string, string, int, int, string?> Readings() => new()
+    {
+        // version, distribution, page size, slices, tiebreaker
+        { "3.3.0", "opensearch", 500, 1, null },
+        { "3.3.0", "opensearch", 7, 1, null },
+        { "3.3.0", "opensearch", 333, 4, null },
+        { "3.3.0", "opensearch", 2500, 3, null },
+        { "2.11.1", "opensearch", 400, 1, "event.id" },
+        { "2.11.1", "opensearch", 97, 5, "event.id" },
+        { "2.3.0", "opensearch", 450, 1, null },   // no PIT: scroll
+        { "2.3.0", "opensearch", 120, 3, null },   // sliced scroll
+        { "7.10.2", "elasticsearch", 1000, 2, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Readings))]
+    public void Same_records_as_the_embedded_source_across_versions_page_sizes_and_slices(string version, string distribution, int pageSize, int slices, string? tiebreaker)
+    {
+        _server.Version = version;
+        _server.Distribution = distribution;
+        Register(pageSize: pageSize, tiebreaker: tiebreaker);
+        var query = "event.category:authentication OR event.outcome:failure";
+        var fields = new[] { "@timestamp", "event.id", "source.ip", "tags" };
+        Assert.Equal(RunStatus.Completed, Export("embedded-copy", SourceNames.Embedded, query, fields).Status);
+        var run = Export("opensearch-copy", "cluster", query, fields, slices);
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        AssertSameRecords("embedded-copy", "opensearch-copy");
+        Assert.True(Lines("opensearch-copy").Count > 500);
+        Assert.Equal(0, _server.OpenContexts); // PIT deleted / scrolls cleared
+    }
+
+    [Fact]
+    public void A_time_range_becomes_a_filter_and_matches_the_embedded_range()
+    {
+        Register();
+        var from = TestHome.SampleEnd.AddDays(-3).ToString("o");
+        var to = TestHome.SampleEnd.AddDays(-1).ToString("o");
+        Export("embedded-range", SourceNames.Embedded, "*", from: from, to: to);
+        var run = Export("opensearch-range", "cluster", "*", from: from, to: to, slices: 2);
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        AssertSameRecords("embedded-range", "opensearch-range");
+        Assert.InRange(Lines("opensearch-range").Count, 1, Documents - 1);
+        Assert.Contains(_server.RequestsTo("/_search"), r => r.Body.Contains("\"range\"") && r.Body.Contains("\"gte\""));
+    }
+
+    [Fact]
+    public void Total_is_tracked_on_the_first_page_of_each_slice_only_and_the_newest_pit_id_is_always_sent()
+    {
+        _server.RotatePitIds = true;
+        Register(pageSize: 100);
+        var run = Export("rotating", "cluster", "*", slices: 1);
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Equal(Documents, run.Records);
+        var searches = _server.RequestsTo("/_search").Where(r => r.Path == "/_search").ToList();
+        Assert.True(searches.Count >= Documents / 100);
+        Assert.Single(searches, r => r.Body.Contains("\"track_total_hits\":true"));
+        Assert.Equal(0, _server.OpenContexts); // deleted with the newest id
+    }
+
+    [Fact]
+    public void Bursts_of_429_and_503_and_a_connection_dropped_mid_page_are_retried_without_duplicates()
+    {
+        Register(pageSize: 200, maxRetries: 8); // two slices may draw all six faults between them
+        Export("baseline", SourceNames.Embedded);
+        _server.Faults.Enqueue(new Fault.Status("/_search", 429));
+        _server.Faults.Enqueue(new Fault.Status("/_search", 429, RetryAfterSeconds: 1));
+        _server.Faults.Enqueue(new Fault.Status("/_search", 503));
+        _server.Faults.Enqueue(new Fault.DropMidBody("/_search"));
+        _server.Faults.Enqueue(new Fault.Status("/_search", 502));
+        _server.Faults.Enqueue(new Fault.DropMidBody("/_search"));
+        var run = Export("faulty", "cluster", "*", slices: 2);
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Empty(_server.Faults);
+        AssertSameRecords("baseline", "faulty");
+        Assert.Equal(0, _server.OpenContexts);
+    }
+
+    [Fact]
+    public void Scroll_pages_are_not_resent_after_a_dropped_response_because_that_would_skip_a_page()
+    {
+        _server.Version = "2.3.0";
+        Register(pageSize: 200);
+        _server.Faults.Enqueue(new Fault.Status("/_search/scroll", 429)); // refused: safe to resend
+        var run = Export("scroll-refused", "cluster");
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Equal(Documents, run.Records);
+
+        _server.Faults.Enqueue(new Fault.DropMidBody("/_search/scroll"));
+        var failed = _home.Run(new ExportDefinition { Name = "scroll-dropped", Query = "*", Source = "cluster", Format = "jsonl" });
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Contains("dropped the connection", failed.Error);
+        Assert.Equal(0, _server.OpenContexts); // the scroll was cleared anyway
+    }
+
+    [Fact]
+    public void Retries_give_up_with_a_clear_error_and_the_pit_is_still_deleted()
+    {
+        Register(pageSize: 200, maxRetries: 2);
+        // The PIT and the first page succeed; the second page is refused three times (1 try + 2 retries).
+        _server.Faults.Enqueue(new Fault.Status("/_search", 503) { Skip = 1 });
+        _server.Faults.Enqueue(new Fault.Status("/_search", 503));
+        _server.Faults.Enqueue(new Fault.Status("/_search", 503));
+        var run = Export("give-up", "cluster");
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("503", run.Error);
+        Assert.Contains("3 attempts", run.Error);
+        Assert.Equal(0, _server.OpenContexts);
+        Assert.False(File.Exists(Path.Combine(_home.Home.ExportsFolder, "give-up", "give-up.jsonl")));
+    }
+
+    [Fact]
+    public void An_expired_point_in_time_fails_the_run_clearly_and_keeps_the_previous_file()
+    {
+        Register(pageSize: 100);
+        Assert.Equal(RunStatus.Completed, Export("expiring", "cluster").Status);
+        var path = Path.Combine(_home.Home.ExportsFolder, "expiring", "expiring.jsonl");
+        var previous = File.ReadAllBytes(path);
+        _server.Faults.Enqueue(new Fault.ExpireContexts("/_search") { Skip = 1 });
+        var run = _home.Service.Start("expiring", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("expired", run.Error);
+        Assert.Contains("-KeepAlive", run.Error);
+        Assert.Equal(previous, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void A_query_the_cluster_cannot_parse_is_refused_before_any_work_with_its_reason()
+    {
+        Register();
+        var error = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "bad", Query = "event.action:(open", Source = "cluster" }));
+        Assert.Equal(ExportErrorCode.InvalidQuery, error.Code);
+        Assert.Contains("Failed to parse query", error.Message);
+        Assert.Null(_home.Catalog.FindExport("bad"));
+        Assert.Empty(_server.RequestsTo("point_in_time"));
+    }
+
+    [Fact]
+    public void Unknown_fields_get_suggestions_and_patterns_expand_to_concrete_fields()
+    {
+        Register();
+        var error = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "typo", Query = "*", Source = "cluster", Fields = ["source.ipp"] }));
+        Assert.Equal(ExportErrorCode.InvalidField, error.Code);
+        Assert.Contains("source.ip", error.Message);
+
+        var created = _home.Service.Create(new ExportDefinition { Name = "pattern", Query = "*", Source = "cluster", Fields = ["@timestamp", "source.*"], Format = "csv" });
+        Assert.Contains("source.ip", created.Fields);
+        Assert.Contains("source.port", created.Fields);
+        Assert.DoesNotContain(created.Fields, f => f.Contains('*') || f.EndsWith(".keyword"));
+        Assert.Equal(created.Fields, _home.Catalog.FindExport("pattern")!.Fields);
+
+        var nothing = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "nothing", Query = "*", Source = "cluster", Fields = ["nosuch.*"] }));
+        Assert.Contains("matches no field", nothing.Message);
+    }
+
+    [Fact]
+    public void Authentication_errors_are_distinct_and_the_secret_is_sent_but_never_stored_in_plain_text()
+    {
+        _server.RequiredAuthorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("reader:s3cret-Passw0rd"));
+        Register(auth: OpenSearchAuth.Basic, user: "reader", secret: "wrong-password");
+        var denied = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "auth", Query = "*", Source = "cluster" }));
+        Assert.Equal(ExportErrorCode.SourceAuthenticationFailed, denied.Code);
+        Assert.DoesNotContain("wrong-password", denied.Message);
+
+        Register(auth: OpenSearchAuth.Basic, user: "reader", secret: "s3cret-Passw0rd");
+        var run = Export("auth", "cluster");
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        var stored = _home.Catalog.FindRegistration(OpenSearchSettings.RegistrationKind, "cluster")!;
+        Assert.DoesNotContain("s3cret", stored);
+        Assert.Contains("enc:v1:", stored);
+        Assert.DoesNotContain("s3cret", OpenSearchSettings.Load(_home.Catalog, "cluster")!.ToString());
+    }
+
+    [Fact]
+    public void Forbidden_and_missing_index_are_distinct_errors()
+    {
+        Register();
+        _server.Faults.Enqueue(new Fault.Status("/_field_caps", 403));
+        var forbidden = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "forbidden", Query = "*", Source = "cluster" }));
+        Assert.Equal(ExportErrorCode.SourceAccessDenied, forbidden.Code);
+        var missing = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "missing", Query = "*", Source = "cluster", Index = "nosuchindex" }));
+        Assert.Equal(ExportErrorCode.UnknownIndex, missing.Code);
+        Assert.Contains("nosuchindex", missing.Message);
+    }
+
+    [Fact]
+    public void The_index_map_sends_logical_names_to_real_indices_and_the_probe_reports_capabilities()
+    {
+        new OpenSearchSettings
+        {
+            Name = "mapped", Urls = [_server.Url], IndexMap = new Dictionary<string, string> { ["logs"] = "events" },
+        }.Save(_home.Catalog);
+        var source = (OpenSearchSource)_home.Service.SourceOf("mapped");
+        var probe = source.ProbeAsync("logs", ["source.*"], CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal("events", probe.ResolvedIndex);
+        Assert.True(probe.IndexExists);
+        Assert.Equal(Documents, probe.DocumentCount);
+        Assert.Equal(10000, probe.MaxResultWindow);
+        Assert.True(probe.SupportsPointInTime);
+        Assert.True(probe.SupportsShardDoc);
+        Assert.Equal("PointInTime", probe.ReadMode);
+        Assert.Contains("source.ip", probe.Fields);
+
+        _server.Version = "2.11.0";
+        var older = source.ProbeAsync(null, [], CancellationToken.None).GetAwaiter().GetResult();
+        Assert.False(older.SupportsShardDoc);
+        Assert.StartsWith("none", older.SortKey);
+        var run = _home.Run(new ExportDefinition { Name = "no-tiebreaker", Query = "*", Source = "mapped", Index = "logs" });
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("-TiebreakerField", run.Error);
+    }
+
+    [Fact]
+    public void Canceling_a_run_deletes_the_point_in_time()
+    {
+        Register(pageSize: 10);
+        _server.SearchDelay = TimeSpan.FromMilliseconds(20);
+        _home.Service.Create(new ExportDefinition { Name = "cancel-me", Query = "*", Source = "cluster", Format = "jsonl", Slices = 2 });
+        var handle = _home.Service.Start("cancel-me", RunTrigger.Manual);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (handle.Processed < 50 && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        _home.Service.Cancel("cancel-me");
+        var run = handle.Completion.GetAwaiter().GetResult();
+        Assert.Equal(RunStatus.Canceled, run.Status);
+        Assert.Equal(0, _server.OpenContexts);
+        Assert.Single(_server.RequestsTo("/_search/point_in_time"), r => r.Method == "DELETE");
+    }
+
+    [Fact]
+    public void Bad_settings_are_refused_before_registration()
+    {
+        void Refused(OpenSearchSettings settings, string expected)
+        {
+            var error = Assert.Throws<ExportException>(() => settings.Save(_home.Catalog));
+            Assert.Contains(expected, error.Message);
+        }
+        Refused(new OpenSearchSettings { Name = "x", Urls = [new Uri("ftp://host/")] }, "http(s)");
+        Refused(new OpenSearchSettings { Name = "x", Urls = [new Uri("http://user:pw@host:9200/")] }, "-Credential");
+        Refused(new OpenSearchSettings { Name = "x", Urls = [_server.Url], KeepAlive = "5 minutes" }, "-KeepAlive");
+        Refused(new OpenSearchSettings { Name = "x", Urls = [_server.Url], PageSize = 20000 }, "-PageSize");
+        Refused(new OpenSearchSettings { Name = "x", Urls = [_server.Url], TiebreakerField = "_id" }, "_id");
+        Refused(new OpenSearchSettings { Name = "embedded", Urls = [_server.Url] }, "built-in");
+        Refused(new OpenSearchSettings { Name = "x", Urls = [_server.Url], Auth = OpenSearchAuth.Basic, Username = "u" }, "secret");
+        Assert.Empty(_home.Catalog.ListRegistrations(OpenSearchSettings.RegistrationKind));
+    }
+
+    [Fact]
+    public void An_unreachable_node_is_skipped_for_the_next_one()
+    {
+        new OpenSearchSettings
+        {
+            Name = "two-nodes", Urls = [new Uri("http://127.0.0.1:1/"), _server.Url], RetryDelay = TimeSpan.FromMilliseconds(10),
+        }.Save(_home.Catalog);
+        var run = _home.Run(new ExportDefinition { Name = "failover", Query = "*", Source = "two-nodes", Format = "jsonl" });
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Equal(Documents, run.Records);
+    }
+}
