@@ -25,7 +25,8 @@
         'Get-ExportSchedule'
         'Invoke-ExportScheduler'
         'Set-ExportTenant'
-        'Get-ExportQuota'
+        'Get-ExportQuota',
+        'Register-ExportSource', 'Get-ExportSource', 'Unregister-ExportSource', 'Test-ExportSource'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

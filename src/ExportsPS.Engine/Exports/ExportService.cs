@@ -19,7 +19,6 @@ public sealed class ExportService
     static readonly ConcurrentDictionary<string, ExportService> Services = new(StringComparer.Ordinal);
 
     readonly ConcurrentDictionary<string, RunHandle> _running = new(StringComparer.Ordinal);
-    readonly Dictionary<string, IRecordSource> _sources = new(StringComparer.OrdinalIgnoreCase);
     readonly Dictionary<string, IArtifactStore> _stores = new(StringComparer.OrdinalIgnoreCase);
     readonly RunExecutor _executor;
 
@@ -30,7 +29,7 @@ public sealed class ExportService
         Formats = formats ?? FormatRegistry.CreateDefault();
         Settings = settings ?? EngineSettings.FromEnvironment();
         Indexes = new EmbeddedIndexStore(home);
-        _sources[SourceNames.Embedded] = new EmbeddedSource(Indexes);
+        Sources = new SourceRegistry(catalog, () => Vault, new EmbeddedSource(Indexes));
         _stores[StorageNames.Local] = new LocalArtifactStore(home.ExportsFolder);
         _executor = new RunExecutor(catalog, SourceOf, Formats, StoreOf, Settings.Host, Settings.HeartbeatInterval);
         Schedules = new Scheduling.ScheduleService(this);
@@ -43,6 +42,7 @@ public sealed class ExportService
     public FormatRegistry Formats { get; }
     public EngineSettings Settings { get; }
     public EmbeddedIndexStore Indexes { get; }
+    public SourceRegistry Sources { get; }
     public string Actor => Settings.Actor;
 
     /// <summary>One service per data folder per process, so a run started by one cmdlet can be observed
@@ -58,29 +58,11 @@ public sealed class ExportService
         return service;
     });
 
-    public void RegisterSource(IRecordSource source) => _sources[source.Name] = source;
+    public void RegisterSource(IRecordSource source) => Sources.Add(source);
     public void RegisterStore(string name, IArtifactStore store) => _stores[name] = store;
 
-    readonly Dictionary<string, (string Json, OpenSearchSource Source)> _registeredSources = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>Built-in or test-registered sources first, then the catalog's registered OpenSearch sources
-    /// (rebuilt when their registration changes, so Register-ExportSource -Force takes effect at once).</summary>
-    public IRecordSource SourceOf(string name)
-    {
-        if (_sources.TryGetValue(name, out var source)) return source;
-        var json = Catalog.FindRegistration(OpenSearchSettings.RegistrationKind, name);
-        if (json is null)
-            throw new ExportException(ExportErrorCode.InvalidOption,
-                $"Source '{name}' is not registered. Register-ExportSource adds one; Get-ExportSource lists them (built in: {string.Join(", ", _sources.Keys)}).", name);
-        lock (_registeredSources)
-        {
-            if (_registeredSources.TryGetValue(name, out var cached) && cached.Json == json) return cached.Source;
-            var created = new OpenSearchSource(OpenSearchSettings.Load(Catalog, name)!, Vault);
-            if (_registeredSources.Remove(name, out var stale)) stale.Source.Dispose();
-            _registeredSources[name] = (json, created);
-            return created;
-        }
-    }
+    /// <summary>Built-in and registered sources (see <see cref="SourceRegistry"/>).</summary>
+    public IRecordSource SourceOf(string name) => Sources.Get(name);
 
     SecretVault? _vault;
     /// <summary>Created on first use: most exports never need a secret, so no key file appears until one does.</summary>

@@ -63,6 +63,14 @@ public sealed class NewExportCommand : ExportCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string Tenant { get; set; } = "default";
 
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SourceNameCompleter))]
+    public string Source { get; set; } = SourceNames.Embedded;
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 64)]
+    public int Slices { get; set; } = 1;
+
     /// <summary>MISP distribution level (0-5 or a name such as Organisation, Community, All); required for misp.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(DistributionCompleter))]
@@ -121,9 +129,14 @@ public sealed class NewExportCommand : ExportCmdletBase
             RecordCap = RecordCap,
             TimeLimit = TimeLimit,
             Tenant = Tenant,
+            Source = Source,
+            Slices = Slices,
             FormatOptions = FormatOptions(),
         };
         // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
+        definition = service.ExpandFields(definition);
+        if (definition.Fields.Count != Field.Length || !definition.Fields.SequenceEqual(Field))
+            WriteVerbose($"Fields: {string.Join(", ", definition.Fields)}");
         service.Validate(definition);
         if (Schedule is not null && Interval is not null)
             throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidSchedule, "Give -Schedule or -Interval, not both.");

@@ -49,3 +49,13 @@ public sealed class DistributionCompleter : NameCompleter
     private protected override IEnumerable<string> Candidates() =>
         ["Organisation", "Community", "Connected", "All", "SharingGroup", "Inherit"];
 }
+
+/// <summary>Completes source names: embedded and the registered OpenSearch sources.</summary>
+public sealed class SourceNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates()
+    {
+        var service = EngineAccess.Service();
+        return service.Sources.BuiltInNames.Concat(service.Sources.Registered().Select(s => s.Name));
+    }
+}

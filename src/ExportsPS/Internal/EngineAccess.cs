@@ -26,6 +26,7 @@ internal static class EngineAccess
         TimestampField = export.TimestampField,
         Compression = export.Compression.ToString().ToLowerInvariant(),
         Source = export.Source,
+        Slices = export.Slices,
         Storage = export.Storage,
         Tenant = export.Tenant,
         RecordCap = export.RecordCap,

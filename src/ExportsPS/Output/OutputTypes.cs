@@ -17,6 +17,7 @@ public sealed class ExportInfo
     public string TimestampField { get; init; } = "";
     public string Compression { get; init; } = "";
     public string Source { get; init; } = "";
+    public int Slices { get; init; } = 1;
     public string Storage { get; init; } = "";
     public string Tenant { get; init; } = "";
     public long RecordCap { get; init; }
@@ -118,4 +119,48 @@ public sealed class ExportQuotaInfo
     public int ConcurrencyLimit { get; init; }
     public int Running { get; init; }
     public int Queued { get; init; }
+}
+
+/// <summary>A source exports can read from: the built-in embedded index or a registered OpenSearch cluster.
+/// Never carries a secret: only which kind of authentication is configured.</summary>
+public sealed class ExportSourceInfo
+{
+    public string Name { get; init; } = "";
+    public string Kind { get; init; } = "";
+    public string[] Uri { get; init; } = [];
+    public string Authentication { get; init; } = "None";
+    public string? UserName { get; init; }
+    public string ReadMode { get; init; } = "";
+    public int? PageSize { get; init; }
+    public string? KeepAlive { get; init; }
+    public string? TiebreakerField { get; init; }
+    public int? MaxRetries { get; init; }
+    public TimeSpan? Timeout { get; init; }
+    public string? CertificatePath { get; init; }
+    public bool SkipCertificateCheck { get; init; }
+    public System.Collections.Hashtable IndexMap { get; init; } = new();
+    public string[] UsedBy { get; init; } = [];
+
+    public override string ToString() => Name;
+}
+
+/// <summary>What Test-ExportSource found: the backend, how exports will read it, the index and the fields.</summary>
+public sealed class ExportSourceTestResult
+{
+    public string Name { get; init; } = "";
+    public string Uri { get; init; } = "";
+    public string Distribution { get; init; } = "";
+    public string Version { get; init; } = "";
+    public string ClusterName { get; init; } = "";
+    public bool SupportsPointInTime { get; init; }
+    public bool SupportsShardDoc { get; init; }
+    public string ReadMode { get; init; } = "";
+    public string SortKey { get; init; } = "";
+    public string? Index { get; init; }
+    public string? ResolvedIndex { get; init; }
+    public bool? IndexExists { get; init; }
+    public long? Documents { get; init; }
+    public long? MaxResultWindow { get; init; }
+    public string[] Field { get; init; } = [];
+    public TimeSpan Latency { get; init; }
 }

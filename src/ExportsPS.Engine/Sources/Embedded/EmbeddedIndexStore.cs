@@ -18,6 +18,8 @@ public sealed partial class EmbeddedIndexStore
 
     public EmbeddedIndexStore(ExportsHome home) => _root = home.IndexesFolder;
 
+    public string Root => _root;
+
     [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]{0,99}$")]
     private static partial Regex IndexNamePattern();
 

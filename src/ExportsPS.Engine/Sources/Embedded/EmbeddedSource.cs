@@ -20,6 +20,7 @@ public sealed class EmbeddedSource : IRecordSource
     }
 
     public string Name => SourceNames.Embedded;
+    public EmbeddedIndexStore Store => _store;
 
     public void Validate(SourceQuery query) => Compile(query, _store.LoadMappingOf(query.Index, _store.RequireExisting(query.Index)));
 

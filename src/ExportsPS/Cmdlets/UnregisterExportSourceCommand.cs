@@ -1,0 +1,24 @@
+using System.Management.Automation;
+using ExportsPS.Completers;
+using ExportsPS.Internal;
+
+namespace ExportsPS.Commands;
+
+/// <summary>Unregister-ExportSource: forgets a registered source and its encrypted secret. Refused while
+/// an export still reads from it.</summary>
+[Cmdlet(VerbsLifecycle.Unregister, "ExportSource", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(void))]
+public sealed class UnregisterExportSourceCommand : ExportCmdletBase
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SourceNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    protected override void ProcessRecord() => InvokeForItem(() =>
+    {
+        var service = EngineAccess.Service();
+        if (!ShouldProcess(Name, "Unregister export source")) return;
+        service.Sources.Unregister(Name);
+    });
+}
