@@ -18,6 +18,7 @@ public static class AuditEvents
     public const string ScheduleResumed = "SCHEDULE_RESUMED";
     public const string ScheduleCleared = "SCHEDULE_CLEARED";
     public const string QuotaRefused = "QUOTA_REFUSED";
+    public const string ArtifactExpired = "ARTIFACT_EXPIRED";
 }
 
 public sealed record AuditEvent(

@@ -22,6 +22,10 @@ public sealed record ExportDefinition
     public bool NeutralizeCsvFormulas { get; init; } = true;
     public long RecordCap { get; init; } = DefaultRecordCap;
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Encrypted with a customer key (SSE-C) that the caller holds; only its fingerprint is kept here.</summary>
+    public string? KeyFingerprint { get; init; }
+    /// <summary>How long after a run its file may be downloaded; null for no limit.</summary>
+    public TimeSpan? DownloadWindow { get; init; }
     /// <summary>Parallel reads of one result (OpenSearch sliced PIT or scroll), all into the same file.</summary>
     public int Slices { get; init; } = 1;
     /// <summary>Format-specific settings (e.g. MISP distribution); validated by the format.</summary>

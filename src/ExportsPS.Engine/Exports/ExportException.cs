@@ -28,6 +28,9 @@ public enum ExportErrorCode
     QuotaExceeded,
     SourceAuthenticationFailed,
     SourceAccessDenied,
+    EncryptionKeyRequired,
+    EncryptionKeyMismatch,
+    ArtifactExpired,
 }
 
 /// <summary>The engine's only exception type for expected failures: it carries a code, a message that

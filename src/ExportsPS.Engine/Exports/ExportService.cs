@@ -8,6 +8,7 @@ using ExportsPS.Engine.Sources.Embedded;
 using ExportsPS.Engine.Sources.OpenSearch;
 using ExportsPS.Engine.Secrets;
 using ExportsPS.Engine.Storage;
+using ExportsPS.Engine.Storage.S3;
 
 namespace ExportsPS.Engine.Exports;
 
@@ -68,10 +69,70 @@ public sealed class ExportService
     /// <summary>Created on first use: most exports never need a secret, so no key file appears until one does.</summary>
     public SecretVault Vault => _vault ??= new SecretVault(Home);
 
-    IArtifactStore StoreOf(string name) => _stores.TryGetValue(name, out var store)
-        ? store
-        : throw new ExportException(ExportErrorCode.InvalidOption,
-            $"Storage '{name}' is not registered. Known storage: {string.Join(", ", _stores.Keys)}.", name);
+    readonly Dictionary<string, (string Json, S3ArtifactStore Store)> _registeredStores = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The built-in local folder (and stores a host adds in code), then the S3 targets registered in
+    /// the catalog — rebuilt when their registration changes.</summary>
+    public IArtifactStore StoreOf(string name)
+    {
+        if (_stores.TryGetValue(name, out var store)) return store;
+        var json = Catalog.FindRegistration(S3StorageTarget.RegistrationKind, name)
+            ?? throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Storage '{name}' is not registered. Register-ExportStorage adds an S3 target; Get-ExportStorage lists them (built in: {string.Join(", ", _stores.Keys)}).", name);
+        lock (_registeredStores)
+        {
+            if (_registeredStores.TryGetValue(name, out var cached) && cached.Json == json) return cached.Store;
+            var created = new S3ArtifactStore(S3StorageTarget.Load(Catalog, name)!, Vault);
+            if (_registeredStores.Remove(name, out var stale)) stale.Store.Dispose();
+            _registeredStores[name] = (json, created);
+            return created;
+        }
+    }
+
+    public void RegisterStorage(S3StorageTarget target, bool replace)
+    {
+        target.Validate();
+        if (_stores.ContainsKey(target.Name))
+            throw new ExportException(ExportErrorCode.InvalidName, $"'{target.Name}' is built-in storage; choose another -Name.", target.Name);
+        if (!replace && Catalog.FindRegistration(S3StorageTarget.RegistrationKind, target.Name) is not null)
+            throw new ExportException(ExportErrorCode.DuplicateName, $"Storage '{target.Name}' is already registered. Add -Force to replace it.", target.Name);
+        target.Save(Catalog);
+    }
+
+    public void UnregisterStorage(string name)
+    {
+        if (_stores.ContainsKey(name))
+            throw new ExportException(ExportErrorCode.InvalidOption, $"'{name}' is built in and cannot be unregistered.", name);
+        if (Catalog.FindRegistration(S3StorageTarget.RegistrationKind, name) is null)
+            throw new ExportException(ExportErrorCode.InvalidOption, $"No storage named '{name}' is registered. Get-ExportStorage lists them.", name);
+        var users = List().Where(e => string.Equals(e.Storage, name, StringComparison.OrdinalIgnoreCase)).Select(e => e.Name).ToList();
+        if (users.Count > 0)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Storage '{name}' holds the files of export(s) {string.Join(", ", users)}. Remove them (Remove-Export) first.", name);
+        Catalog.RemoveRegistration(S3StorageTarget.RegistrationKind, name);
+        lock (_registeredStores)
+            if (_registeredStores.Remove(name, out var stale)) stale.Store.Dispose();
+    }
+
+    /// <summary>Deletes artifacts whose download window has passed (the scheduler calls this each pass).</summary>
+    public int DeleteExpiredArtifacts(DateTimeOffset now)
+    {
+        var deleted = 0;
+        foreach (var export in List())
+        {
+            try
+            {
+                if (StoreOf(export.Storage).ReadManifest(export.Name) is { ExpiresAt: { } expires } && expires <= now)
+                {
+                    StoreOf(export.Storage).Delete(export.Name);
+                    Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
+                    deleted++;
+                }
+            }
+            catch (ExportException) { /* unreachable storage: next pass */ }
+        }
+        return deleted;
+    }
 
     long _lastRecoveryTicks;
 
@@ -100,6 +161,13 @@ public sealed class ExportService
                 Catalog.SaveSchedule(schedule with { NextDue = now });
         var active = Catalog.ActiveRuns().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var store in _stores.Values) store.RemoveOrphans(active.Contains);
+        List<S3ArtifactStore> remote;
+        lock (_registeredStores) remote = _registeredStores.Values.Select(r => r.Store).ToList();
+        foreach (var store in remote)
+        {
+            try { store.RemoveOrphans(active.Contains); }
+            catch (ExportException) { /* unreachable now: the next recovery retries */ }
+        }
         return failed;
     }
 
@@ -142,7 +210,12 @@ public sealed class ExportService
         if (export.TimeLimit is { } limit && limit <= TimeSpan.Zero)
             throw new ExportException(ExportErrorCode.InvalidOption, "-TimeLimit must be positive.", limit);
         format.Validate(export);
-        StoreOf(export.Storage);
+        var store = StoreOf(export.Storage);
+        if (export.KeyFingerprint is not null && store is LocalArtifactStore)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                "-Encrypt needs S3 storage (-Storage <target>): the server encrypts with the export's key (SSE-C). Local storage does not encrypt at rest yet.", export.Storage);
+        if (export.DownloadWindow is { } window && (window <= TimeSpan.Zero || window > TimeSpan.FromDays(366)))
+            throw new ExportException(ExportErrorCode.InvalidOption, $"-DownloadWindow must be positive and at most a year, not {window}.", window);
         SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null));
     }
 
@@ -199,10 +272,13 @@ public sealed class ExportService
 
     /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
     /// has an active run (in any process).</summary>
-    public RunHandle Start(string name, RunTrigger trigger)
+    public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null)
     {
         var export = Get(name);
         Validate(export);
+        if (export.KeyFingerprint is not null) ArtifactKey.Check(key, export.KeyFingerprint, export.Name);
+        else if (key is not null)
+            throw new ExportException(ExportErrorCode.InvalidOption, $"Export '{export.Name}' is not encrypted; run it without -EncryptionKey.", export.Name);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
         var eventName = trigger is RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;
         Catalog.Audit(eventName, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
@@ -210,7 +286,7 @@ public sealed class ExportService
         _running[run.Id] = handle;
         handle.Completion = Task.Run(async () =>
         {
-            try { return await _executor.ExecuteAsync(handle, export); }
+            try { return await _executor.ExecuteAsync(handle, export, key); }
             finally { _running.TryRemove(run.Id, out _); }
         });
         return handle;
@@ -248,6 +324,10 @@ public sealed class ExportService
     {
         var export = Get(name);
         var manifest = StoreOf(export.Storage).ReadManifest(export.Name);
+        if (manifest is { ExpiresAt: { } expires } && expires <= DateTimeOffset.UtcNow)
+            throw new ExportException(ExportErrorCode.ArtifactExpired,
+                $"The file of export '{export.Name}' could be downloaded until {expires:u} (its download window); it is no longer served. " +
+                "Run the export again with Start-Export for a fresh file.", export.Name);
         if (manifest is not null) return manifest;
         var latest = Catalog.LatestRun(export.Name);
         var state = latest is null ? "has never run" : $"has no completed run yet (latest run {latest.Id} is {latest.Status.ToString().ToLowerInvariant()})";
@@ -260,11 +340,15 @@ public sealed class ExportService
     /// <summary>Copies the artifact to <paramref name="destination"/>, verifying its sha256 against the
     /// manifest on the way. Writes to a temp file first, so a failed download leaves nothing behind.</summary>
     public async Task<ReceivedArtifact> ReceiveAsync(string name, string destination, bool overwrite,
-        IProgress<long>? progress, CancellationToken cancellationToken)
+        IProgress<long>? progress, CancellationToken cancellationToken, ArtifactKey? key = null, long? maxBytes = null)
     {
         var export = Get(name);
         var store = StoreOf(export.Storage);
         var manifest = RequireArtifact(export.Name);
+        ArtifactKey.Check(key, manifest.KeyFingerprint, export.Name);
+        if (maxBytes is { } max && manifest.Bytes > max)
+            throw new ExportException(ExportErrorCode.RecordCapExceeded,
+                $"The file of export '{export.Name}' is {manifest.Bytes:N0} bytes, more than -MaxSize {max:N0}. Raise -MaxSize or narrow the export.", manifest.Bytes);
         var target = Path.GetFullPath(Directory.Exists(destination) ? Path.Combine(destination, manifest.FileName) : destination);
         if (File.Exists(target) && !overwrite)
             throw new ExportException(ExportErrorCode.InvalidPath,
@@ -277,7 +361,7 @@ public sealed class ExportService
         try
         {
             string sha;
-            await using (var input = ArtifactVerifier.Open(store, export.Name, manifest))
+            await using (var input = ArtifactVerifier.Open(store, export.Name, manifest, key))
             await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 var buffer = new byte[1 << 16];
@@ -308,13 +392,14 @@ public sealed class ExportService
 
     /// <summary>Streams the artifact's records (decompressed, parsed by its format). The sha256 is
     /// verified as the stream ends; a mismatch throws before the last record is returned.</summary>
-    public IEnumerable<JsonElement> ReadRecords(string name, CancellationToken cancellationToken)
+    public IEnumerable<JsonElement> ReadRecords(string name, CancellationToken cancellationToken, ArtifactKey? key = null)
     {
         var export = Get(name);
         var store = StoreOf(export.Storage);
         var manifest = RequireArtifact(export.Name);
+        ArtifactKey.Check(key, manifest.KeyFingerprint, export.Name);
         var format = Formats.Get(manifest.Format);
-        using var verified = ArtifactVerifier.Open(store, export.Name, manifest);
+        using var verified = ArtifactVerifier.Open(store, export.Name, manifest, key);
         using var content = manifest.Compression == "gzip"
             ? new System.IO.Compression.GZipStream(verified, System.IO.Compression.CompressionMode.Decompress)
             : (Stream)verified;

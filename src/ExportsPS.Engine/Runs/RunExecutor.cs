@@ -33,7 +33,7 @@ public sealed class RunExecutor
         _heartbeatInterval = heartbeatInterval;
     }
 
-    public async Task<RunRecord> ExecuteAsync(RunHandle handle, ExportDefinition export)
+    public async Task<RunRecord> ExecuteAsync(RunHandle handle, ExportDefinition export, ArtifactKey? key = null)
     {
         var runId = handle.RunId;
         var policy = Tenants.TenantPolicy.Load(_catalog, export.Tenant);
@@ -98,7 +98,7 @@ public sealed class RunExecutor
                 ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index))
                 : export.Fields;
             var fileName = FileNameOf(export, format);
-            write = store.BeginWrite(export.Name, fileName, runId);
+            write = store.BeginWrite(export.Name, fileName, runId, key);
             var hashing = new HashingStream(write.Content);
             Stream compressed = export.Compression == CompressionKind.Gzip
                 ? new GZipStream(hashing, CompressionLevel.Fastest, leaveOpen: true)
@@ -170,6 +170,9 @@ public sealed class RunExecutor
                 From = export.From,
                 To = export.To,
                 CreatedAt = DateTimeOffset.UtcNow,
+                ExpiresAt = export.DownloadWindow is { } window ? DateTimeOffset.UtcNow + window : null,
+                KeyFingerprint = key?.Fingerprint,
+                Encryption = key is null ? null : "sse-c",
             };
             CheckQuota(export, policy, manifest.Bytes);
             await write.CommitAsync(manifest, CancellationToken.None);

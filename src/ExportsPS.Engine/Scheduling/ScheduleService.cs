@@ -22,6 +22,10 @@ public sealed class ScheduleService(ExportService exports)
     public ExportSchedule Set(string exportName, ScheduleKind kind, string expression, DateTimeOffset now)
     {
         var export = exports.Get(exportName);
+        if (export.KeyFingerprint is not null)
+            throw new ExportException(ExportErrorCode.InvalidSchedule,
+                $"Export '{export.Name}' is encrypted with a key only its owner holds (the engine keeps just the fingerprint), so no scheduler can run it. " +
+                "Schedule an unencrypted export, or run this one with Start-Export -EncryptionKey.", export.Name);
         var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = true };
         schedule = schedule with { NextDue = schedule.NextAfter(now) };
         Catalog.SaveSchedule(schedule);
@@ -60,6 +64,8 @@ public sealed class ScheduleService(ExportService exports)
     /// claimed first is not returned; an export whose previous run is still active is skipped.</summary>
     public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf)
     {
+        // Every scheduler pass also enforces download windows: expired files are deleted, not just refused.
+        exports.DeleteExpiredArtifacts(asOf);
         foreach (var schedule in Due(asOf))
         {
             var due = schedule.NextDue!.Value;

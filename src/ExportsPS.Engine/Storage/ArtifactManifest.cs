@@ -24,6 +24,10 @@ public sealed record ArtifactManifest
     /// <summary>After this instant the artifact is no longer served (the download window); null for none.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
     public string ContentType { get; init; } = "application/octet-stream";
+    /// <summary>"sse-c" (S3 customer key) or null. The key itself is never stored, only its fingerprint.</summary>
+    public string? Encryption { get; init; }
+    /// <summary>Base64 MD5 of the customer key (the SSE-C key MD5), to tell a wrong key from a damaged file.</summary>
+    public string? KeyFingerprint { get; init; }
 
     static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -27,8 +27,8 @@ public sealed class ArtifactVerifier : Stream
 
     public string VerifiedSha256 => _verified ?? throw new InvalidOperationException("the artifact has not been read to its end");
 
-    public static ArtifactVerifier Open(IArtifactStore store, string exportName, ArtifactManifest manifest) =>
-        new(store.OpenRead(exportName, manifest), store, exportName, manifest);
+    public static ArtifactVerifier Open(IArtifactStore store, string exportName, ArtifactManifest manifest, ArtifactKey? key = null) =>
+        new(store.OpenRead(exportName, manifest, key), store, exportName, manifest);
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 

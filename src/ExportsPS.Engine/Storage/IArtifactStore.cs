@@ -10,12 +10,14 @@ public interface IArtifactStore
     /// <summary>A human-readable location of the export's artifact (a path, an s3:// URI).</summary>
     string Locate(string exportName, string fileName);
 
-    IArtifactWrite BeginWrite(string exportName, string fileName, string runId);
+    /// <summary>Starts a write; with <paramref name="key"/> the artifact is encrypted with that customer key
+    /// (stores that cannot encrypt refuse it).</summary>
+    IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null);
 
     ArtifactManifest? ReadManifest(string exportName);
 
     /// <summary>Opens the artifact the manifest describes, for streaming.</summary>
-    Stream OpenRead(string exportName, ArtifactManifest manifest);
+    Stream OpenRead(string exportName, ArtifactManifest manifest, ArtifactKey? key = null);
 
     /// <summary>Removes the artifact and its manifest; no error when there is none.</summary>
     void Delete(string exportName);

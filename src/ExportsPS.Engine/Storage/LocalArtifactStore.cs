@@ -34,8 +34,11 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         return folder;
     }
 
-    public IArtifactWrite BeginWrite(string exportName, string fileName, string runId)
+    public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null)
     {
+        if (key is not null)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                "Local storage does not encrypt artifacts yet: -Encrypt needs an S3 storage target (Register-ExportStorage), whose server encrypts with the key (SSE-C).");
         var folder = FolderOf(exportName);
         try
         {
@@ -73,7 +76,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         }
     }
 
-    public Stream OpenRead(string exportName, ArtifactManifest manifest)
+    public Stream OpenRead(string exportName, ArtifactManifest manifest, ArtifactKey? key = null)
     {
         var path = Locate(exportName, manifest.FileName);
         try

@@ -33,6 +33,8 @@ internal static class ErrorRecords
         ExportErrorCode.SourceFailed => ErrorCategory.ConnectionError,
         ExportErrorCode.SourceAuthenticationFailed => ErrorCategory.AuthenticationError,
         ExportErrorCode.SourceAccessDenied => ErrorCategory.PermissionDenied,
+        ExportErrorCode.EncryptionKeyRequired or ExportErrorCode.EncryptionKeyMismatch => ErrorCategory.AuthenticationError,
+        ExportErrorCode.ArtifactExpired => ErrorCategory.ResourceUnavailable,
         ExportErrorCode.StorageFailed => ErrorCategory.WriteError,
         _ => ErrorCategory.NotSpecified,
     };

@@ -1,0 +1,466 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.Runtime.CredentialManagement;
+using Amazon.S3;
+using Amazon.S3.Model;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Secrets;
+
+namespace ExportsPS.Engine.Storage.S3;
+
+/// <summary>What a consumer needs to download an artifact without credentials: a pre-signed URL and, for an
+/// SSE-C encrypted artifact, the headers it must send (the key travels in them, never in the URL).</summary>
+public sealed record PresignedDownload(Uri Url, DateTimeOffset ExpiresAt, IReadOnlyDictionary<string, string> Headers);
+
+/// <summary>Artifacts in an S3-compatible bucket: <c>&lt;prefix&gt;&lt;export&gt;/&lt;file&gt;</c> and its manifest beside
+/// it. A run streams into a multipart upload as it is produced (memory: part size × parts in flight); S3
+/// publishes the object only when the upload completes, so the stable key holds the previous complete file
+/// until then. A failed or canceled run aborts its upload; uploads left by a crashed process are found
+/// through a marker object naming their run and aborted by <see cref="RemoveOrphans"/>.</summary>
+public sealed class S3ArtifactStore : IArtifactStore, IDisposable
+{
+    const string ManifestSuffix = ".manifest.json";
+    const string UploadMarkers = ".exportsps-uploads/";
+    static readonly TimeSpan UnmarkedUploadAge = TimeSpan.FromHours(24);
+
+    readonly S3StorageTarget _target;
+    readonly AmazonS3Client _client;
+
+    public S3ArtifactStore(S3StorageTarget target, SecretVault? vault)
+    {
+        target.Validate();
+        _target = target;
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = target.ForcePathStyle,
+            AuthenticationRegion = target.Region,
+            // Trailing checksums (the SDK's default since 2025) are refused by Ceph and stored corrupted by
+            // other S3-compatible servers; the sha256 in the manifest is the integrity check.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            MaxErrorRetry = 4,
+        };
+        if (target.Endpoint is { } endpoint) config.ServiceURL = endpoint.ToString();
+        else config.RegionEndpoint = RegionEndpoint.GetBySystemName(target.Region);
+        _client = Credentials(target, vault) is { } credentials ? new AmazonS3Client(credentials, config) : new AmazonS3Client(config);
+    }
+
+    static AWSCredentials? Credentials(S3StorageTarget target, SecretVault? vault)
+    {
+        if (target.AccessKeyId is { } accessKey)
+            return new BasicAWSCredentials(accessKey, (vault ?? throw new InvalidOperationException("a vault is needed for stored credentials"))
+                .Unprotect(target.ProtectedSecretAccessKey!));
+        if (target.ProfileName is { } profile)
+            return new CredentialProfileStoreChain().TryGetAWSCredentials(profile, out var fromProfile)
+                ? fromProfile
+                : throw new ExportException(ExportErrorCode.StorageFailed,
+                    $"The AWS profile '{profile}' of storage '{target.Name}' was not found in the shared credentials or config file.", profile);
+        return null; // the SDK's default chain
+    }
+
+    public string Kind => "s3";
+    public S3StorageTarget Target => _target;
+
+    string FolderKey(string exportName)
+    {
+        ExportNames.Validate(exportName);
+        return $"{_target.Prefix}{exportName}/";
+    }
+
+    string KeyOf(string exportName, string fileName) => FolderKey(exportName) + fileName;
+
+    public string Locate(string exportName, string fileName) =>
+        _target.Endpoint is null ? $"s3://{_target.Bucket}/{KeyOf(exportName, fileName)}" : $"{_target.Describe()}{exportName}/{fileName}";
+
+    T Call<T>(Func<Task<T>> call, string what)
+    {
+        try { return call().GetAwaiter().GetResult(); }
+        catch (Exception ex) when (Translate(ex, what) is { } translated) { throw translated; }
+    }
+
+    /// <summary>S3's errors in terms a user can act on. Never includes credentials: the SDK's messages do
+    /// not carry them, and ours name only the bucket, endpoint and key.</summary>
+    internal ExportException? Translate(Exception ex, string what)
+    {
+        if (ex is ExportException) return null;
+        var where = _target.Describe();
+        return ex switch
+        {
+            AmazonS3Exception { ErrorCode: "NoSuchBucket" } => new ExportException(ExportErrorCode.StorageFailed,
+                $"Bucket '{_target.Bucket}' does not exist at {where}; create it or fix -Bucket of storage '{_target.Name}'.", _target.Bucket, ex),
+            AmazonS3Exception { ErrorCode: "InvalidAccessKeyId" or "SignatureDoesNotMatch" } or AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } =>
+                new ExportException(ExportErrorCode.StorageFailed,
+                    $"{where} refused the credentials of storage '{_target.Name}' while trying to {what} ({((AmazonS3Exception)ex).ErrorCode}). " +
+                    "Register the storage again with the right -Credential or -ProfileName.", _target.Name, ex),
+            AmazonS3Exception s3 => new ExportException(ExportErrorCode.StorageFailed,
+                $"{where} could not {what}: {s3.ErrorCode} {s3.Message}", _target.Name, ex),
+            AmazonServiceException or HttpRequestException or IOException or AmazonClientException => new ExportException(ExportErrorCode.StorageFailed,
+                $"Storage '{_target.Name}' at {where} could not {what}: {ex.Message}. Check the endpoint and that it is reachable.", _target.Name, ex),
+            _ => null,
+        };
+    }
+
+    static void ApplyKey(ArtifactKey? key, Action<ServerSideEncryptionCustomerMethod, string, string> apply)
+    {
+        if (key is not null) apply(ServerSideEncryptionCustomerMethod.AES256, key.Base64, key.Fingerprint);
+    }
+
+    public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null) =>
+        new MultipartWrite(this, KeyOf(exportName, fileName), runId, key);
+
+    public ArtifactManifest? ReadManifest(string exportName)
+    {
+        var newest = ListKeys(FolderKey(exportName))
+            .Where(o => o.Key.EndsWith(ManifestSuffix, StringComparison.Ordinal))
+            .OrderByDescending(o => o.LastModified)
+            .FirstOrDefault();
+        if (newest is null) return null;
+        try
+        {
+            using var response = Call(() => _client.GetObjectAsync(_target.Bucket, newest.Key), "read the manifest");
+            using var memory = new MemoryStream();
+            response.ResponseStream.CopyTo(memory);
+            return ArtifactManifest.FromJson(memory.ToArray());
+        }
+        catch (ExportException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
+        {
+            return null; // replaced between listing and reading
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new ExportException(ExportErrorCode.ArtifactCorrupt,
+                $"The manifest {newest.Key} in {_target.Describe()} cannot be read ({ex.Message}). Re-run the export with Start-Export.", newest.Key, ex);
+        }
+    }
+
+    public Stream OpenRead(string exportName, ArtifactManifest manifest, ArtifactKey? key = null)
+    {
+        ArtifactKey.Check(key, manifest.KeyFingerprint, exportName);
+        var request = new GetObjectRequest { BucketName = _target.Bucket, Key = KeyOf(exportName, manifest.FileName) };
+        ApplyKey(manifest.KeyFingerprint is null ? null : key, (method, k, md5) =>
+        {
+            request.ServerSideEncryptionCustomerMethod = method;
+            request.ServerSideEncryptionCustomerProvidedKey = k;
+            request.ServerSideEncryptionCustomerProvidedKeyMD5 = md5;
+        });
+        try
+        {
+            var response = Call(() => _client.GetObjectAsync(request), "download the file");
+            return new ResponseStream(response);
+        }
+        catch (ExportException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
+        {
+            throw new ExportException(ExportErrorCode.ArtifactMissing,
+                $"The file of export '{exportName}' is missing at {Locate(exportName, manifest.FileName)}. Re-run the export with Start-Export.", exportName, ex);
+        }
+    }
+
+    public PresignedDownload Presign(string exportName, ArtifactManifest manifest, TimeSpan validFor, ArtifactKey? key)
+    {
+        if (validFor <= TimeSpan.Zero || validFor > TimeSpan.FromHours(24))
+            throw new ExportException(ExportErrorCode.InvalidOption, $"-ValidFor must be more than 0 and at most 24 hours, not {validFor}.", validFor);
+        ArtifactKey.Check(key, manifest.KeyFingerprint, exportName);
+        var expires = DateTimeOffset.UtcNow + validFor;
+        if (manifest.ExpiresAt is { } windowEnd && windowEnd < expires) expires = windowEnd; // never outlive the download window
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = _target.Bucket,
+            Key = KeyOf(exportName, manifest.FileName),
+            Verb = HttpVerb.GET,
+            Expires = expires.UtcDateTime,
+            Protocol = _target.Endpoint?.Scheme == Uri.UriSchemeHttp ? Protocol.HTTP : Protocol.HTTPS,
+        };
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (manifest.KeyFingerprint is not null && key is not null)
+        {
+            request.ServerSideEncryptionCustomerMethod = ServerSideEncryptionCustomerMethod.AES256;
+            headers["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
+            headers["x-amz-server-side-encryption-customer-key"] = key.Base64;
+            headers["x-amz-server-side-encryption-customer-key-MD5"] = key.Fingerprint;
+        }
+        var url = Call(() => _client.GetPreSignedURLAsync(request), "sign a download URL");
+        return new PresignedDownload(new Uri(url), expires, headers);
+    }
+
+    public void Delete(string exportName)
+    {
+        foreach (var item in ListKeys(FolderKey(exportName)).ToList())
+            Call(() => _client.DeleteObjectAsync(_target.Bucket, item.Key), "delete the file");
+    }
+
+    public int RemoveOrphans(Func<string, bool> isActiveRun)
+    {
+        var removed = 0;
+        foreach (var marker in ListKeys(_target.Prefix + UploadMarkers).ToList())
+        {
+            var runId = marker.Key[(marker.Key.LastIndexOf('/') + 1)..];
+            if (isActiveRun(runId)) continue;
+            using (var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker"))
+            using (var reader = new StreamReader(response.ResponseStream))
+            {
+                var lines = reader.ReadToEnd().Split('\n');
+                if (lines.Length >= 2) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
+            }
+            Call(() => _client.DeleteObjectAsync(_target.Bucket, marker.Key), "delete an upload marker");
+        }
+        // Uploads without a marker (the process died between the two requests) are aborted once old.
+        var uploads = Call(() => _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _target.Bucket, Prefix = _target.Prefix }),
+            "list multipart uploads");
+        foreach (var upload in uploads.MultipartUploads ?? [])
+            if (upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
+                removed += AbortQuietly(upload.Key, upload.UploadId) ? 1 : 0;
+        return removed;
+    }
+
+    bool AbortQuietly(string key, string uploadId)
+    {
+        try
+        {
+            _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _target.Bucket, Key = key, UploadId = uploadId })
+                .GetAwaiter().GetResult();
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload") { return false; }
+    }
+
+    IEnumerable<S3Object> ListKeys(string prefix)
+    {
+        string? token = null;
+        do
+        {
+            var page = Call(() => _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _target.Bucket, Prefix = prefix, ContinuationToken = token }),
+                "list objects");
+            foreach (var item in page.S3Objects ?? []) yield return item;
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        } while (token is not null);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    /// <summary>The download stream; disposing it releases the HTTP response.</summary>
+    sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        readonly Stream _inner = response.ResponseStream;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => response.ContentLength;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) response.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>The run's write: parts are uploaded on background tasks while the run keeps producing; a
+    /// file smaller than one part is sent with a single PutObject instead.</summary>
+    sealed class MultipartWrite : IArtifactWrite
+    {
+        readonly S3ArtifactStore _store;
+        readonly string _key;
+        readonly string _runId;
+        readonly ArtifactKey? _encryption;
+        readonly SemaphoreSlim _inFlight;
+        readonly ConcurrentDictionary<int, string> _etags = new();
+        readonly List<Task> _uploads = new();
+        byte[] _part;
+        int _partLength;
+        int _partNumber;
+        string? _uploadId;
+        Exception? _failure;
+        bool _finished;
+        long _written;
+
+        public MultipartWrite(S3ArtifactStore store, string key, string runId, ArtifactKey? encryption)
+        {
+            _store = store;
+            _key = key;
+            _runId = runId;
+            _encryption = encryption;
+            _inFlight = new SemaphoreSlim(store._target.PartsInFlight);
+            _part = ArrayPool<byte>.Shared.Rent(store._target.PartSize);
+            Content = new PartWriter(this);
+        }
+
+        S3StorageTarget Target => _store._target;
+        AmazonS3Client Client => _store._client;
+        string MarkerKey => Target.Prefix + UploadMarkers + _runId;
+
+        public Stream Content { get; }
+        public long Written => _written;
+
+        public void Write(ReadOnlySpan<byte> buffer)
+        {
+            ThrowIfFailed();
+            while (!buffer.IsEmpty)
+            {
+                var take = Math.Min(buffer.Length, Target.PartSize - _partLength);
+                buffer[..take].CopyTo(_part.AsSpan(_partLength));
+                _partLength += take;
+                _written += take;
+                buffer = buffer[take..];
+                if (_partLength == Target.PartSize) SendPart();
+            }
+        }
+
+        void ThrowIfFailed()
+        {
+            if (Volatile.Read(ref _failure) is { } failure)
+                throw (Exception?)_store.Translate(failure, "upload a part") ?? new IOException(failure.Message, failure);
+        }
+
+        void Initiate()
+        {
+            var request = new InitiateMultipartUploadRequest { BucketName = Target.Bucket, Key = _key, ContentType = "application/octet-stream" };
+            ApplyKey(_encryption, (method, key, md5) =>
+            {
+                request.ServerSideEncryptionCustomerMethod = method;
+                request.ServerSideEncryptionCustomerProvidedKey = key;
+                request.ServerSideEncryptionCustomerProvidedKeyMD5 = md5;
+            });
+            _uploadId = _store.Call(() => Client.InitiateMultipartUploadAsync(request), "start a multipart upload").UploadId;
+            // The marker lets RemoveOrphans abort this upload if the process dies: S3 lists uploads but not who owns them.
+            _store.Call(() => Client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = Target.Bucket, Key = MarkerKey, ContentBody = _key + "\n" + _uploadId, UseChunkEncoding = false,
+            }), "record the upload");
+        }
+
+        void SendPart()
+        {
+            if (_uploadId is null) Initiate();
+            _inFlight.Wait();
+            ThrowIfFailed();
+            var number = ++_partNumber;
+            var part = _part;
+            var length = _partLength;
+            _part = ArrayPool<byte>.Shared.Rent(Target.PartSize);
+            _partLength = 0;
+            _uploads.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    var request = new UploadPartRequest
+                    {
+                        BucketName = Target.Bucket, Key = _key, UploadId = _uploadId, PartNumber = number,
+                        InputStream = new MemoryStream(part, 0, length, writable: false), PartSize = length, UseChunkEncoding = false,
+                    };
+                    ApplyKey(_encryption, (method, key, md5) =>
+                    {
+                        request.ServerSideEncryptionCustomerMethod = method;
+                        request.ServerSideEncryptionCustomerProvidedKey = key;
+                        request.ServerSideEncryptionCustomerProvidedKeyMD5 = md5;
+                    });
+                    var response = await Client.UploadPartAsync(request);
+                    _etags[number] = response.ETag;
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.CompareExchange(ref _failure, ex, null);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(part);
+                    _inFlight.Release();
+                }
+            }));
+        }
+
+        public async Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
+        {
+            if (_uploadId is null)
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = Target.Bucket, Key = _key, InputStream = new MemoryStream(_part, 0, _partLength, writable: false),
+                    UseChunkEncoding = false, ContentType = "application/octet-stream",
+                };
+                ApplyKey(_encryption, (method, key, md5) =>
+                {
+                    request.ServerSideEncryptionCustomerMethod = method;
+                    request.ServerSideEncryptionCustomerProvidedKey = key;
+                    request.ServerSideEncryptionCustomerProvidedKeyMD5 = md5;
+                });
+                _store.Call(() => Client.PutObjectAsync(request, cancellationToken), "upload the file");
+            }
+            else
+            {
+                if (_partLength > 0) SendPart();
+                await Task.WhenAll(_uploads);
+                ThrowIfFailed();
+                _store.Call(() => Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+                {
+                    BucketName = Target.Bucket, Key = _key, UploadId = _uploadId,
+                    PartETags = _etags.OrderBy(e => e.Key).Select(e => new PartETag(e.Key, e.Value)).ToList(),
+                }, cancellationToken), "complete the upload");
+                _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, MarkerKey, cancellationToken), "remove the upload marker");
+            }
+            _finished = true;
+            // Object first, then its manifest (ArtifactVerifier re-reads the manifest on a mismatch). The
+            // manifest is not encrypted: it holds hashes and the key's fingerprint, no data.
+            manifest = _encryption is null ? manifest : manifest with { Encryption = "sse-c", KeyFingerprint = _encryption.Fingerprint };
+            _store.Call(() => Client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = Target.Bucket, Key = _key + ManifestSuffix, InputStream = new MemoryStream(manifest.ToJson()),
+                ContentType = "application/json", UseChunkEncoding = false,
+            }, cancellationToken), "upload the manifest");
+            // A format change renames the file (x.csv → x.jsonl): the old object must not linger.
+            var folder = _key[..(_key.LastIndexOf('/') + 1)];
+            foreach (var stale in _store.ListKeys(folder).Where(o => o.Key != _key && o.Key != _key + ManifestSuffix).ToList())
+                _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, stale.Key, cancellationToken), "remove a stale file");
+            ReturnBuffer();
+        }
+
+        public async Task AbortAsync()
+        {
+            if (_finished) return;
+            _finished = true;
+            try { await Task.WhenAll(_uploads); } catch { /* the abort below is what matters */ }
+            if (_uploadId is not null)
+            {
+                _store.AbortQuietly(_key, _uploadId);
+                try { await Client.DeleteObjectAsync(Target.Bucket, MarkerKey); }
+                catch (AmazonServiceException) { /* the orphan sweep removes it */ }
+            }
+            ReturnBuffer();
+        }
+
+        void ReturnBuffer()
+        {
+            var part = Interlocked.Exchange(ref _part, Array.Empty<byte>());
+            if (part.Length > 0) ArrayPool<byte>.Shared.Return(part);
+        }
+
+        public ValueTask DisposeAsync() => new(AbortAsync());
+    }
+
+    /// <summary>The write-only stream a run writes to. Disposing it (the compression chain may) ends nothing:
+    /// only the write's commit or abort does.</summary>
+    sealed class PartWriter(MultipartWrite write) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => write.Written;
+        public override long Position { get => write.Written; set => throw new NotSupportedException(); }
+        public override void Write(byte[] buffer, int offset, int count) => write.Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer) => write.Write(buffer);
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

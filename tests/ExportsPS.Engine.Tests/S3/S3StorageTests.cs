@@ -1,0 +1,281 @@
+using System.Net;
+using System.Security.Cryptography;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Runs;
+using ExportsPS.Engine.Sample;
+using ExportsPS.Engine.Storage;
+using ExportsPS.Engine.Storage.S3;
+using ExportsPS.Tests.Shared;
+
+namespace ExportsPS.Engine.Tests.S3;
+
+/// <summary>The S3 store against a real S3 server (Ceph's radosgw, started by .ci/services/s3.sh), which
+/// enforces SSE-C: multipart streaming with bounded memory, atomic overwrite, abort without orphan parts,
+/// customer keys, pre-signed URLs and their expiry, and credentials that never leak.</summary>
+public sealed class S3StorageTests : IDisposable
+{
+    const string UrlVariable = "EXPORTSPS_TEST_S3_URL";
+    readonly TestHome _home = new();
+    readonly string _bucket = "exportsps-" + Guid.NewGuid().ToString("N")[..16];
+    readonly AmazonS3Client _raw;
+    readonly S3StorageTarget _target;
+    readonly S3ArtifactStore _store;
+    readonly string _secret;
+
+    public S3StorageTests()
+    {
+        if (Environment.GetEnvironmentVariable(UrlVariable) is not { Length: > 0 } && Environment.GetEnvironmentVariable("EXPORTSPS_REQUIRE_SERVICES") != "1")
+        {
+            _raw = null!; _target = null!; _store = null!; _secret = "";
+            return; // skipped by ServiceFact
+        }
+        var url = ServiceFactAttribute.Require(UrlVariable);
+        var access = ServiceFactAttribute.Require("EXPORTSPS_TEST_S3_ACCESS_KEY");
+        _secret = ServiceFactAttribute.Require("EXPORTSPS_TEST_S3_SECRET_KEY");
+        _raw = new AmazonS3Client(new BasicAWSCredentials(access, _secret), new AmazonS3Config
+        {
+            ServiceURL = url, ForcePathStyle = true, AuthenticationRegion = "us-east-1",
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+        _raw.PutBucketAsync(_bucket).GetAwaiter().GetResult();
+        _target = new S3StorageTarget
+        {
+            Name = "bucket", Bucket = _bucket, Prefix = "exports/", Endpoint = new Uri(url),
+            AccessKeyId = access, ProtectedSecretAccessKey = _home.Service.Vault.Protect(_secret), PartSize = 5 * 1024 * 1024,
+        };
+        _home.Service.RegisterStorage(_target, replace: false);
+        _store = (S3ArtifactStore)_home.Service.StoreOf("bucket");
+    }
+
+    public void Dispose()
+    {
+        if (_raw is not null)
+        {
+            try
+            {
+                foreach (var upload in _raw.ListMultipartUploadsAsync(_bucket).GetAwaiter().GetResult().MultipartUploads ?? [])
+                    _raw.AbortMultipartUploadAsync(_bucket, upload.Key, upload.UploadId).GetAwaiter().GetResult();
+                foreach (var item in _raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket }).GetAwaiter().GetResult().S3Objects ?? [])
+                    _raw.DeleteObjectAsync(_bucket, item.Key).GetAwaiter().GetResult();
+                _raw.DeleteBucketAsync(_bucket).GetAwaiter().GetResult();
+            }
+            catch (AmazonS3Exception) { }
+            _raw.Dispose();
+        }
+        _home.Dispose();
+    }
+
+    static ArtifactManifest Manifest(string runId, string file, byte[] sha, long bytes) => new()
+    {
+        ExportName = "e", RunId = runId, FileName = file, Format = "jsonl", Compression = "none", Records = 1, Bytes = bytes,
+        Sha256 = Convert.ToHexString(sha).ToLowerInvariant(), Query = "*", Index = "events", CreatedAt = DateTimeOffset.UtcNow,
+    };
+
+    static byte[] Bytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    byte[] Read(string key, ArtifactKey? customerKey = null)
+    {
+        var request = new GetObjectRequest { BucketName = _bucket, Key = key };
+        if (customerKey is not null)
+        {
+            request.ServerSideEncryptionCustomerMethod = ServerSideEncryptionCustomerMethod.AES256;
+            request.ServerSideEncryptionCustomerProvidedKey = customerKey.Reveal();
+            request.ServerSideEncryptionCustomerProvidedKeyMD5 = customerKey.Fingerprint;
+        }
+        using var response = _raw.GetObjectAsync(request).GetAwaiter().GetResult();
+        using var memory = new MemoryStream();
+        response.ResponseStream.CopyTo(memory);
+        return memory.ToArray();
+    }
+
+    int OpenUploads() => (_raw.ListMultipartUploadsAsync(_bucket).GetAwaiter().GetResult().MultipartUploads ?? []).Count;
+
+    [ServiceFact(UrlVariable)]
+    public async Task A_file_over_100_MB_streams_through_a_multipart_upload_in_bounded_memory()
+    {
+        const int total = 110 * 1024 * 1024;
+        var chunk = Bytes(1024 * 1024, 1);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        GC.Collect();
+        var baseline = GC.GetTotalMemory(true);
+        long peak = 0;
+        await using (var write = _store.BeginWrite("big", "big.bin", Guid.NewGuid().ToString("N")))
+        {
+            for (var written = 0; written < total; written += chunk.Length)
+            {
+                chunk[0] = (byte)written; // every MiB differs
+                write.Content.Write(chunk);
+                sha.AppendData(chunk);
+                peak = Math.Max(peak, GC.GetTotalMemory(false) - baseline);
+            }
+            var digest = sha.GetHashAndReset();
+            await write.CommitAsync(Manifest("r1", "big.bin", digest, total), CancellationToken.None);
+            Assert.Equal(digest, SHA256.HashData(Read("exports/big/big.bin")));
+        }
+        // 5 MiB parts × 3 in flight + the one being filled, plus SDK buffers — never the file.
+        Assert.True(peak < 64L * 1024 * 1024, $"managed memory grew by {peak / 1048576} MB while uploading {total / 1048576} MB");
+        Assert.Equal(0, OpenUploads());
+        Assert.Equal(total, _store.ReadManifest("big")!.Bytes);
+    }
+
+    [ServiceFact(UrlVariable)]
+    public async Task A_rerun_overwrites_in_place_and_readers_see_the_previous_file_until_it_completes()
+    {
+        var first = Bytes(1000, 2);
+        await using (var write = _store.BeginWrite("same", "same.jsonl", "run1"))
+        {
+            write.Content.Write(first);
+            await write.CommitAsync(Manifest("run1", "same.jsonl", SHA256.HashData(first), first.Length), CancellationToken.None);
+        }
+        var second = Bytes(12 * 1024 * 1024, 3);
+        await using (var write = _store.BeginWrite("same", "same.jsonl", "run2"))
+        {
+            write.Content.Write(second); // two parts uploaded, one pending
+            Assert.Equal(first, Read("exports/same/same.jsonl"));
+            Assert.Equal("run1", _store.ReadManifest("same")!.RunId);
+            await write.CommitAsync(Manifest("run2", "same.jsonl", SHA256.HashData(second), second.Length), CancellationToken.None);
+        }
+        Assert.Equal(second, Read("exports/same/same.jsonl"));
+        Assert.Equal("run2", _store.ReadManifest("same")!.RunId);
+    }
+
+    [ServiceFact(UrlVariable)]
+    public async Task A_failed_run_aborts_its_upload_and_leaves_no_parts_and_a_crashed_one_is_swept()
+    {
+        var write = _store.BeginWrite("aborted", "aborted.jsonl", "run-abort");
+        write.Content.Write(Bytes(11 * 1024 * 1024, 4));
+        Assert.Equal(1, OpenUploads());
+        await write.AbortAsync();
+        Assert.Equal(0, OpenUploads());
+        Assert.Empty(_raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket }).GetAwaiter().GetResult().S3Objects ?? []);
+
+        // A process that dies mid-upload leaves the upload and its marker; recovery aborts it.
+        var crashed = _store.BeginWrite("crashed", "crashed.jsonl", "0123456789abcdef0123456789abcdef");
+        crashed.Content.Write(Bytes(6 * 1024 * 1024, 5));
+        Assert.Equal(1, OpenUploads());
+        Assert.Equal(0, _store.RemoveOrphans(run => run == "0123456789abcdef0123456789abcdef")); // still active: kept
+        Assert.Equal(1, _store.RemoveOrphans(_ => false));
+        Assert.Equal(0, OpenUploads());
+    }
+
+    [ServiceFact(UrlVariable)]
+    public async Task Sse_c_round_trips_and_a_wrong_or_missing_key_is_named_as_such()
+    {
+        var key = ArtifactKey.Generate();
+        var data = Bytes(7 * 1024 * 1024, 6);
+        await using (var write = _store.BeginWrite("secret", "secret.jsonl", "run-k", key))
+        {
+            write.Content.Write(data);
+            await write.CommitAsync(Manifest("run-k", "secret.jsonl", SHA256.HashData(data), data.Length), CancellationToken.None);
+        }
+        var manifest = _store.ReadManifest("secret")!;
+        Assert.Equal(("sse-c", key.Fingerprint), (manifest.Encryption, manifest.KeyFingerprint));
+        using (var verified = ArtifactVerifier.Open(_store, "secret", manifest, key))
+        using (var memory = new MemoryStream())
+        {
+            verified.CopyTo(memory);
+            Assert.Equal(data, memory.ToArray());
+        }
+        // The server really encrypted it: without the key it refuses to serve the object at all.
+        var refused = Assert.Throws<AmazonS3Exception>(() => Read("exports/secret/secret.jsonl"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+
+        var wrong = Assert.Throws<ExportException>(() => _store.OpenRead("secret", manifest, ArtifactKey.Generate()));
+        Assert.Equal(ExportErrorCode.EncryptionKeyMismatch, wrong.Code);
+        var missing = Assert.Throws<ExportException>(() => _store.OpenRead("secret", manifest));
+        Assert.Equal(ExportErrorCode.EncryptionKeyRequired, missing.Code);
+    }
+
+    [ServiceFact(UrlVariable)]
+    public async Task Presigned_urls_work_with_a_plain_http_client_and_stop_working_when_they_expire()
+    {
+        var key = ArtifactKey.Generate();
+        var data = Bytes(4096, 7);
+        await using (var write = _store.BeginWrite("shared", "shared.jsonl", "run-p", key))
+        {
+            write.Content.Write(data);
+            await write.CommitAsync(Manifest("run-p", "shared.jsonl", SHA256.HashData(data), data.Length), CancellationToken.None);
+        }
+        var manifest = _store.ReadManifest("shared")!;
+        Assert.Throws<ExportException>(() => _store.Presign("shared", manifest, TimeSpan.FromHours(25), key));
+        var link = _store.Presign("shared", manifest, TimeSpan.FromSeconds(3), key);
+        Assert.Equal("http", link.Url.Scheme);
+        Assert.DoesNotContain(key.Reveal(), link.Url.ToString());
+        using var http = new HttpClient();
+        HttpRequestMessage Request(bool withHeaders)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, link.Url);
+            if (withHeaders) foreach (var (name, value) in link.Headers) request.Headers.Add(name, value);
+            return request;
+        }
+        using (var ok = await http.SendAsync(Request(withHeaders: true)))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal(data, await ok.Content.ReadAsByteArrayAsync());
+        }
+        // Without the key headers the request is refused (the algorithm header is part of the signature).
+        using (var noKey = await http.SendAsync(Request(withHeaders: false)))
+            Assert.Contains(noKey.StatusCode, new[] { HttpStatusCode.BadRequest, HttpStatusCode.Forbidden });
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        using (var expired = await http.SendAsync(Request(withHeaders: true)))
+            Assert.Equal(HttpStatusCode.Forbidden, expired.StatusCode);
+    }
+
+    [ServiceFact(UrlVariable)]
+    public void An_export_runs_into_the_bucket_is_received_verified_and_expires_with_its_download_window()
+    {
+        _home.LoadSample(SampleKind.Events, 3000);
+        var key = ArtifactKey.Generate();
+        _home.Service.Create(new ExportDefinition
+        {
+            Name = "to-s3", Query = "*", Storage = "bucket", Compression = CompressionKind.Gzip, KeyFingerprint = key.Fingerprint,
+            DownloadWindow = TimeSpan.FromSeconds(5),
+        });
+        Assert.Throws<ExportException>(() => _home.Service.Start("to-s3", RunTrigger.Manual)); // no key
+        var run = _home.Service.Start("to-s3", RunTrigger.Manual, key).Completion.GetAwaiter().GetResult();
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.StartsWith(_target.Endpoint!.GetLeftPart(UriPartial.Authority), run.Location);
+        var destination = Path.Combine(_home.Root, "received.jsonl.gz");
+        var received = _home.Service.ReceiveAsync("to-s3", destination, false, null, CancellationToken.None, key).GetAwaiter().GetResult();
+        Assert.Equal(run.Sha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(received.Path))).ToLowerInvariant());
+        Assert.Equal(3000, _home.Service.ReadRecords("to-s3", CancellationToken.None, key).Count());
+        var tooBig = Assert.Throws<ExportException>(() =>
+            _home.Service.ReceiveAsync("to-s3", Path.Combine(_home.Root, "x.gz"), false, null, CancellationToken.None, key, maxBytes: 10).GetAwaiter().GetResult());
+        Assert.Contains("-MaxSize", tooBig.Message);
+
+        Thread.Sleep(TimeSpan.FromSeconds(5.5));
+        var expired = Assert.Throws<ExportException>(() => _home.Service.RequireArtifact("to-s3"));
+        Assert.Equal(ExportErrorCode.ArtifactExpired, expired.Code);
+        Assert.Equal(1, _home.Service.DeleteExpiredArtifacts(DateTimeOffset.UtcNow));
+        Assert.Null(_store.ReadManifest("to-s3"));
+    }
+
+    [ServiceFact(UrlVariable)]
+    public void Credentials_are_stored_protected_and_appear_in_no_message()
+    {
+        var stored = _home.Catalog.FindRegistration(S3StorageTarget.RegistrationKind, "bucket")!;
+        Assert.DoesNotContain(_secret, stored);
+        Assert.Contains("enc:v1:", stored);
+        Assert.DoesNotContain(_secret, _target.ToString());
+
+        var wrongSecret = _target with { Name = "wrong", ProtectedSecretAccessKey = _home.Service.Vault.Protect("not-the-secret-" + _secret[..4]) };
+        _home.Service.RegisterStorage(wrongSecret, replace: false);
+        var error = Assert.Throws<ExportException>(() => _home.Service.StoreOf("wrong").ReadManifest("anything"));
+        Assert.Contains("refused the credentials", error.Message);
+        Assert.DoesNotContain(_secret, error.ToString());
+        Assert.DoesNotContain("not-the-secret", error.ToString());
+
+        var noBucket = _target with { Name = "nobucket", Bucket = "no-such-bucket-" + Guid.NewGuid().ToString("N")[..8] };
+        _home.Service.RegisterStorage(noBucket, replace: false);
+        var missing = Assert.Throws<ExportException>(() => _home.Service.StoreOf("nobucket").ReadManifest("anything"));
+        Assert.Contains("does not exist", missing.Message);
+    }
+}
