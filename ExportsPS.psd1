@@ -26,7 +26,8 @@
         'Invoke-ExportScheduler'
         'Set-ExportTenant'
         'Get-ExportQuota',
-        'Register-ExportSource', 'Get-ExportSource', 'Unregister-ExportSource', 'Test-ExportSource'
+        'Register-ExportSource', 'Get-ExportSource', 'Unregister-ExportSource', 'Test-ExportSource',
+        'Register-ExportStorage', 'Get-ExportStorage', 'Unregister-ExportStorage', 'Get-ExportDownloadUrl'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

@@ -11,6 +11,7 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportRunInfo), ParameterSetName = [WaitSet])]
 [OutputType(typeof(ExportInfo), ParameterSetName = [NoRunSet])]
 [OutputType(typeof(Job), ParameterSetName = [JobSet])]
+[OutputType(typeof(ExportKeyInfo))]
 public sealed class NewExportCommand : ExportCmdletBase
 {
     const string WaitSet = "Wait";
@@ -71,6 +72,22 @@ public sealed class NewExportCommand : ExportCmdletBase
     [ValidateRange(1, 64)]
     public int Slices { get; set; } = 1;
 
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(StorageNameCompleter))]
+    public string Storage { get; set; } = StorageNames.Local;
+
+    [Parameter]
+    public SwitchParameter Encrypt { get; set; }
+
+    /// <summary>A SecureString or base64 string; with -Encrypt and no key, one is generated and returned once.</summary>
+    [Parameter]
+    public object? EncryptionKey { get; set; }
+
+    /// <summary>How long each run's file can be downloaded; default 24 hours for one-off exports, none for
+    /// scheduled ones; TimeSpan.Zero for no limit.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public TimeSpan? DownloadWindow { get; set; }
+
     /// <summary>MISP distribution level (0-5 or a name such as Organisation, Community, All); required for misp.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(DistributionCompleter))]
@@ -114,6 +131,12 @@ public sealed class NewExportCommand : ExportCmdletBase
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
         var service = EngineAccess.Service();
+        if (EncryptionKey is not null && !Encrypt)
+            throw new ExportException(ExportErrorCode.InvalidOption, "-EncryptionKey needs -Encrypt.");
+        var key = Encrypt ? EncryptionKeys.From(EncryptionKey) ?? Engine.Storage.ArtifactKey.Generate() : null;
+        if (key is not null && (Schedule is not null || Interval is not null))
+            throw new ExportException(ExportErrorCode.InvalidSchedule,
+                "An encrypted export cannot be scheduled: only you hold its key. Run it with Start-Export -EncryptionKey, or schedule it unencrypted.");
         var definition = new ExportDefinition
         {
             Name = Name,
@@ -131,6 +154,11 @@ public sealed class NewExportCommand : ExportCmdletBase
             Tenant = Tenant,
             Source = Source,
             Slices = Slices,
+            Storage = Storage,
+            KeyFingerprint = key?.Fingerprint,
+            DownloadWindow = DownloadWindow is { } window
+                ? (window == TimeSpan.Zero ? null : window)
+                : (Schedule is null && Interval is null ? TimeSpan.FromHours(24) : null),
             FormatOptions = FormatOptions(),
         };
         // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
@@ -152,7 +180,13 @@ public sealed class NewExportCommand : ExportCmdletBase
             WriteObject(EngineAccess.ToInfo(service, created));
             return;
         }
-        var handle = service.Start(created.Name, RunTrigger.Create);
+        if (key is not null && EncryptionKey is null)
+        {
+            WriteWarning($"Export '{created.Name}' is encrypted with a new key (fingerprint {key.Fingerprint}) returned once in the EncryptionKey property. " +
+                         "Save it now (e.g. in a SecretManagement vault): without it the file cannot be downloaded, and ExportsPS does not keep it.");
+            WriteObject(new PSObject(new ExportKeyInfo { Name = created.Name, EncryptionKey = EncryptionKeys.ToSecureString(key), Fingerprint = key.Fingerprint }));
+        }
+        var handle = service.Start(created.Name, RunTrigger.Create, key);
         if (AsJob)
         {
             var job = new ExportRunJob(MyInvocation.Line, handle);

@@ -32,6 +32,15 @@ public sealed class ReceiveExportFileCommand : ExportCmdletBase
     [Parameter(Mandatory = true, ParameterSetName = ObjectSet)]
     public SwitchParameter AsObject { get; set; }
 
+    /// <summary>The key of an encrypted export (SecureString or base64).</summary>
+    [Parameter]
+    public object? EncryptionKey { get; set; }
+
+    /// <summary>Refuses a file larger than this many bytes (checked against the manifest before downloading).</summary>
+    [Parameter(ParameterSetName = FileSet)]
+    [ValidateRange(1, long.MaxValue)]
+    public long? MaxSize { get; set; }
+
     #endregion
 
     protected override void ProcessRecord() => InvokeForItem(() =>
@@ -39,7 +48,7 @@ public sealed class ReceiveExportFileCommand : ExportCmdletBase
         var service = EngineAccess.Service();
         if (AsObject)
         {
-            foreach (var record in service.ReadRecords(Name, Stopping))
+            foreach (var record in service.ReadRecords(Name, Stopping, EncryptionKeys.From(EncryptionKey)))
                 WriteObject(JsonObjects.ToPowerShell(record));
             return;
         }
@@ -52,7 +61,7 @@ public sealed class ReceiveExportFileCommand : ExportCmdletBase
         var progress = new ProgressRecord(3, $"Receiving '{Name}'", "Downloading") { PercentComplete = 0 };
         var lastPercent = 0;
         var copied = new StrictProgress();
-        var download = service.ReceiveAsync(Name, target, Force, copied, Stopping);
+        var download = service.ReceiveAsync(Name, target, Force, copied, Stopping, EncryptionKeys.From(EncryptionKey), MaxSize);
         while (!download.Wait(100))
         {
             var percent = manifest.Bytes > 0 ? (int)Math.Min(100, copied.Value * 100 / manifest.Bytes) : 100;

@@ -34,13 +34,17 @@ public sealed class StartExportCommand : ExportCmdletBase
     [Parameter]
     public SwitchParameter Queue { get; set; }
 
+    /// <summary>The key of an encrypted export (SecureString or base64).</summary>
+    [Parameter]
+    public object? EncryptionKey { get; set; }
+
     #endregion
 
     Engine.Runs.RunHandle? StartOrWait(Engine.Exports.ExportService service, string name)
     {
         while (true)
         {
-            try { return service.Start(name, RunTrigger.Manual); }
+            try { return service.Start(name, RunTrigger.Manual, EncryptionKeys.From(EncryptionKey)); }
             catch (Engine.Exports.ExportException ex) when (Queue && ex.Code == Engine.Exports.ExportErrorCode.RunAlreadyActive)
             {
                 WriteVerbose($"'{name}' has an active run; waiting for it to finish (-Queue).");

@@ -59,3 +59,10 @@ public sealed class SourceNameCompleter : NameCompleter
         return service.Sources.BuiltInNames.Concat(service.Sources.Registered().Select(s => s.Name));
     }
 }
+
+/// <summary>Completes storage names: local and the registered S3 targets.</summary>
+public sealed class StorageNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() =>
+        new[] { Engine.Exports.StorageNames.Local }.Concat(Engine.Storage.S3.S3StorageTarget.List(EngineAccess.Service().Catalog).Select(t => t.Name));
+}

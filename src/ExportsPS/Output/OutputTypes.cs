@@ -164,3 +164,42 @@ public sealed class ExportSourceTestResult
     public string[] Field { get; init; } = [];
     public TimeSpan Latency { get; init; }
 }
+
+/// <summary>Where export files can be stored: the local data folder or a registered S3 bucket (no secret shown).</summary>
+public sealed class ExportStorageInfo
+{
+    public string Name { get; init; } = "";
+    public string Kind { get; init; } = "";
+    public string Location { get; init; } = "";
+    public string? Bucket { get; init; }
+    public string? Prefix { get; init; }
+    public string? Endpoint { get; init; }
+    public string? Region { get; init; }
+    public string? Credentials { get; init; }
+    public int? PartSizeMB { get; init; }
+    public string[] UsedBy { get; init; } = [];
+
+    public override string ToString() => Name;
+}
+
+/// <summary>The key of an encrypted export, returned once by New-Export -Encrypt.</summary>
+public sealed class ExportKeyInfo
+{
+    public string Name { get; init; } = "";
+    public System.Security.SecureString? EncryptionKey { get; init; }
+    public string Fingerprint { get; init; } = "";
+}
+
+/// <summary>A pre-signed download link and the headers the consumer must send with it.</summary>
+public sealed class ExportDownloadUrl
+{
+    public string Name { get; init; } = "";
+    public Uri? Url { get; init; }
+    public DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>The SSE-C headers (algorithm, key, key MD5) for an encrypted export; empty otherwise.</summary>
+    public System.Collections.Hashtable Headers { get; init; } = new();
+    public string Sha256 { get; init; } = "";
+    public long Bytes { get; init; }
+
+    public override string ToString() => Url?.ToString() ?? "";
+}
