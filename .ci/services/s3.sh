@@ -21,6 +21,8 @@ mkdir -p "$s3_dir/run" "$s3_dir/log" "$s3_dir/mon/ceph-a" "$s3_dir/osd/ceph-0"
 s3_fsid=$(cat /proc/sys/kernel/random/uuid)
 cat >"$s3_conf" <<EOF
 [global]
+log to stderr = false
+err to stderr = false
 fsid = $s3_fsid
 mon host = v1:127.0.0.1:$s3_mon_port
 public addr = 127.0.0.1
@@ -37,6 +39,10 @@ mon max pg per osd = 1000
 mon allow pool delete = true
 mon warn on pool no redundancy = false
 osd objectstore = memstore
+# The OSD's own start-up commands to the monitor can race its first monmap (and fail with "wrong fsid");
+# its crush placement is done below instead.
+osd class update on start = false
+osd crush update on start = false
 memstore device bytes = 3221225472
 run dir = $s3_dir/run
 admin socket = $s3_dir/run/\$name.asok
@@ -53,6 +59,7 @@ ceph-mon -c "$s3_conf" --mkfs -i a --monmap "$s3_dir/monmap" >/dev/null 2>&1
 ceph-mon -c "$s3_conf" -i a
 s3_osd_uuid=$(cat /proc/sys/kernel/random/uuid)
 s3_osd=$(timeout 60 ceph -c "$s3_conf" osd create "$s3_osd_uuid")
+timeout 60 ceph -c "$s3_conf" osd crush add "osd.$s3_osd" 1.0 root=default >/dev/null 2>&1
 ceph-osd -c "$s3_conf" -i "$s3_osd" --mkfs --osd-uuid "$s3_osd_uuid" >/dev/null 2>&1
 ceph-osd -c "$s3_conf" -i "$s3_osd" 2>/dev/null
 radosgw -c "$s3_conf" -n client.rgw.exportsps 2>/dev/null
@@ -60,15 +67,26 @@ radosgw -c "$s3_conf" -n client.rgw.exportsps 2>/dev/null
 s3_access=EXPORTSPS$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
 s3_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40)
 s3_ready=""
-for _ in $(seq 1 120); do
+for _ in $(seq 1 60); do
   if timeout 10 radosgw-admin -c "$s3_conf" user create --uid=exportsps --display-name=ExportsPS \
-       --access-key="$s3_access" --secret-key="$s3_secret" >/dev/null 2>&1 \
-     && curl -s -o /dev/null "http://127.0.0.1:$s3_port/"; then
+       --access-key="$s3_access" --secret-key="$s3_secret" >/dev/null 2>&1; then
+    s3_ready=user
+    break
+  fi
+  sleep 1
+done
+# A bucket can be created once monitor, OSD and gateway all serve (the gateway creates its pools first).
+for _ in $(seq 1 120); do
+  [ "$s3_ready" = user ] || break
+  if curl -sf -o /dev/null -m 10 -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$s3_access:$s3_secret" \
+       -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+       "http://127.0.0.1:$s3_port/exportsps-ready"; then
     s3_ready=yes
     break
   fi
   sleep 1
 done
+if [ "$s3_ready" != yes ]; then s3_ready=""; fi
 if [ -z "$s3_ready" ]; then
   echo "radosgw did not start; logs in $s3_dir/log:" >&2
   tail -n 20 "$s3_dir"/log/*.log >&2 || true

@@ -24,6 +24,11 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        if (Option(args, "--opensearch") is { } pages)
+        {
+            OpenSearchClientBench.Run(int.Parse(pages, Inv));
+            return 0;
+        }
         var events = long.Parse(Option(args, "--events") ?? "1000000", Inv);
         var data = Path.GetFullPath(Option(args, "--data") ?? Path.Combine(Path.GetTempPath(), $"exportsps-bench-{events}"));
         var home = new ExportsHome(data);
