@@ -19,3 +19,14 @@ public sealed class ServiceFactAttribute : FactAttribute
             ? value
             : throw new InvalidOperationException($"{environmentVariable} is not set but EXPORTSPS_REQUIRE_SERVICES=1: the service did not start.");
 }
+
+/// <summary>A test against a service CI cannot start (a real OpenSearch cluster): it runs when the variable
+/// names one and is skipped otherwise, in CI too.</summary>
+public sealed class LiveFactAttribute : FactAttribute
+{
+    public LiveFactAttribute(string environmentVariable)
+    {
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(environmentVariable)))
+            Skip = $"{environmentVariable} is not set: point it at a live cluster to run this test";
+    }
+}

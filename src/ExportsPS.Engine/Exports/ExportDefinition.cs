@@ -26,6 +26,9 @@ public sealed record ExportDefinition
     public string? KeyFingerprint { get; init; }
     /// <summary>How long after a run its file may be downloaded; null for no limit.</summary>
     public TimeSpan? DownloadWindow { get; init; }
+    /// <summary>Incremental: each run reads only documents newer than the previous complete run's high-water
+    /// mark (the upper bound of its time range), so a schedule ships each document once.</summary>
+    public bool SinceLastRun { get; init; }
     /// <summary>Parallel reads of one result (OpenSearch sliced PIT or scroll), all into the same file.</summary>
     public int Slices { get; init; } = 1;
     /// <summary>Format-specific settings (e.g. MISP distribution); validated by the format.</summary>

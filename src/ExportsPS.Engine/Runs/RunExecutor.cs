@@ -67,10 +67,13 @@ public sealed class RunExecutor
             }
         }
 
+        ISourceSession? activeSession = null;
         using var heartbeat = new Timer(_ =>
         {
             try
             {
+                // The phase names how the source reads (e.g. "point in time, 4 slices, 37 pages"), refreshed here.
+                if (Volatile.Read(ref activeSession) is { } active && active.Describe() is { Length: > 0 } how) handle.Phase = $"reading ({how})";
                 if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, DateTimeOffset.UtcNow)) handle.Cancel();
             }
             catch (Exception) { /* a missed heartbeat is retried at the next tick */ }
@@ -84,9 +87,19 @@ public sealed class RunExecutor
             var source = _sources(export.Source);
             var store = _stores(export.Storage);
             var now = DateTimeOffset.UtcNow;
-            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField,
-                export.From is null ? null : DateMath.Resolve(export.From, now, "From"),
-                export.To is null ? null : DateMath.Resolve(export.To, now, "To"), export.Slices);
+            var from = export.From is null ? (DateTimeOffset?)null : DateMath.Resolve(export.From, now, "From");
+            var to = export.To is null ? (DateTimeOffset?)null : DateMath.Resolve(export.To, now, "To");
+            DateTimeOffset? highWaterMark = null;
+            if (export.SinceLastRun)
+            {
+                // Bounded above by now, so the next run can start exactly where this one ends: documents
+                // are shipped once. One indexed late with an older timestamp is not (documented).
+                to ??= now;
+                highWaterMark = to;
+                if (store.ReadManifest(export.Name)?.HighWaterMark is { } previous && (from is null || previous >= from))
+                    from = previous.AddMilliseconds(1);
+            }
+            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices);
 
             handle.Phase = "opening";
             await using var session = await source.OpenAsync(query, token);
@@ -106,7 +119,8 @@ public sealed class RunExecutor
             // Formatting on this thread, compression + hashing + writing on another.
             using var buffered = new PipelinedWriteStream(compressed, 256 * 1024, 8, token);
 
-            handle.Phase = "reading";
+            Volatile.Write(ref activeSession, session);
+            handle.Phase = session.Describe() is { Length: > 0 } how ? $"reading ({how})" : "reading";
             // The reader gets its own token so a failing writer (record cap, full disk) releases it
             // from a blocked hand-off instead of leaving it waiting forever.
             using (var pipeline = CancellationTokenSource.CreateLinkedTokenSource(token))
@@ -172,6 +186,7 @@ public sealed class RunExecutor
                 CreatedAt = DateTimeOffset.UtcNow,
                 ExpiresAt = export.DownloadWindow is { } window ? DateTimeOffset.UtcNow + window : null,
                 KeyFingerprint = key?.Fingerprint,
+                HighWaterMark = highWaterMark,
                 Encryption = key is null ? null : "sse-c",
             };
             CheckQuota(export, policy, manifest.Bytes);

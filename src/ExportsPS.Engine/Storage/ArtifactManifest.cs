@@ -24,6 +24,9 @@ public sealed record ArtifactManifest
     /// <summary>After this instant the artifact is no longer served (the download window); null for none.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
     public string ContentType { get; init; } = "application/octet-stream";
+    /// <summary>For an incremental export: the upper bound of the time range this file covers; the next run
+    /// starts just after it.</summary>
+    public DateTimeOffset? HighWaterMark { get; init; }
     /// <summary>"sse-c" (S3 customer key) or null. The key itself is never stored, only its fingerprint.</summary>
     public string? Encryption { get; init; }
     /// <summary>Base64 MD5 of the customer key (the SSE-C key MD5), to tell a wrong key from a damaged file.</summary>

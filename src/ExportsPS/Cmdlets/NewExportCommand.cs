@@ -76,6 +76,11 @@ public sealed class NewExportCommand : ExportCmdletBase
     [ArgumentCompleter(typeof(StorageNameCompleter))]
     public string Storage { get; set; } = StorageNames.Local;
 
+    /// <summary>LastRun: each run exports only documents newer than the previous complete run's high-water mark.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateSet("LastRun")]
+    public string? Since { get; set; }
+
     [Parameter]
     public SwitchParameter Encrypt { get; set; }
 
@@ -155,6 +160,7 @@ public sealed class NewExportCommand : ExportCmdletBase
             Source = Source,
             Slices = Slices,
             Storage = Storage,
+            SinceLastRun = Since is not null,
             KeyFingerprint = key?.Fingerprint,
             DownloadWindow = DownloadWindow is { } window
                 ? (window == TimeSpan.Zero ? null : window)

@@ -202,6 +202,10 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         public long Pages => Interlocked.Read(ref _pages);
         public abstract string Method { get; }
 
+        public string Describe() =>
+            $"{Method}, {Query.Slices} slice{(Query.Slices == 1 ? "" : "s")}, {Pages} page{(Pages == 1 ? "" : "s")}" +
+            (Source.Retries > 0 ? $", {Source.Retries} retr{(Source.Retries == 1 ? "y" : "ies")}" : "");
+
         public async Task OpenAsync(CancellationToken token)
         {
             await PrepareAsync(token);
