@@ -210,10 +210,7 @@ public sealed class ExportService
         if (export.TimeLimit is { } limit && limit <= TimeSpan.Zero)
             throw new ExportException(ExportErrorCode.InvalidOption, "-TimeLimit must be positive.", limit);
         format.Validate(export);
-        var store = StoreOf(export.Storage);
-        if (export.KeyFingerprint is not null && store is LocalArtifactStore)
-            throw new ExportException(ExportErrorCode.InvalidOption,
-                "-Encrypt needs S3 storage (-Storage <target>): the server encrypts with the export's key (SSE-C). Local storage does not encrypt at rest yet.", export.Storage);
+        StoreOf(export.Storage);
         if (export.DownloadWindow is { } window && (window <= TimeSpan.Zero || window > TimeSpan.FromDays(366)))
             throw new ExportException(ExportErrorCode.InvalidOption, $"-DownloadWindow must be positive and at most a year, not {window}.", window);
         SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null));

@@ -187,7 +187,6 @@ public sealed class RunExecutor
                 ExpiresAt = export.DownloadWindow is { } window ? DateTimeOffset.UtcNow + window : null,
                 KeyFingerprint = key?.Fingerprint,
                 HighWaterMark = highWaterMark,
-                Encryption = key is null ? null : "sse-c",
             };
             CheckQuota(export, policy, manifest.Bytes);
             await write.CommitAsync(manifest, CancellationToken.None);

@@ -36,16 +36,13 @@ public sealed partial class LocalArtifactStore : IArtifactStore
 
     public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null)
     {
-        if (key is not null)
-            throw new ExportException(ExportErrorCode.InvalidOption,
-                "Local storage does not encrypt artifacts yet: -Encrypt needs an S3 storage target (Register-ExportStorage), whose server encrypts with the key (SSE-C).");
         var folder = FolderOf(exportName);
         try
         {
             Directory.CreateDirectory(folder);
             var temp = Path.Combine(folder, $"{TempPrefix}{runId}-{fileName}");
             var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-            return new LocalWrite(folder, fileName, temp, stream);
+            return new LocalWrite(folder, fileName, temp, stream, key);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -79,9 +76,11 @@ public sealed partial class LocalArtifactStore : IArtifactStore
     public Stream OpenRead(string exportName, ArtifactManifest manifest, ArtifactKey? key = null)
     {
         var path = Locate(exportName, manifest.FileName);
+        ArtifactKey.Check(key, manifest.KeyFingerprint, exportName);
         try
         {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            return manifest.Encryption == ChunkedAesGcm.Name ? new ChunkedAesGcm.DecryptingStream(file, key!, exportName) : file;
         }
         catch (FileNotFoundException ex)
         {
@@ -116,20 +115,29 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         readonly string _fileName;
         readonly string _tempPath;
         readonly FileStream _stream;
+        readonly ChunkedAesGcm.EncryptingStream? _encrypting;
+        readonly ArtifactKey? _key;
         bool _finished;
 
-        public LocalWrite(string folder, string fileName, string tempPath, FileStream stream)
+        public LocalWrite(string folder, string fileName, string tempPath, FileStream stream, ArtifactKey? key)
         {
             _folder = folder;
             _fileName = fileName;
             _tempPath = tempPath;
             _stream = stream;
+            _key = key;
+            if (key is not null) _encrypting = new ChunkedAesGcm.EncryptingStream(stream, key);
         }
 
-        public Stream Content => _stream;
+        public Stream Content => (Stream?)_encrypting ?? _stream;
 
         public async Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
         {
+            if (_encrypting is not null)
+            {
+                _encrypting.Finish();
+                manifest = manifest with { Encryption = ChunkedAesGcm.Name, KeyFingerprint = _key!.Fingerprint };
+            }
             await _stream.FlushAsync(cancellationToken);
             _stream.Flush(flushToDisk: true);
             await _stream.DisposeAsync();
