@@ -17,6 +17,7 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
     const string CredentialSet = "Credential";
     const string ApiKeySet = "ApiKey";
     const string BearerSet = "BearerToken";
+    const string AwsSet = "AwsSigV4";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -35,6 +36,14 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
 
     [Parameter(Mandatory = true, ParameterSetName = BearerSet)]
     public SecureString? BearerToken { get; set; }
+
+    /// <summary>Signs requests with AWS SigV4 for Amazon OpenSearch Service in this region (credentials from the AWS default chain).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AwsSet)]
+    public string? AwsRegion { get; set; }
+
+    [Parameter(ParameterSetName = AwsSet)]
+    [ValidateSet("es", "aoss")]
+    public string AwsService { get; set; } = "es";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? CertificatePath { get; set; }
@@ -79,6 +88,7 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
             CredentialSet => OpenSearchAuth.Basic,
             ApiKeySet => OpenSearchAuth.ApiKey,
             BearerSet => OpenSearchAuth.Bearer,
+            AwsSet => OpenSearchAuth.AwsSigV4,
             _ => OpenSearchAuth.None,
         };
         var secret = Credential?.Password ?? ApiKey ?? BearerToken;
@@ -88,6 +98,8 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
             Urls = Uri,
             Auth = auth,
             Username = Credential?.UserName,
+            AwsRegion = AwsRegion,
+            AwsService = AwsService,
             // Protected here, so the plain secret lives only for this statement.
             ProtectedSecret = secret is null ? null : service.Vault.Protect(new NetworkCredential("", secret).Password),
             CertificateAuthorityPath = string.IsNullOrWhiteSpace(CertificatePath) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificatePath),

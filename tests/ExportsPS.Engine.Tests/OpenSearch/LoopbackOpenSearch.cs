@@ -66,6 +66,7 @@ public sealed class LoopbackOpenSearch : IDisposable
     /// <summary>Added to every search page, to make a run slow enough to cancel midway.</summary>
     public TimeSpan SearchDelay { get; set; }
     public ConcurrentQueue<(string Method, string Path, string Body)> Requests { get; } = new();
+    public ConcurrentQueue<string?> Authorizations { get; } = new();
     public int OpenContexts => _contexts.Count;
 
     public IEnumerable<(string Method, string Path, string Body)> RequestsTo(string pathContains) =>
@@ -99,6 +100,7 @@ public sealed class LoopbackOpenSearch : IDisposable
         using (var reader = new StreamReader(request.InputStream, Encoding.UTF8)) body = reader.ReadToEnd();
         var path = request.Url!.PathAndQuery;
         Requests.Enqueue((request.HttpMethod, path, body));
+        Authorizations.Enqueue(request.Headers["Authorization"] + (request.Headers["X-Amz-Date"] is { } date ? " x-amz-date=" + date : ""));
         try
         {
             if (RequiredAuthorization is not null && request.Headers["Authorization"] != RequiredAuthorization)

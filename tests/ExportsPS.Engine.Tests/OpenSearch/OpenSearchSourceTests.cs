@@ -234,6 +234,34 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     [Fact]
+    public void Amazon_opensearch_service_requests_are_signed_with_sigv4_from_the_default_credential_chain()
+    {
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "AKIDEXPORTSPSTEST");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "exportsps-test-secret-key");
+        try
+        {
+            new OpenSearchSettings { Name = "aws", Urls = [_server.Url], Auth = OpenSearchAuth.AwsSigV4, AwsRegion = "eu-west-1", PageSize = 1000 }.Save(_home.Catalog);
+            var run = _home.Run(new ExportDefinition { Name = "signed", Query = "*", Source = "aws" });
+            Assert.True(run.Status == RunStatus.Completed, run.Error);
+            Assert.Equal(Documents, run.Records);
+            Assert.NotEmpty(_server.Authorizations);
+            Assert.All(_server.Authorizations, header =>
+            {
+                Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXPORTSPSTEST/", header);
+                Assert.Contains("/eu-west-1/es/aws4_request", header);
+                Assert.Contains("Signature=", header);
+                Assert.Contains("x-amz-date=", header);
+                Assert.DoesNotContain("exportsps-test-secret-key", header);
+            });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", null);
+            Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", null);
+        }
+    }
+
+    [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {
         Register();

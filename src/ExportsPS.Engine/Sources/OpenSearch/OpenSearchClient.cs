@@ -47,7 +47,13 @@ internal sealed class OpenSearchClient : IDisposable
             handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         else if (settings.CertificateAuthorityPath is { } caPath)
             handler.SslOptions.RemoteCertificateValidationCallback = TrustOnly(LoadCertificate(caPath));
-        _http = new HttpClient(handler) { Timeout = settings.RequestTimeout };
+        // Amazon OpenSearch Service: every request signed with SigV4 by AWSSDK.Core's public signing handler,
+        // with credentials from the SDK's default chain (environment, shared profile, instance or pod role).
+        HttpMessageHandler pipeline = settings.Auth == OpenSearchAuth.AwsSigV4
+            ? new Amazon.Runtime.Signing.SigV4SigningHandler(Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials(null),
+                Amazon.RegionEndpoint.GetBySystemName(settings.AwsRegion), settings.AwsService, handler)
+            : handler;
+        _http = new HttpClient(pipeline) { Timeout = settings.RequestTimeout };
         _http.DefaultRequestHeaders.AcceptEncoding.ParseAdd("gzip");
         _authorization = Authorization(settings, vault);
         _idempotent = Pipeline(settings, refusalsOnly: false);
