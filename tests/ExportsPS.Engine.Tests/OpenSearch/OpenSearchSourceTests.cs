@@ -4,6 +4,7 @@ using ExportsPS.Engine.Runs;
 using ExportsPS.Engine.Sample;
 using ExportsPS.Engine.Sources;
 using ExportsPS.Engine.Sources.OpenSearch;
+using ExportsPS.Tests.Shared;
 
 namespace ExportsPS.Engine.Tests.OpenSearch;
 
@@ -136,6 +137,8 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Empty(_server.Faults);
         AssertSameRecords("baseline", "faulty");
         Assert.Equal(0, _server.OpenContexts);
+        ReliabilityReport.Record("source faults", "OpenSearch: 6 faults (429 x2 incl. Retry-After, 503, 502, 2 connections dropped mid-page) retried: " +
+            $"{Documents:N0} records identical to the embedded export, 0 duplicates, PIT deleted");
     }
 
     [Fact]
@@ -153,6 +156,7 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Equal(RunStatus.Failed, failed.Status);
         Assert.Contains("dropped the connection", failed.Error);
         Assert.Equal(0, _server.OpenContexts); // the scroll was cleared anyway
+        ReliabilityReport.Record("source faults", "OpenSearch scroll: refused page resent, dropped page -> run failed (never a skipped page), scroll cleared");
     }
 
     [Fact]
@@ -168,6 +172,7 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Contains("503", run.Error);
         Assert.Contains("3 attempts", run.Error);
         Assert.Equal(0, _server.OpenContexts);
+        ReliabilityReport.Record("source faults", "OpenSearch: retries exhausted (3 x 503) -> run failed with the status and attempt count, no file, PIT deleted");
         Assert.False(File.Exists(Path.Combine(_home.Home.ExportsFolder, "give-up", "give-up.jsonl")));
     }
 
@@ -184,6 +189,7 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Contains("expired", run.Error);
         Assert.Contains("-KeepAlive", run.Error);
         Assert.Equal(previous, File.ReadAllBytes(path));
+        ReliabilityReport.Record("source faults", "OpenSearch: PIT expired mid-run -> run failed naming -KeepAlive, previous file byte-identical");
     }
 
     [Fact]

@@ -164,6 +164,43 @@ public sealed class S3StorageTests : IDisposable
         Assert.Equal(0, _store.RemoveOrphans(run => run == "0123456789abcdef0123456789abcdef")); // still active: kept
         Assert.Equal(1, _store.RemoveOrphans(_ => false));
         Assert.Equal(0, OpenUploads());
+        ReliabilityReport.Record("storage faults", "S3 failed run: multipart upload aborted (0 parts, 0 objects); crashed run's upload swept by recovery");
+    }
+
+    [ServiceFact(UrlVariable)]
+    public async Task The_server_going_away_mid_upload_fails_the_write_clearly_and_its_parts_are_aborted_once_it_is_back()
+    {
+        using var proxy = new TcpProxy(_target.Endpoint!);
+        _home.Service.RegisterStorage(_target with { Name = "flaky", Endpoint = proxy.Url }, replace: false);
+        var store = (S3ArtifactStore)_home.Service.StoreOf("flaky");
+        var previous = Bytes(2000, 8);
+        await using (var write = store.BeginWrite("fragile", "fragile.jsonl", "run-ok"))
+        {
+            write.Content.Write(previous);
+            await write.CommitAsync(Manifest("run-ok", "fragile.jsonl", SHA256.HashData(previous), previous.Length), CancellationToken.None);
+        }
+
+        var failing = store.BeginWrite("fragile", "fragile.jsonl", "0123456789abcdef0123456789abcdee");
+        failing.Content.Write(Bytes(11 * 1024 * 1024, 9)); // upload started, two parts on their way
+        await Task.Delay(500);
+        proxy.Cut();
+        var error = await Assert.ThrowsAsync<ExportException>(async () =>
+        {
+            failing.Content.Write(Bytes(6 * 1024 * 1024, 10));
+            await failing.CommitAsync(Manifest("run-bad", "fragile.jsonl", new byte[32], 1), CancellationToken.None);
+        });
+        Assert.Equal(ExportErrorCode.StorageFailed, error.Code);
+        Assert.Contains("flaky", error.Message);
+        await failing.AbortAsync(); // the server is gone: the abort cannot reach it, and must not throw
+        Assert.Equal(1, OpenUploads());
+
+        proxy.Start();
+        Assert.Equal(1, store.RemoveOrphans(_ => false)); // the next start's recovery
+        Assert.Equal(0, OpenUploads());
+        Assert.Equal(previous, Read("exports/fragile/fragile.jsonl"));
+        Assert.Equal("run-ok", store.ReadManifest("fragile")!.RunId);
+        ReliabilityReport.Record("storage faults", "S3 server cut mid-upload: write failed with StorageFailed, previous object and manifest intact, " +
+            "the upload's parts aborted by the orphan sweep once the server was back (0 uploads left)");
     }
 
     [ServiceFact(UrlVariable)]

@@ -225,6 +225,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             return true;
         }
         catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload") { return false; }
+        // The server is unreachable (it may be why the run failed): the upload's marker stays, and the
+        // orphan sweep at the next start aborts it.
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException) { return false; }
     }
 
     IEnumerable<S3Object> ListKeys(string prefix)
@@ -432,8 +435,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             if (_uploadId is not null)
             {
                 _store.AbortQuietly(_key, _uploadId);
+                // Never throw from an abort: the run's own failure is what the user needs to see.
                 try { await Client.DeleteObjectAsync(Target.Bucket, MarkerKey); }
-                catch (AmazonServiceException) { /* the orphan sweep removes it */ }
+                catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+                { /* unreachable: the marker stays, so the orphan sweep finds and aborts the upload */ }
             }
             ReturnBuffer();
         }
