@@ -101,7 +101,7 @@ public sealed class SourceCmdletTests : IDisposable
     }
 
     /// <summary>Three fixed documents in index "logs", paged by size and search_after on _shard_doc.</summary>
-    sealed class CannedCluster : IDisposable
+    internal sealed class CannedCluster : IDisposable
     {
         static readonly string[] Documents =
         [

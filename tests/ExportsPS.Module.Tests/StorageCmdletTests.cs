@@ -64,7 +64,7 @@ public sealed class StorageCmdletTests : IDisposable
 
     /// <summary>Buckets are made by admins, not by ExportsPS: the test makes one with the server's admin path
     /// (a SigV4-signed PUT of an empty body via curl's AWS signing; the test host must not load the AWS SDK itself).</summary>
-    static void CreateBucket(string url, string access, string secret, string bucket)
+    internal static void CreateBucket(string url, string access, string secret, string bucket)
     {
         var curl = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("curl",
             ["-sf", "-X", "PUT", "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", $"{access}:{secret}", $"{url}/{bucket}"])
