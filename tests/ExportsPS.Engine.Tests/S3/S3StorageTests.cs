@@ -14,7 +14,9 @@ namespace ExportsPS.Engine.Tests.S3;
 
 /// <summary>The S3 store against a real S3 server (Ceph's radosgw, started by .ci/services/s3.sh), which
 /// enforces SSE-C: multipart streaming with bounded memory, atomic overwrite, abort without orphan parts,
-/// customer keys, pre-signed URLs and their expiry, and credentials that never leak.</summary>
+/// customer keys, pre-signed URLs and their expiry, and credentials that never leak. Runs alone: the
+/// upload's memory bound is measured on the live heap, which parallel tests would inflate (92 MB in CI).</summary>
+[Collection(nameof(HeapMeasurement))]
 public sealed class S3StorageTests : IDisposable
 {
     const string UrlVariable = "EXPORTSPS_TEST_S3_URL";
