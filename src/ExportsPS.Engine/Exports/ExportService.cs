@@ -30,6 +30,7 @@ public sealed class ExportService
         Formats = formats ?? FormatRegistry.CreateDefault();
         Settings = settings ?? EngineSettings.FromEnvironment();
         Indexes = new EmbeddedIndexStore(home);
+        _registeredStores = new RegistrationCache<S3ArtifactStore>(catalog, S3StorageTarget.RegistrationKind);
         Sources = new SourceRegistry(catalog, () => Vault, new EmbeddedSource(Indexes));
         _stores[StorageNames.Local] = new LocalArtifactStore(home.ExportsFolder);
         _executor = new RunExecutor(catalog, SourceOf, Formats, StoreOf, Settings.Host, Settings.HeartbeatInterval);
@@ -69,24 +70,16 @@ public sealed class ExportService
     /// <summary>Created on first use: most exports never need a secret, so no key file appears until one does.</summary>
     public SecretVault Vault => _vault ??= new SecretVault(Home);
 
-    readonly Dictionary<string, (string Json, S3ArtifactStore Store)> _registeredStores = new(StringComparer.OrdinalIgnoreCase);
+    readonly RegistrationCache<S3ArtifactStore> _registeredStores;
 
     /// <summary>The built-in local folder (and stores a host adds in code), then the S3 targets registered in
     /// the catalog — rebuilt when their registration changes.</summary>
     public IArtifactStore StoreOf(string name)
     {
         if (_stores.TryGetValue(name, out var store)) return store;
-        var json = Catalog.FindRegistration(S3StorageTarget.RegistrationKind, name)
+        return _registeredStores.Get(name, () => new S3ArtifactStore(S3StorageTarget.Load(Catalog, name)!, Vault))
             ?? throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Storage '{name}' is not registered. Register-ExportStorage adds an S3 target; Get-ExportStorage lists them (built in: {string.Join(", ", _stores.Keys)}).", name);
-        lock (_registeredStores)
-        {
-            if (_registeredStores.TryGetValue(name, out var cached) && cached.Json == json) return cached.Store;
-            var created = new S3ArtifactStore(S3StorageTarget.Load(Catalog, name)!, Vault);
-            if (_registeredStores.Remove(name, out var stale)) stale.Store.Dispose();
-            _registeredStores[name] = (json, created);
-            return created;
-        }
     }
 
     public void RegisterStorage(S3StorageTarget target, bool replace)
@@ -110,8 +103,7 @@ public sealed class ExportService
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Storage '{name}' holds the files of export(s) {string.Join(", ", users)}. Remove them (Remove-Export) first.", name);
         Catalog.RemoveRegistration(S3StorageTarget.RegistrationKind, name);
-        lock (_registeredStores)
-            if (_registeredStores.Remove(name, out var stale)) stale.Store.Dispose();
+        _registeredStores.Forget(name);
     }
 
     /// <summary>Deletes artifacts whose download window has passed (the scheduler calls this each pass).</summary>
@@ -161,9 +153,7 @@ public sealed class ExportService
                 Catalog.SaveSchedule(schedule with { NextDue = now });
         var active = Catalog.ActiveRuns().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var store in _stores.Values) store.RemoveOrphans(active.Contains);
-        List<S3ArtifactStore> remote;
-        lock (_registeredStores) remote = _registeredStores.Values.Select(r => r.Store).ToList();
-        foreach (var store in remote)
+        foreach (var store in _registeredStores.All())
         {
             try { store.RemoveOrphans(active.Contains); }
             catch (ExportException) { /* unreachable now: the next recovery retries */ }

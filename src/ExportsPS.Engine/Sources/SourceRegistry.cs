@@ -14,11 +14,12 @@ public sealed class SourceRegistry
     readonly IExportCatalog _catalog;
     readonly Func<SecretVault> _vault;
     readonly Dictionary<string, IRecordSource> _builtIn = new(StringComparer.OrdinalIgnoreCase);
-    readonly Dictionary<string, (string Json, OpenSearchSource Source)> _registered = new(StringComparer.OrdinalIgnoreCase);
+    readonly RegistrationCache<OpenSearchSource> _registered;
 
     public SourceRegistry(IExportCatalog catalog, Func<SecretVault> vault, EmbeddedSource embedded)
     {
         _catalog = catalog;
+        _registered = new RegistrationCache<OpenSearchSource>(catalog, OpenSearchSettings.RegistrationKind);
         _vault = vault;
         _builtIn[embedded.Name] = embedded;
     }
@@ -28,17 +29,9 @@ public sealed class SourceRegistry
     public IRecordSource Get(string name)
     {
         if (_builtIn.TryGetValue(name, out var source)) return source;
-        var json = _catalog.FindRegistration(OpenSearchSettings.RegistrationKind, name)
+        return _registered.Get(name, () => new OpenSearchSource(OpenSearchSettings.Load(_catalog, name)!, _vault()))
             ?? throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Source '{name}' is not registered. Register-ExportSource adds one; Get-ExportSource lists them (built in: {string.Join(", ", _builtIn.Keys)}).", name);
-        lock (_registered)
-        {
-            if (_registered.TryGetValue(name, out var cached) && cached.Json == json) return cached.Source;
-            var created = new OpenSearchSource(OpenSearchSettings.Load(_catalog, name)!, _vault());
-            if (_registered.Remove(name, out var stale)) stale.Source.Dispose();
-            _registered[name] = (json, created);
-            return created;
-        }
     }
 
     public IReadOnlyList<string> BuiltInNames => _builtIn.Keys.ToList();
@@ -102,7 +95,6 @@ public sealed class SourceRegistry
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Source '{name}' is used by export(s) {string.Join(", ", users)}. Remove them (Remove-Export) first.", name);
         _catalog.RemoveRegistration(OpenSearchSettings.RegistrationKind, name);
-        lock (_registered)
-            if (_registered.Remove(name, out var stale)) stale.Source.Dispose();
+        _registered.Forget(name);
     }
 }

@@ -30,6 +30,21 @@ public abstract class ExportCmdletBase : PSCmdlet
         catch (Exception ex) when (EngineError(ex) is { } engine) { WriteError(ErrorRecords.From(engine)); }
     }
 
+    /// <summary>Writes the items whose name matches any of <paramref name="patterns"/> (wildcards allowed); a
+    /// pattern without wildcards that matches nothing is a non-terminating error saying how to add one.</summary>
+    private protected void WriteMatching<T>(IReadOnlyList<T> all, Func<T, string> nameOf, string[] patterns, string what, string addHint)
+    {
+        foreach (var pattern in patterns)
+        {
+            var wildcard = WildcardPattern.Get(pattern, WildcardOptions.IgnoreCase);
+            var matches = all.Where(item => wildcard.IsMatch(nameOf(item))).ToList();
+            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
+                WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
+                    $"No {what} named '{pattern}' is registered. {addHint}", pattern)));
+            WriteObject(matches, enumerateCollection: true);
+        }
+    }
+
     /// <summary>The engine error behind <paramref name="ex"/>, also when a waited-on task wrapped it.</summary>
     static Engine.Exports.ExportException? EngineError(Exception ex) => ex switch
     {

@@ -20,14 +20,6 @@ public sealed class GetExportSourceCommand : ExportCmdletBase
         var all = new[] { SourceViews.Embedded(service) }
             .Concat(service.Sources.Registered().Select(s => SourceViews.ToInfo(service, s)))
             .ToList();
-        foreach (var pattern in Name)
-        {
-            var wildcard = WildcardPattern.Get(pattern, WildcardOptions.IgnoreCase);
-            var matches = all.Where(s => wildcard.IsMatch(s.Name)).ToList();
-            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
-                WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
-                    $"No source named '{pattern}' is registered. Register-ExportSource adds one.", pattern)));
-            WriteObject(matches, enumerateCollection: true);
-        }
+        WriteMatching(all, s => s.Name, Name, "source", "Register-ExportSource adds one.");
     });
 }

@@ -20,14 +20,6 @@ public sealed class GetExportStorageCommand : ExportCmdletBase
         var all = new[] { StorageViews.Local(service) }
             .Concat(Engine.Storage.S3.S3StorageTarget.List(service.Catalog).Select(t => StorageViews.ToInfo(service, t)))
             .ToList();
-        foreach (var pattern in Name)
-        {
-            var wildcard = WildcardPattern.Get(pattern, WildcardOptions.IgnoreCase);
-            var matches = all.Where(s => wildcard.IsMatch(s.Name)).ToList();
-            if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
-                WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
-                    $"No storage named '{pattern}' is registered. Register-ExportStorage adds one.", pattern)));
-            WriteObject(matches, enumerateCollection: true);
-        }
+        WriteMatching(all, s => s.Name, Name, "storage", "Register-ExportStorage adds one.");
     });
 }

@@ -95,22 +95,14 @@ public sealed partial record OpenSearchSettings
                 throw new ExportException(ExportErrorCode.InvalidOption, "-IndexMap entries map a logical name to a real index, e.g. @{ events = 'logs-*' }.");
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    public static OpenSearchSettings? Load(IExportCatalog catalog, string name) => Registrations.Load<OpenSearchSettings>(catalog, RegistrationKind, name);
 
-    public static OpenSearchSettings? Load(IExportCatalog catalog, string name) =>
-        catalog.FindRegistration(RegistrationKind, name) is { } json ? JsonSerializer.Deserialize<OpenSearchSettings>(json, JsonOptions) : null;
-
-    public static IReadOnlyList<OpenSearchSettings> List(IExportCatalog catalog) =>
-        catalog.ListRegistrations(RegistrationKind).Select(r => JsonSerializer.Deserialize<OpenSearchSettings>(r.DefinitionJson, JsonOptions)!).ToList();
+    public static IReadOnlyList<OpenSearchSettings> List(IExportCatalog catalog) => Registrations.List<OpenSearchSettings>(catalog, RegistrationKind);
 
     public void Save(IExportCatalog catalog)
     {
         Validate();
-        catalog.SaveRegistration(RegistrationKind, Name, JsonSerializer.Serialize(this, JsonOptions));
+        Registrations.Save(catalog, RegistrationKind, Name, this);
     }
 
     /// <summary>Never shows the secret, not even protected.</summary>

@@ -65,18 +65,14 @@ public sealed partial record S3StorageTarget
             throw new ExportException(ExportErrorCode.InvalidOption, "Parts in flight must be between 1 and 16.", PartsInFlight);
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    public static S3StorageTarget? Load(IExportCatalog catalog, string name) => Registrations.Load<S3StorageTarget>(catalog, RegistrationKind, name);
 
-    public static S3StorageTarget? Load(IExportCatalog catalog, string name) =>
-        catalog.FindRegistration(RegistrationKind, name) is { } json ? JsonSerializer.Deserialize<S3StorageTarget>(json, JsonOptions) : null;
-
-    public static IReadOnlyList<S3StorageTarget> List(IExportCatalog catalog) =>
-        catalog.ListRegistrations(RegistrationKind).Select(r => JsonSerializer.Deserialize<S3StorageTarget>(r.DefinitionJson, JsonOptions)!).ToList();
+    public static IReadOnlyList<S3StorageTarget> List(IExportCatalog catalog) => Registrations.List<S3StorageTarget>(catalog, RegistrationKind);
 
     public void Save(IExportCatalog catalog)
     {
         Validate();
-        catalog.SaveRegistration(RegistrationKind, Name, JsonSerializer.Serialize(this, JsonOptions));
+        Registrations.Save(catalog, RegistrationKind, Name, this);
     }
 
     /// <summary>Never shows the secret, not even protected.</summary>

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ExportsPS.Engine.Catalog;
+
+/// <summary>Named configuration objects (sources, storage targets) as JSON in the catalog's registrations,
+/// and a cache of what each one builds (a client, a store), rebuilt when its registration changes so a
+/// re-registration takes effect at once in every process.</summary>
+public static class Registrations
+{
+    static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static T? Load<T>(IExportCatalog catalog, string kind, string name) where T : class =>
+        catalog.FindRegistration(kind, name) is { } json ? JsonSerializer.Deserialize<T>(json, JsonOptions) : null;
+
+    public static IReadOnlyList<T> List<T>(IExportCatalog catalog, string kind) =>
+        catalog.ListRegistrations(kind).Select(r => JsonSerializer.Deserialize<T>(r.DefinitionJson, JsonOptions)!).ToList();
+
+    public static void Save<T>(IExportCatalog catalog, string kind, string name, T value) =>
+        catalog.SaveRegistration(kind, name, JsonSerializer.Serialize(value, JsonOptions));
+}
+
+/// <summary>What registrations of one kind build, by name, rebuilt when the registration's JSON changes.</summary>
+public sealed class RegistrationCache<TBuilt>(IExportCatalog catalog, string kind) where TBuilt : class, IDisposable
+{
+    readonly Dictionary<string, (string Json, TBuilt Built)> _built = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Null when nothing is registered under the name.</summary>
+    public TBuilt? Get(string name, Func<TBuilt> build)
+    {
+        var json = catalog.FindRegistration(kind, name);
+        if (json is null) return null;
+        lock (_built)
+        {
+            if (_built.TryGetValue(name, out var cached) && cached.Json == json) return cached.Built;
+            var created = build();
+            if (_built.Remove(name, out var stale)) stale.Built.Dispose();
+            _built[name] = (json, created);
+            return created;
+        }
+    }
+
+    public void Forget(string name)
+    {
+        lock (_built)
+            if (_built.Remove(name, out var stale)) stale.Built.Dispose();
+    }
+
+    public IReadOnlyList<TBuilt> All()
+    {
+        lock (_built) return _built.Values.Select(b => b.Built).ToList();
+    }
+}
