@@ -23,6 +23,11 @@ public sealed class CsvFormat : ExportFormat
     public override IRecordFormatter CreateWriter(Stream output, FormatContext context) =>
         new Writer(output, context.Columns, context.Export.NeutralizeCsvFormulas);
 
+    public override bool WritesIndependentRows => true;
+
+    public override IRecordFormatter CreateRowWriter(Stream output, FormatContext context) =>
+        new Writer(output, context.Columns, context.Export.NeutralizeCsvFormulas);
+
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken)
     {
         using var reader = CsvReader.Create(input, new CsvReaderOptions { HasHeader = true }, true);

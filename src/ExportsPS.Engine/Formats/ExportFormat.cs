@@ -49,6 +49,15 @@ public abstract class ExportFormat
 
     public abstract IRecordFormatter CreateWriter(Stream output, FormatContext context);
 
+    /// <summary>True for formats whose records are independent rows (csv): batches can then be formatted on
+    /// several cores with <see cref="CreateRowWriter"/> and concatenated in order.</summary>
+    public virtual bool WritesIndependentRows => false;
+
+    /// <summary>A writer of rows only (no header, no wrapper); its <see cref="IRecordFormatter.WriteEnd"/>
+    /// flushes the rows written so far.</summary>
+    public virtual IRecordFormatter CreateRowWriter(Stream output, FormatContext context) =>
+        throw new NotSupportedException($"The {Name} format writes no independent rows.");
+
     /// <summary>Reads an artifact of this format back as records (for <c>Receive-ExportFile -AsObject</c>).</summary>
     public abstract IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken);
 }

@@ -133,17 +133,28 @@ public sealed class RunExecutor
                     finally { queue.CompleteAdding(); }
                 }, CancellationToken.None);
 
+                var context = new FormatContext(export, columns, Warn);
+                using var parallel = ParallelBatchFormatter.Workers > 1 && format.WritesIndependentRows
+                    ? new ParallelBatchFormatter(buffered, ParallelBatchFormatter.Workers, output => format.CreateRowWriter(output, context), queue.Return)
+                    : null;
                 try
                 {
                     formatter.WriteStart();
+                    if (parallel is not null) formatter.WriteEnd(); // the header, before any row
                     foreach (var batch in queue.Consume())
                     {
-                        for (var i = 0; i < batch.Count; i++) formatter.WriteRecord(batch[i]);
-                        records += batch.Count;
-                        handle.Advance(batch.Count);
-                        queue.Return(batch);
+                        var count = batch.Count; // a returned batch is cleared (by a worker, possibly at once)
+                        if (parallel is not null) parallel.Add(batch);
+                        else
+                        {
+                            for (var i = 0; i < count; i++) formatter.WriteRecord(batch[i]);
+                            queue.Return(batch);
+                        }
+                        records += count;
+                        handle.Advance(count);
                         if (records > export.RecordCap) throw RecordCap(export, records);
                     }
+                    parallel?.Drain();
                 }
                 catch
                 {
