@@ -31,6 +31,11 @@ public sealed class DateMathTests
     [InlineData("2025-13-45")]
     [InlineData("")]
     [InlineData("now-99999999999d")]
+    [InlineData("now+12121y")]           // past year 9999: found by the date math fuzzer
+    [InlineData("now-12121y")]
+    [InlineData("now+999999999w")]
+    [InlineData("2025-01-31||+99999M")]
+    [InlineData("9999999999999999")]     // epoch milliseconds past year 9999
     public void Refuses_bad_date_math_naming_the_parameter(string expression)
     {
         var error = Assert.Throws<ExportException>(() => DateMath.Resolve(expression, Now, "From"));

@@ -50,7 +50,11 @@ public static partial class DateMath
                 if (!int.TryParse(match.Groups[2].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
                     throw Invalid(expression, parameterName, $"'{match.Groups[2].Value}' is too large");
                 if (match.Groups[1].Value == "-") amount = -amount;
-                value = Add(value, match.Groups[3].Value[0], amount);
+                try { value = Add(value, match.Groups[3].Value[0], amount); }
+                catch (ArgumentOutOfRangeException)
+                {
+                    throw Invalid(expression, parameterName, $"'{match.Value}' leaves the years 0001-9999 a date can have");
+                }
             }
             position += match.Length;
         }
@@ -64,7 +68,9 @@ public static partial class DateMath
     public static bool TryParseAbsolute(string text, out DateTimeOffset value)
     {
         text = text.Trim();
-        if (text.Length > 0 && text.All(char.IsAsciiDigit) && text.Length >= 10 && long.TryParse(text, out var epochMs))
+        // Beyond year 9999 a number is no date (FromUnixTimeMilliseconds would throw instead of refusing).
+        if (text.Length > 0 && text.All(char.IsAsciiDigit) && text.Length >= 10 && long.TryParse(text, out var epochMs)
+            && epochMs <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
         {
             value = DateTimeOffset.FromUnixTimeMilliseconds(epochMs);
             return true;
