@@ -16,8 +16,14 @@ public sealed partial record S3StorageTarget
 
     public required string Name { get; init; }
     public required string Bucket { get; init; }
-    /// <summary>Key prefix inside the bucket ("exports/"); objects go to <c>&lt;prefix&gt;&lt;export&gt;/&lt;file&gt;</c>.</summary>
-    public string Prefix { get; init; } = "";
+    /// <summary>Key prefix inside the bucket ("exports/"); objects go to <c>&lt;prefix&gt;&lt;export&gt;/&lt;file&gt;</c>.
+    /// A prefix without its trailing slash gets one: "exports" must not turn export "x" into key "exportsx/".</summary>
+    public string Prefix
+    {
+        get => _prefix;
+        init => _prefix = value is { Length: > 0 } && !value.EndsWith('/') ? value + "/" : value ?? "";
+    }
+    readonly string _prefix = "";
     /// <summary>The S3 endpoint for non-AWS servers (http://127.0.0.1:7480); null for AWS itself.</summary>
     public Uri? Endpoint { get; init; }
     public string Region { get; init; } = "us-east-1";
@@ -55,6 +61,8 @@ public sealed partial record S3StorageTarget
         }
         if (string.IsNullOrWhiteSpace(Region))
             throw new ExportException(ExportErrorCode.InvalidOption, "-Region is empty; use the bucket's region (us-east-1 for most S3-compatible servers).");
+        if (AccessKeyId is not null && ProfileName is not null)
+            throw new ExportException(ExportErrorCode.InvalidOption, "Give an access key (-Credential) or -ProfileName, not both.", ProfileName);
         if ((AccessKeyId is null) != (ProtectedSecretAccessKey is null))
             throw new ExportException(ExportErrorCode.InvalidOption, "Give both the access key id and the secret access key (-Credential), or neither.");
         if (ProtectedSecretAccessKey is not null && !SecretVault.IsProtected(ProtectedSecretAccessKey))
