@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
@@ -208,11 +207,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             Call(() => _client.DeleteObjectAsync(_target.Bucket, marker.Key), "delete an upload marker");
         }
         // Uploads without a marker (the process died between the two requests) are aborted once old.
-        var uploads = Call(() => _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = _target.Bucket, Prefix = _target.Prefix }),
-            "list multipart uploads");
-        foreach (var upload in uploads.MultipartUploads ?? [])
-            if (upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
-                removed += AbortQuietly(upload.Key, upload.UploadId) ? 1 : 0;
+        string? keyMarker = null, uploadMarker = null;
+        do
+        {
+            var uploads = Call(() => _client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest
+            {
+                BucketName = _target.Bucket, Prefix = _target.Prefix, KeyMarker = keyMarker, UploadIdMarker = uploadMarker,
+            }), "list multipart uploads");
+            foreach (var upload in uploads.MultipartUploads ?? [])
+                if (upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
+                    removed += AbortQuietly(upload.Key, upload.UploadId) ? 1 : 0;
+            (keyMarker, uploadMarker) = uploads.IsTruncated == true ? (uploads.NextKeyMarker, uploads.NextUploadIdMarker) : (null, null);
+        } while (keyMarker is not null);
         return removed;
     }
 
@@ -278,6 +284,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         readonly ArtifactKey? _encryption;
         readonly SemaphoreSlim _inFlight;
         readonly ConcurrentDictionary<int, string> _etags = new();
+        // Exact-size part buffers, reused within this upload: the shared pool would round 5 MiB up to
+        // 8 MiB and keep the buffers after the run. At most parts-in-flight + 1 ever exist.
+        readonly ConcurrentBag<byte[]> _spare = new();
         readonly List<Task> _uploads = new();
         byte[] _part;
         int _partLength;
@@ -294,7 +303,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             _runId = runId;
             _encryption = encryption;
             _inFlight = new SemaphoreSlim(store._target.PartsInFlight);
-            _part = ArrayPool<byte>.Shared.Rent(store._target.PartSize);
+            _part = GC.AllocateUninitializedArray<byte>(store._target.PartSize);
             Content = new PartWriter(this);
         }
 
@@ -350,7 +359,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             var number = ++_partNumber;
             var part = _part;
             var length = _partLength;
-            _part = ArrayPool<byte>.Shared.Rent(Target.PartSize);
+            _part = _spare.TryTake(out var spare) ? spare : GC.AllocateUninitializedArray<byte>(Target.PartSize);
             _partLength = 0;
             _uploads.Add(Task.Run(async () =>
             {
@@ -376,7 +385,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(part);
+                    _spare.Add(part);
                     _inFlight.Release();
                 }
             }));
@@ -445,8 +454,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
         void ReturnBuffer()
         {
-            var part = Interlocked.Exchange(ref _part, Array.Empty<byte>());
-            if (part.Length > 0) ArrayPool<byte>.Shared.Return(part);
+            _part = Array.Empty<byte>();
+            _spare.Clear();
         }
 
         public ValueTask DisposeAsync() => new(AbortAsync());
