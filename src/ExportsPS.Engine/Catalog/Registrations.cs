@@ -22,6 +22,11 @@ public static class Registrations
 
     public static void Save<T>(IExportCatalog catalog, string kind, string name, T value) =>
         catalog.SaveRegistration(kind, name, JsonSerializer.Serialize(value, JsonOptions));
+
+    /// <summary>The exports whose <paramref name="reference"/> (their source or storage) names <paramref name="name"/>:
+    /// what an unregistration would break, and what Get-ExportSource/-Storage show as UsedBy.</summary>
+    public static IReadOnlyList<string> UsedBy(IExportCatalog catalog, Func<Exports.ExportDefinition, string> reference, string name) =>
+        catalog.ListExports().Where(e => string.Equals(reference(e), name, StringComparison.OrdinalIgnoreCase)).Select(e => e.Name).ToList();
 }
 
 /// <summary>What registrations of one kind build, by name, rebuilt when the registration's JSON changes.</summary>

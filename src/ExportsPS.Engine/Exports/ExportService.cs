@@ -98,7 +98,7 @@ public sealed class ExportService
             throw new ExportException(ExportErrorCode.InvalidOption, $"'{name}' is built in and cannot be unregistered.", name);
         if (Catalog.FindRegistration(S3StorageTarget.RegistrationKind, name) is null)
             throw new ExportException(ExportErrorCode.InvalidOption, $"No storage named '{name}' is registered. Get-ExportStorage lists them.", name);
-        var users = List().Where(e => string.Equals(e.Storage, name, StringComparison.OrdinalIgnoreCase)).Select(e => e.Name).ToList();
+        var users = Registrations.UsedBy(Catalog, e => e.Storage, name);
         if (users.Count > 0)
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Storage '{name}' holds the files of export(s) {string.Join(", ", users)}. Remove them (Remove-Export) first.", name);
@@ -114,9 +114,10 @@ public sealed class ExportService
         {
             try
             {
-                if (StoreOf(export.Storage).ReadManifest(export.Name) is { ExpiresAt: { } expires } && expires <= now)
+                var store = StoreOf(export.Storage);
+                if (store.ReadManifest(export.Name) is { ExpiresAt: { } expires } && expires <= now)
                 {
-                    StoreOf(export.Storage).Delete(export.Name);
+                    store.Delete(export.Name);
                     Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
                     deleted++;
                 }

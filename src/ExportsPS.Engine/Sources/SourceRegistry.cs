@@ -90,7 +90,7 @@ public sealed class SourceRegistry
             throw new ExportException(ExportErrorCode.InvalidOption, $"'{name}' is built in and cannot be unregistered.", name);
         if (_catalog.FindRegistration(OpenSearchSettings.RegistrationKind, name) is null)
             throw new ExportException(ExportErrorCode.InvalidOption, $"No source named '{name}' is registered. Get-ExportSource lists them.", name);
-        var users = _catalog.ListExports().Where(e => string.Equals(e.Source, name, StringComparison.OrdinalIgnoreCase)).Select(e => e.Name).ToList();
+        var users = Registrations.UsedBy(_catalog, e => e.Source, name);
         if (users.Count > 0)
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Source '{name}' is used by export(s) {string.Join(", ", users)}. Remove them (Remove-Export) first.", name);

@@ -35,8 +35,8 @@ internal static class SourceViews
         UsedBy = UsersOf(service, SourceNames.Embedded),
     };
 
-    static string[] UsersOf(ExportService service, string source) =>
-        service.List().Where(e => string.Equals(e.Source, source, StringComparison.OrdinalIgnoreCase)).Select(e => e.Name).ToArray();
+    static string[] UsersOf(ExportService service, string name) =>
+        Engine.Catalog.Registrations.UsedBy(service.Catalog, e => e.Source, name).ToArray();
 
     public static ExportSourceTestResult ToResult(SourceProbe probe) => new()
     {

@@ -28,6 +28,6 @@ internal static class StorageViews
         UsedBy = UsersOf(service, StorageNames.Local),
     };
 
-    static string[] UsersOf(ExportService service, string storage) =>
-        service.List().Where(e => string.Equals(e.Storage, storage, StringComparison.OrdinalIgnoreCase)).Select(e => e.Name).ToArray();
+    static string[] UsersOf(ExportService service, string name) =>
+        Engine.Catalog.Registrations.UsedBy(service.Catalog, e => e.Storage, name).ToArray();
 }
