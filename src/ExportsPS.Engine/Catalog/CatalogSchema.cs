@@ -73,5 +73,14 @@ public static class CatalogSchema
             updated_at TEXT NOT NULL);
         CREATE INDEX schedules_due ON schedules (enabled, next_due)
         """,
+        // 3: resume points. At most one per export: the latest interrupted run's durable position (bytes of
+        // its partial file, records, each slice's sort position), which Start-Export -Resume continues.
+        """
+        CREATE TABLE resume_points (
+            export_key TEXT NOT NULL PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_at TEXT NOT NULL)
+        """,
     ];
 }

@@ -19,6 +19,7 @@ public static class AuditEvents
     public const string ScheduleCleared = "SCHEDULE_CLEARED";
     public const string QuotaRefused = "QUOTA_REFUSED";
     public const string ArtifactExpired = "ARTIFACT_EXPIRED";
+    public const string ExportResumed = "EXPORT_RESUMED";
 }
 
 public sealed record AuditEvent(
@@ -80,6 +81,14 @@ public interface IExportCatalog
     /// <summary>Claims the tick due at <paramref name="seenDue"/> by moving it to <paramref name="nextDue"/>;
     /// true for exactly one caller among any number of concurrent schedulers.</summary>
     bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue);
+
+    /// <summary>Records the export's resume point (replacing any earlier one): the run whose partial file it
+    /// describes and its state as JSON (see <see cref="Runs.ResumePoint"/>).</summary>
+    void SaveResumePoint(string exportName, string runId, string stateJson);
+    (string RunId, string StateJson)? FindResumePoint(string exportName);
+    bool RemoveResumePoint(string exportName);
+    /// <summary>Runs whose partial files must be kept for a resume.</summary>
+    IReadOnlyList<string> ResumableRunIds();
 
     void Audit(string eventName, string exportName, string? runId, string actor, string? detail, DateTimeOffset now);
     IReadOnlyList<AuditEvent> ListAudit(string? exportName, int limit);

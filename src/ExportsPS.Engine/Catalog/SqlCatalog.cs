@@ -126,6 +126,7 @@ public abstract class SqlCatalog : IExportCatalog
         var key = name.ToLowerInvariant();
         Execute(connection, transaction, "DELETE FROM runs WHERE export_key = @key", ("key", key));
         Execute(connection, transaction, "DELETE FROM schedules WHERE name_key = @key", ("key", key));
+        Execute(connection, transaction, "DELETE FROM resume_points WHERE export_key = @key", ("key", key));
         var removed = Execute(connection, transaction, "DELETE FROM exports WHERE name_key = @key", ("key", key));
         transaction.Commit();
         return removed > 0;
@@ -358,6 +359,44 @@ public abstract class SqlCatalog : IExportCatalog
         using var connection = OpenConnection();
         return Execute(connection, null, "DELETE FROM registrations WHERE kind = @kind AND name_key = @key",
             ("kind", kind), ("key", name.ToLowerInvariant())) > 0;
+    }
+
+    // ---- resume points -------------------------------------------------------------------------
+
+    public void SaveResumePoint(string exportName, string runId, string stateJson)
+    {
+        using var connection = OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var key = exportName.ToLowerInvariant();
+        Execute(connection, transaction, "DELETE FROM resume_points WHERE export_key = @key", ("key", key));
+        Execute(connection, transaction,
+            "INSERT INTO resume_points (export_key, run_id, state, updated_at) VALUES (@key, @run, @state, @now)",
+            ("key", key), ("run", runId), ("state", stateJson), ("now", Time(DateTimeOffset.UtcNow)));
+        transaction.Commit();
+    }
+
+    public (string RunId, string StateJson)? FindResumePoint(string exportName)
+    {
+        using var connection = OpenConnection();
+        using var command = Command(connection, null, "SELECT run_id, state FROM resume_points WHERE export_key = @key", ("key", exportName.ToLowerInvariant()));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? (reader.GetString(0), reader.GetString(1)) : null;
+    }
+
+    public bool RemoveResumePoint(string exportName)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null, "DELETE FROM resume_points WHERE export_key = @key", ("key", exportName.ToLowerInvariant())) > 0;
+    }
+
+    public IReadOnlyList<string> ResumableRunIds()
+    {
+        using var connection = OpenConnection();
+        using var command = Command(connection, null, "SELECT run_id FROM resume_points");
+        using var reader = command.ExecuteReader();
+        var list = new List<string>();
+        while (reader.Read()) list.Add(reader.GetString(0));
+        return list;
     }
 
     // ---- schedules -----------------------------------------------------------------------------

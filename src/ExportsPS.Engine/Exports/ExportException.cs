@@ -31,6 +31,7 @@ public enum ExportErrorCode
     EncryptionKeyRequired,
     EncryptionKeyMismatch,
     ArtifactExpired,
+    ResumeNotPossible,
 }
 
 /// <summary>The engine's only exception type for expected failures: it carries a code, a message that

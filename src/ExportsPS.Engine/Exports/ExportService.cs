@@ -33,7 +33,7 @@ public sealed class ExportService
         _registeredStores = new RegistrationCache<S3ArtifactStore>(catalog, S3StorageTarget.RegistrationKind);
         Sources = new SourceRegistry(catalog, () => Vault, new EmbeddedSource(Indexes));
         _stores[StorageNames.Local] = new LocalArtifactStore(home.ExportsFolder);
-        _executor = new RunExecutor(catalog, SourceOf, Formats, StoreOf, Settings.Host, Settings.HeartbeatInterval);
+        _executor = new RunExecutor(catalog, SourceOf, Formats, StoreOf, Settings.Host, Settings.HeartbeatInterval, Settings.CheckpointInterval);
         Schedules = new Scheduling.ScheduleService(this);
     }
 
@@ -152,7 +152,8 @@ public sealed class ExportService
         foreach (var run in retry)
             if (Catalog.FindSchedule(run.ExportName) is { Enabled: true } schedule && schedule.NextDue > now)
                 Catalog.SaveSchedule(schedule with { NextDue = now });
-        var active = Catalog.ActiveRuns().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        // Partial files of interrupted runs stay until they are resumed or superseded.
+        var active = Catalog.ActiveRuns().Select(r => r.Id).Concat(Catalog.ResumableRunIds()).ToHashSet(StringComparer.Ordinal);
         foreach (var store in _stores.Values) store.RemoveOrphans(active.Contains);
         foreach (var store in _registeredStores.All())
         {
@@ -260,24 +261,54 @@ public sealed class ExportService
 
     /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
     /// has an active run (in any process).</summary>
-    public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null)
+    /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
+    /// has an active run (in any process). With <paramref name="resume"/>, the run continues the export's
+    /// interrupted run from its last checkpoint; without, any kept partial file is discarded.</summary>
+    public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null, bool resume = false)
     {
         var export = Get(name);
         Validate(export);
         if (export.KeyFingerprint is not null) ArtifactKey.Check(key, export.KeyFingerprint, export.Name);
         else if (key is not null)
             throw new ExportException(ExportErrorCode.InvalidOption, $"Export '{export.Name}' is not encrypted; run it without -EncryptionKey.", export.Name);
+        var point = Catalog.FindResumePoint(export.Name) is { } found ? ResumePoint.FromJson(found.StateJson) : null;
+        if (resume) CheckResumable(export, point);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
         var eventName = trigger is RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;
         Catalog.Audit(eventName, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
+        if (resume)
+            Catalog.Audit(AuditEvents.ExportResumed, export.Name, run.Id, Actor, $"continues run {point!.RunId} after {point.Records:N0} records", DateTimeOffset.UtcNow);
+        else if (point is not null)
+        {
+            // A fresh run supersedes the interrupted one: its partial file will never be continued.
+            if (StoreOf(export.Storage) is IResumableStore partials) partials.DiscardPartial(export.Name, point.FileName, point.RunId);
+            Catalog.RemoveResumePoint(export.Name);
+        }
         var handle = new RunHandle(run);
         _running[run.Id] = handle;
         handle.Completion = Task.Run(async () =>
         {
-            try { return await _executor.ExecuteAsync(handle, export, key); }
+            try { return await _executor.ExecuteAsync(handle, export, key, resume ? point : null); }
             finally { _running.TryRemove(run.Id, out _); }
         });
         return handle;
+    }
+
+    void CheckResumable(ExportDefinition export, ResumePoint? point)
+    {
+        if (point is null)
+        {
+            var latest = Catalog.LatestRun(export.Name);
+            var state = latest is null ? "it has never run" : $"its latest run, {latest.Id}, is {latest.Status.ToString().ToLowerInvariant()}";
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"Export '{export.Name}' has no interrupted run to resume ({state} and no partial file is kept). " +
+                "Runs are resumable when they read an OpenSearch source by point in time with -TiebreakerField into local storage, " +
+                "in json, jsonl or csv, unencrypted. Start it without -Resume.", export.Name);
+        }
+        if (point.DefinitionHash != ResumePoint.HashOf(export))
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"Export '{export.Name}' was changed (Set-Export) after run {point.RunId} was interrupted; continuing its file would mix both definitions. " +
+                "Start it without -Resume.", export.Name);
     }
 
     public RunHandle? FindRunning(string runId) => _running.TryGetValue(runId, out var handle) ? handle : null;

@@ -25,6 +25,8 @@ public sealed class CsvFormat : ExportFormat
 
     public override bool WritesIndependentRows => true;
 
+    public override string? ContinueUnsupportedReason => null;
+
     public override IRecordFormatter CreateRowWriter(Stream output, FormatContext context) =>
         new Writer(output, context.Columns, context.Export.NeutralizeCsvFormulas);
 
@@ -91,6 +93,10 @@ public sealed class CsvFormat : ExportFormat
             field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;
 
         public void WriteEnd() => _csv.Flush();
+
+        public void Continue(long recordsWritten) { } // the header is in the partial file already
+
+        public void Flush() => _csv.Flush();
 
         public void Dispose() => _csv.Dispose();
     }

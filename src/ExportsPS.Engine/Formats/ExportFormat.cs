@@ -28,6 +28,13 @@ public interface IRecordFormatter : IDisposable
     void WriteStart();
     void WriteRecord(ReadOnlySpan<byte> sourceJson);
     void WriteEnd();
+
+    /// <summary>Instead of <see cref="WriteStart"/>: the output already holds the start and
+    /// <paramref name="recordsWritten"/> records (a resumed run appends to its partial file).</summary>
+    void Continue(long recordsWritten) => throw new NotSupportedException("This format cannot continue a partial file.");
+
+    /// <summary>Pushes everything written so far to the output (a checkpoint cuts the file after it).</summary>
+    void Flush() { }
 }
 
 /// <summary>An output format: the slot MISP and STIX plug into, beside json, jsonl and csv.</summary>
@@ -48,6 +55,10 @@ public abstract class ExportFormat
     public virtual void Validate(ExportDefinition export) { }
 
     public abstract IRecordFormatter CreateWriter(Stream output, FormatContext context);
+
+    /// <summary>Null when a partial file of this format can be continued (<see cref="IRecordFormatter.Continue"/>);
+    /// otherwise why runs in this format restart instead.</summary>
+    public virtual string? ContinueUnsupportedReason => $"a {Name} file cannot be continued part-way";
 
     /// <summary>True for formats whose records are independent rows (csv): batches can then be formatted on
     /// several cores with <see cref="CreateRowWriter"/> and concatenated in order.</summary>

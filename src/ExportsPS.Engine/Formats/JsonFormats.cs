@@ -11,6 +11,8 @@ public sealed class JsonArrayFormat : ExportFormat
 
     public override IRecordFormatter CreateWriter(Stream output, FormatContext context) => new Writer(output);
 
+    public override string? ContinueUnsupportedReason => null;
+
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken) =>
         JsonRecordReader.ReadArray(input, cancellationToken);
 
@@ -19,6 +21,8 @@ public sealed class JsonArrayFormat : ExportFormat
         bool _first = true;
 
         public void WriteStart() => output.WriteByte((byte)'[');
+
+        public void Continue(long recordsWritten) => _first = recordsWritten == 0;
 
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {
@@ -44,12 +48,16 @@ public sealed class JsonLinesFormat : ExportFormat
 
     public override IRecordFormatter CreateWriter(Stream output, FormatContext context) => new Writer(output);
 
+    public override string? ContinueUnsupportedReason => null;
+
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken) =>
         JsonRecordReader.ReadLines(input, cancellationToken);
 
     sealed class Writer(Stream output) : IRecordFormatter
     {
         public void WriteStart() { }
+
+        public void Continue(long recordsWritten) { }
 
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {

@@ -21,10 +21,12 @@ public sealed class RunExecutor
     readonly Func<string, IArtifactStore> _stores;
     readonly string _host;
     readonly TimeSpan _heartbeatInterval;
+    readonly TimeSpan _checkpointInterval;
 
     public RunExecutor(IExportCatalog catalog, Func<string, IRecordSource> sources, FormatRegistry formats,
-        Func<string, IArtifactStore> stores, string host, TimeSpan heartbeatInterval)
+        Func<string, IArtifactStore> stores, string host, TimeSpan heartbeatInterval, TimeSpan checkpointInterval)
     {
+        _checkpointInterval = checkpointInterval;
         _catalog = catalog;
         _sources = sources;
         _formats = formats;
@@ -33,7 +35,9 @@ public sealed class RunExecutor
         _heartbeatInterval = heartbeatInterval;
     }
 
-    public async Task<RunRecord> ExecuteAsync(RunHandle handle, ExportDefinition export, ArtifactKey? key = null)
+    /// <summary>Runs the export; with <paramref name="resume"/>, continues that interrupted run's partial file
+    /// from its recorded positions instead of starting over.</summary>
+    public async Task<RunRecord> ExecuteAsync(RunHandle handle, ExportDefinition export, ArtifactKey? key = null, ResumePoint? resume = null)
     {
         var runId = handle.RunId;
         var policy = Tenants.TenantPolicy.Load(_catalog, export.Tenant);
@@ -80,6 +84,7 @@ public sealed class RunExecutor
         }, null, _heartbeatInterval, _heartbeatInterval);
 
         IArtifactWrite? write = null;
+        ResumePoint? kept = null; // the last durable cut of this run's file
         long records = 0;
         try
         {
@@ -90,7 +95,12 @@ public sealed class RunExecutor
             var from = export.From is null ? (DateTimeOffset?)null : DateMath.Resolve(export.From, now, "From");
             var to = export.To is null ? (DateTimeOffset?)null : DateMath.Resolve(export.To, now, "To");
             DateTimeOffset? highWaterMark = null;
-            if (export.SinceLastRun)
+            if (resume is not null)
+            {
+                // The interrupted run's range, not a fresh one: now-1d must not move under a resumed file.
+                (from, to, highWaterMark) = (resume.From, resume.To, resume.HighWaterMark);
+            }
+            else if (export.SinceLastRun)
             {
                 // Bounded above by now, so the next run can start exactly where this one ends: documents
                 // are shipped once. One indexed late with an older timestamp is not (documented).
@@ -99,23 +109,52 @@ public sealed class RunExecutor
                 if (store.ReadManifest(export.Name)?.HighWaterMark is { } previous && (from is null || previous >= from))
                     from = previous.AddMilliseconds(1);
             }
-            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices);
+            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices, resume?.Positions);
 
             handle.Phase = "opening";
             await using var session = await source.OpenAsync(query, token);
-            var total = session.Total;
-            handle.SetTotal(total);
-            CheckCaps(export, format, total);
+            if (resume is not null && session.ResumeUnsupportedReason is { } cannot)
+                throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                    $"Run {resume.RunId} of export '{export.Name}' cannot be resumed: {cannot}.", export.Name);
+            if (resume is not null && resume.PositionKey != session.PositionKey)
+                throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                    $"Run {resume.RunId} of export '{export.Name}' recorded its positions on '{resume.PositionKey}', but source '{export.Source}' now sorts on " +
+                    $"'{session.PositionKey}'. Run the export again without -Resume.", export.Name);
+            var total = session.Total; // what is left to read: with a resume, after each slice's position
+            var earlier = resume?.Records ?? 0;
+            handle.SetTotal(earlier + total);
+            handle.Advance(earlier);
+            CheckCaps(export, format, earlier + total);
 
             var columns = format.NeedsColumns
                 ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index))
                 : export.Fields;
             var fileName = FileNameOf(export, format);
-            write = store.BeginWrite(export.Name, fileName, runId, key);
-            var hashing = new HashingStream(write.Content);
+            var hashing = default(HashingStream);
+            if (resume is not null)
+            {
+                var continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes);
+                write = continued;
+                // The partial file is this run's now: a failure before its first cut keeps it as it was.
+                kept = resume with { RunId = runId, At = DateTimeOffset.UtcNow };
+                _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
+                hashing = new HashingStream(write.Content);
+                using (var earlierBytes = continued.ReadKept()) hashing.Prime(earlierBytes);
+            }
+            else
+            {
+                write = store.BeginWrite(export.Name, fileName, runId, key);
+                hashing = new HashingStream(write.Content);
+            }
             Stream compressed = export.Compression == CompressionKind.Gzip
-                ? new GZipStream(hashing, CompressionLevel.Fastest, leaveOpen: true)
+                ? new GzipMemberStream(hashing, CompressionLevel.Fastest)
                 : hashing;
+            // Checkpoints need positions from the source, a format that can continue and a store that keeps partial files.
+            var resumable = write as IResumableWrite;
+            var checkpoints = session.ResumeUnsupportedReason is null && format.ContinueUnsupportedReason is null && resumable is not null && key is null;
+            var positions = resume?.Positions.ToArray() ?? new string?[Math.Max(1, export.Slices)];
+            var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
+            var definitionHash = ResumePoint.HashOf(export);
             // Formatting on this thread, compression + hashing + writing on another.
             using var buffered = new PipelinedWriteStream(compressed, 256 * 1024, 8, token);
 
@@ -137,13 +176,43 @@ public sealed class RunExecutor
                 using var parallel = ParallelBatchFormatter.Workers > 1 && format.WritesIndependentRows
                     ? new ParallelBatchFormatter(buffered, ParallelBatchFormatter.Workers, output => format.CreateRowWriter(output, context), queue.Return)
                     : null;
+
+                // Cuts the file where every byte so far is durable and records how far each slice got:
+                // the rows in flight are written, the gzip member ends, the file is fsynced.
+                ResumePoint Checkpoint()
+                {
+                    parallel?.Drain();
+                    formatter.Flush();
+                    long durable = 0;
+                    buffered.Barrier(() =>
+                    {
+                        (compressed as GzipMemberStream)?.EndMember();
+                        hashing.Flush();
+                        durable = resumable!.MakeDurable();
+                    });
+                    if (durable != hashing.BytesWritten)
+                        throw new InvalidOperationException($"Checkpoint mismatch: the file holds {durable} bytes, the run wrote {hashing.BytesWritten}.");
+                    var point = new ResumePoint
+                    {
+                        RunId = runId, DefinitionHash = definitionHash, FileName = fileName, Bytes = durable, Records = earlier + records,
+                        Positions = positions.ToArray(), PositionKey = session.PositionKey, From = from, To = to, HighWaterMark = highWaterMark,
+                        At = DateTimeOffset.UtcNow,
+                    };
+                    _catalog.SaveResumePoint(export.Name, runId, point.ToJson());
+                    return point;
+                }
                 try
                 {
-                    formatter.WriteStart();
-                    if (parallel is not null) formatter.WriteEnd(); // the header, before any row
+                    if (resume is not null) formatter.Continue(earlier);
+                    else
+                    {
+                        formatter.WriteStart();
+                        if (parallel is not null) formatter.WriteEnd(); // the header, before any row
+                    }
                     foreach (var batch in queue.Consume())
                     {
                         var count = batch.Count; // a returned batch is cleared (by a worker, possibly at once)
+                        if (batch.Position is { } position) positions[batch.Slice] = System.Text.Encoding.UTF8.GetString(position);
                         if (parallel is not null) parallel.Add(batch);
                         else
                         {
@@ -152,7 +221,12 @@ public sealed class RunExecutor
                         }
                         records += count;
                         handle.Advance(count);
-                        if (records > export.RecordCap) throw RecordCap(export, records);
+                        if (earlier + records > export.RecordCap) throw RecordCap(export, earlier + records);
+                        if (checkpoints && sinceCheckpoint.Elapsed >= _checkpointInterval)
+                        {
+                            kept = Checkpoint();
+                            sinceCheckpoint.Restart();
+                        }
                     }
                     parallel?.Drain();
                 }
@@ -177,6 +251,7 @@ public sealed class RunExecutor
             if (records != total)
                 throw new ExportException(ExportErrorCode.SourceFailed,
                     $"The source returned {records:N0} records but reported {total:N0} matches; the file would be incomplete, so it was discarded. Re-run the export.");
+            records += earlier;
 
             var manifest = new ArtifactManifest
             {
@@ -202,6 +277,7 @@ public sealed class RunExecutor
             CheckQuota(export, policy, manifest.Bytes);
             await write.CommitAsync(manifest, CancellationToken.None);
             write = null;
+            if (kept is not null) _catalog.RemoveResumePoint(export.Name);
             if (suppressedWarnings > 0) warnings.Add($"{suppressedWarnings} more warnings were not kept.");
             return Finish(runId, new RunOutcome(RunStatus.Completed, records, total, records, manifest.Bytes, manifest.Sha256,
                 store.Locate(export.Name, fileName), null, warnings));
@@ -210,14 +286,38 @@ public sealed class RunExecutor
         {
             var location = write is null ? null : _stores(export.Storage).Locate(export.Name, FileNameOf(export, _formats.Get(export.Format)));
             var written = write?.Content.CanSeek == true ? write.Content.Length : 0;
-            if (write is not null) await write.AbortAsync();
             var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested, location, written);
+            if (write is not null && !await KeepForResumeAsync(write, kept, ex, export))
+            {
+                kept = null;
+                await write.AbortAsync();
+            }
+            if (kept is not null)
+                message += $" The first {kept.Records:N0} records are kept: Start-Export -Name '{export.Name}' -Resume continues from there.";
             return Finish(runId, new RunOutcome(status, handle.Processed, handle.Total, null, null, null, null, message, warnings));
         }
         finally
         {
             handle.Phase = "done";
         }
+    }
+
+    /// <summary>After a failure: keeps the file up to the run's last durable cut for Start-Export -Resume,
+    /// unless the failure would only repeat (a cap, a quota) or nothing was cut. False: discard it.</summary>
+    async Task<bool> KeepForResumeAsync(IArtifactWrite write, ResumePoint? kept, Exception failure, ExportDefinition export)
+    {
+        if (kept is null || write is not IResumableWrite resumable) return false;
+        try
+        {
+            if (failure is not ExportException { Code: ExportErrorCode.RecordCapExceeded or ExportErrorCode.QuotaExceeded })
+            {
+                await resumable.KeepAsync(kept.Bytes);
+                return true;
+            }
+        }
+        catch (Exception) { /* the cut cannot be kept (the disk is gone): discarded below */ }
+        try { _catalog.RemoveResumePoint(export.Name); } catch (ExportException) { }
+        return false;
     }
 
     RunRecord Finish(string runId, RunOutcome outcome)

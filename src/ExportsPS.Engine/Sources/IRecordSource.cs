@@ -2,7 +2,9 @@ using ExportsPS.Engine.Exports;
 
 namespace ExportsPS.Engine.Sources;
 
-/// <summary>What a run asks a source for. The time range is already resolved to absolute instants.</summary>
+/// <summary>What a run asks a source for. The time range is already resolved to absolute instants.
+/// <see cref="ResumeAfter"/> continues an interrupted run: per slice, the raw JSON sort values of the last
+/// record already written (null: the slice starts from the beginning).</summary>
 public sealed record SourceQuery(
     string Index,
     string Query,
@@ -10,7 +12,8 @@ public sealed record SourceQuery(
     string TimestampField,
     DateTimeOffset? From,
     DateTimeOffset? To,
-    int Slices = 1);
+    int Slices = 1,
+    IReadOnlyList<string?>? ResumeAfter = null);
 
 /// <summary>A search backend. <see cref="Validate"/> runs before a run is created so bad input never
 /// starts work; <see cref="OpenAsync"/> pins a consistent view (a Lucene reader, an OpenSearch PIT)
@@ -40,6 +43,13 @@ public interface ISourceSession : IAsyncDisposable
 
     /// <summary>How the session reads (e.g. "point in time, 4 slices, 37 pages"), for the run's record.</summary>
     string Describe() => "";
+
+    /// <summary>Null when batches carry positions that a later session can continue after (honouring
+    /// <see cref="SourceQuery.ResumeAfter"/>); otherwise why this session's runs must restart.</summary>
+    string? ResumeUnsupportedReason => "this source cannot continue a run from a position";
+
+    /// <summary>What batch positions are values of (the sort key), recorded with them.</summary>
+    string PositionKey => "";
 
     /// <summary>Streams every match's (field-filtered) <c>_source</c> into <paramref name="queue"/>.
     /// Does not complete the queue; the caller does once all readers are done.</summary>

@@ -14,6 +14,10 @@ public sealed class RecordBatch
     int _length;
 
     public int Count { get; private set; }
+    /// <summary>The slice that read the batch and the raw JSON sort values of its last record: once the
+    /// writer has written the batch, the slice can be continued after that position (see Runs.ResumePoint).</summary>
+    public int Slice { get; set; }
+    public byte[]? Position { get; set; }
     public bool IsFull => Count == MaxRecords || _length >= TargetBytes;
 
     public void Add(ReadOnlySpan<byte> record)
@@ -38,6 +42,8 @@ public sealed class RecordBatch
     {
         Count = 0;
         _length = 0;
+        Slice = 0;
+        Position = null;
         // A batch that grew for one huge document should not pin that memory forever.
         if (_bytes.Length > 4 * TargetBytes) _bytes = new byte[TargetBytes];
     }

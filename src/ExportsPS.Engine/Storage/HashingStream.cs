@@ -18,6 +18,18 @@ public sealed class HashingStream : Stream
 
     public long BytesWritten { get; private set; }
 
+    /// <summary>Counts and hashes bytes already in the sink (a continued partial file) without writing them.</summary>
+    public void Prime(Stream existing)
+    {
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = existing.Read(buffer)) > 0)
+        {
+            _hash.AppendData(buffer.AsSpan(0, read));
+            BytesWritten += read;
+        }
+    }
+
     public string HashHex() => Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant();
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));

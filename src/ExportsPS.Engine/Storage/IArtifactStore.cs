@@ -38,3 +38,31 @@ public interface IArtifactWrite : IAsyncDisposable
     /// <summary>Discards everything written. Disposing without committing aborts too.</summary>
     Task AbortAsync();
 }
+
+/// <summary>A store whose partial files can outlive their run, so an interrupted run is continued rather
+/// than started over (Start-Export -Resume).</summary>
+public interface IResumableStore
+{
+    /// <summary>Takes over the partial file run <paramref name="fromRunId"/> kept, cut to <paramref name="length"/>
+    /// bytes, as run <paramref name="runId"/>'s write; new bytes are appended. Throws when the file is gone.</summary>
+    IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length);
+
+    /// <summary>Deletes a kept partial file (a fresh run supersedes it); no error when there is none.</summary>
+    void DiscardPartial(string exportName, string fileName, string runId);
+}
+
+public interface IResumableWrite : IArtifactWrite
+{
+    /// <summary>Bytes the write started with (a continued partial file); 0 for a new one.</summary>
+    long KeptLength { get; }
+
+    /// <summary>Reads the bytes the write started with (to carry on their hash).</summary>
+    Stream ReadKept();
+
+    /// <summary>Flushes everything written to durable storage; returns the file's length.</summary>
+    long MakeDurable();
+
+    /// <summary>Instead of <see cref="IArtifactWrite.AbortAsync"/>: keeps the first <paramref name="length"/>
+    /// bytes (the last durable cut) for a later resume and discards the rest.</summary>
+    Task KeepAsync(long length);
+}

@@ -7,7 +7,7 @@ namespace ExportsPS.Engine.Storage;
 /// <c>&lt;file&gt;.manifest.json</c>. A run writes a hidden temp file in the same folder and renames it
 /// over the previous artifact, which is atomic on one file system, so readers see the old file or the
 /// new one, never a mix.</summary>
-public sealed partial class LocalArtifactStore : IArtifactStore
+public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
 {
     const string ManifestSuffix = ".manifest.json";
     const string TempPrefix = ".tmp-";
@@ -42,7 +42,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore
             Directory.CreateDirectory(folder);
             var temp = Path.Combine(folder, $"{TempPrefix}{runId}-{fileName}");
             var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-            return new LocalWrite(folder, fileName, temp, stream, key);
+            return new LocalWrite(folder, fileName, temp, stream, key, 0);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -50,6 +50,40 @@ public sealed partial class LocalArtifactStore : IArtifactStore
                 $"Cannot write the export's file in '{folder}': {ex.Message}. Check that the data folder is writable and has free space.",
                 folder, ex);
         }
+    }
+
+    public IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length)
+    {
+        var folder = FolderOf(exportName);
+        var kept = Path.Combine(folder, $"{TempPrefix}{fromRunId}-{fileName}");
+        var temp = Path.Combine(folder, $"{TempPrefix}{runId}-{fileName}");
+        try
+        {
+            File.Move(kept, temp);
+            var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
+            if (stream.Length < length)
+            {
+                stream.Dispose();
+                throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                    $"The partial file '{temp}' holds {new FileInfo(temp).Length:N0} bytes, fewer than the {length:N0} its resume point recorded; it was changed outside ExportsPS. Run the export again without -Resume.", temp);
+            }
+            stream.SetLength(length);
+            stream.Seek(0, SeekOrigin.End);
+            return new LocalWrite(folder, fileName, temp, stream, null, length);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"The partial file '{kept}' that run {fromRunId} kept is gone, so there is nothing to continue. Run the export again without -Resume.", kept, ex);
+        }
+    }
+
+    public void DiscardPartial(string exportName, string fileName, string runId) =>
+        TryDelete(Path.Combine(FolderOf(exportName), $"{TempPrefix}{runId}-{fileName}"));
+
+    static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     public ArtifactManifest? ReadManifest(string exportName)
@@ -109,7 +143,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         return removed;
     }
 
-    sealed class LocalWrite : IArtifactWrite
+    sealed class LocalWrite : IResumableWrite
     {
         readonly string _folder;
         readonly string _fileName;
@@ -119,8 +153,9 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         readonly ArtifactKey? _key;
         bool _finished;
 
-        public LocalWrite(string folder, string fileName, string tempPath, FileStream stream, ArtifactKey? key)
+        public LocalWrite(string folder, string fileName, string tempPath, FileStream stream, ArtifactKey? key, long keptLength)
         {
+            KeptLength = keptLength;
             _folder = folder;
             _fileName = fileName;
             _tempPath = tempPath;
@@ -130,6 +165,40 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         }
 
         public Stream Content => (Stream?)_encrypting ?? _stream;
+
+        public long KeptLength { get; }
+
+        public Stream ReadKept() =>
+            new FileStream(_tempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16) is var file && file.Length > KeptLength
+                ? throw new InvalidOperationException("Read the kept bytes before writing new ones.")
+                : file;
+
+        public long MakeDurable()
+        {
+            if (_encrypting is not null) throw new NotSupportedException("An encrypted file is not resumable.");
+            _stream.Flush(flushToDisk: true);
+            return _stream.Length;
+        }
+
+        public async Task KeepAsync(long length)
+        {
+            if (_finished) return;
+            _finished = true;
+            // The tail past the cut may not fit (a full disk): closing may fail to flush it, which is fine.
+            try { await _stream.DisposeAsync(); } catch (IOException) { }
+            try
+            {
+                using var file = new FileStream(_tempPath, FileMode.Open, FileAccess.Write, FileShare.None);
+                if (file.Length < length) throw new IOException("the partial file is shorter than its last durable cut");
+                file.SetLength(length);
+                file.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                TryDelete(_tempPath);
+                throw;
+            }
+        }
 
         public async Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
         {
@@ -172,11 +241,6 @@ public sealed partial class LocalArtifactStore : IArtifactStore
             await _stream.DisposeAsync();
             TryDelete(_tempPath);
             TryDelete(Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}"));
-        }
-
-        static void TryDelete(string path)
-        {
-            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
 
         public async ValueTask DisposeAsync() => await AbortAsync();

@@ -8,7 +8,7 @@ namespace ExportsPS.Engine.Storage;
 public sealed class PipelinedWriteStream : Stream
 {
     readonly Stream _inner;
-    readonly BlockingCollection<(byte[] Block, int Length)> _full;
+    readonly BlockingCollection<(byte[]? Block, int Length, Action? Barrier)> _full;
     readonly ConcurrentBag<byte[]> _free = new();
     readonly int _blockSize;
     readonly CancellationTokenSource _abort;
@@ -22,7 +22,7 @@ public sealed class PipelinedWriteStream : Stream
         _inner = inner;
         _blockSize = blockSize;
         _current = new byte[blockSize];
-        _full = new BlockingCollection<(byte[], int)>(capacity);
+        _full = new BlockingCollection<(byte[]?, int, Action?)>(capacity);
         _canceled = cancellationToken;
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _writer = Task.Factory.StartNew(WriteBlocks, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -32,10 +32,11 @@ public sealed class PipelinedWriteStream : Stream
     {
         try
         {
-            foreach (var (block, length) in _full.GetConsumingEnumerable(_abort.Token))
+            foreach (var (block, length, barrier) in _full.GetConsumingEnumerable(_abort.Token))
             {
-                _inner.Write(block, 0, length);
-                _free.Add(block);
+                if (barrier is not null) { barrier(); continue; }
+                _inner.Write(block!, 0, length);
+                _free.Add(block!);
             }
         }
         catch
@@ -65,9 +66,11 @@ public sealed class PipelinedWriteStream : Stream
         if (_used == _blockSize) Hand();
     }
 
-    void Hand()
+    void Hand() => Enqueue((_current, _used, null));
+
+    void Enqueue((byte[]?, int, Action?) item)
     {
-        try { _full.Add((_current, _used), _abort.Token); }
+        try { _full.Add(item, _abort.Token); }
         catch (OperationCanceledException) when (!_canceled.IsCancellationRequested)
         {
             // Not a cancellation: the writer failed (disk full, broken upload). Surface its exception.
@@ -75,8 +78,33 @@ public sealed class PipelinedWriteStream : Stream
             _writer.GetAwaiter().GetResult();
             throw;
         }
+        if (item.Item1 is null) return;
         _current = _free.TryTake(out var block) ? block : new byte[_blockSize];
         _used = 0;
+    }
+
+    /// <summary>Hands over everything written so far, then runs <paramref name="atBoundary"/> on the background
+    /// thread once all of it has reached the inner stream, and waits for it: a cut that no later byte crosses.</summary>
+    public void Barrier(Action atBoundary)
+    {
+        if (_used > 0) Hand();
+        var done = new ManualResetEventSlim(); // not disposed: the writer thread may still be leaving Set()
+        Exception? failure = null;
+        Enqueue((null, 0, () =>
+        {
+            try { atBoundary(); }
+            catch (Exception ex) { failure = ex; }
+            finally { done.Set(); }
+        }));
+        WaitHandle.WaitAny([done.WaitHandle, _abort.Token.WaitHandle]);
+        if (!done.IsSet)
+        {
+            _writer.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            _writer.GetAwaiter().GetResult();
+            _canceled.ThrowIfCancellationRequested();
+            throw new OperationCanceledException(_abort.Token);
+        }
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
     /// <summary>Writes what is left and waits until the background thread has written everything.

@@ -34,6 +34,11 @@ public sealed class StartExportCommand : ExportCmdletBase
     [Parameter]
     public SwitchParameter Queue { get; set; }
 
+    /// <summary>Continues the export's interrupted run from its last checkpoint instead of starting over:
+    /// the kept partial file is completed, with no duplicates.</summary>
+    [Parameter]
+    public SwitchParameter Resume { get; set; }
+
     /// <summary>The key of an encrypted export (SecureString or base64).</summary>
     [Parameter]
     public object? EncryptionKey { get; set; }
@@ -44,7 +49,7 @@ public sealed class StartExportCommand : ExportCmdletBase
     {
         while (true)
         {
-            try { return service.Start(name, RunTrigger.Manual, EncryptionKeys.From(EncryptionKey)); }
+            try { return service.Start(name, RunTrigger.Manual, EncryptionKeys.From(EncryptionKey), Resume); }
             catch (Engine.Exports.ExportException ex) when (Queue && ex.Code == Engine.Exports.ExportErrorCode.RunAlreadyActive)
             {
                 WriteVerbose($"'{name}' has an active run; waiting for it to finish (-Queue).");
@@ -61,7 +66,7 @@ public sealed class StartExportCommand : ExportCmdletBase
             {
                 var service = EngineAccess.Service();
                 var export = service.Get(name);
-                if (!ShouldProcess(export.Name, "Run export")) return;
+                if (!ShouldProcess(export.Name, Resume ? "Resume the interrupted run of export" : "Run export")) return;
                 var handle = StartOrWait(service, export.Name);
                 if (handle is null) return; // stopped while waiting for the active run
                 if (AsJob)

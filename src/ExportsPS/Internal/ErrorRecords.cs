@@ -27,7 +27,7 @@ internal static class ErrorRecords
         ExportErrorCode.ExportNotFound or ExportErrorCode.RunNotFound or ExportErrorCode.UnknownIndex or
             ExportErrorCode.ArtifactMissing => ErrorCategory.ObjectNotFound,
         ExportErrorCode.RunAlreadyActive => ErrorCategory.ResourceBusy,
-        ExportErrorCode.RunNotCompleted => ErrorCategory.InvalidOperation,
+        ExportErrorCode.RunNotCompleted or ExportErrorCode.ResumeNotPossible => ErrorCategory.InvalidOperation,
         ExportErrorCode.ArtifactCorrupt or ExportErrorCode.InvalidData => ErrorCategory.InvalidData,
         ExportErrorCode.RecordCapExceeded or ExportErrorCode.QuotaExceeded => ErrorCategory.LimitsExceeded,
         ExportErrorCode.SourceFailed => ErrorCategory.ConnectionError,

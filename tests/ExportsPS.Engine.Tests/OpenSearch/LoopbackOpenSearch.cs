@@ -280,6 +280,11 @@ public sealed class LoopbackOpenSearch : IDisposable
         var after = request["search_after"]?.AsArray()[0];
         var (sliceId, sliceMax, sliceField) = Slice(request);
         IEnumerable<Hit> selected = hits;
+        if (StartAfter(request) is { } startAfter)
+        {
+            if (startAfter.Field != sortField) throw new InvalidOperationException("the loopback server filters 'gt' on the sort field only");
+            selected = selected.Where(h => string.CompareOrdinal(h.SortValue, startAfter.Value) > 0);
+        }
         if (sliceMax > 1) selected = selected.Where(h => SliceOf(h, sliceField, sliceMax) == sliceId);
         if (after is not null)
             selected = sortField == "_shard_doc"
@@ -402,11 +407,24 @@ public sealed class LoopbackOpenSearch : IDisposable
             foreach (var range in filters.Select(f => f!["range"]!.AsObject()))
             {
                 var (name, bounds) = range.First();
+                if (bounds!["gt"] is not null) continue; // a resumed slice's start (see StartAfter)
                 field = name;
                 if (bounds!["gte"] is { } gte) from = DateTimeOffset.Parse(gte.GetValue<string>());
                 if (bounds["lte"] is { } lte) to = DateTimeOffset.Parse(lte.GetValue<string>());
             }
         return (query, from, to, field);
+    }
+
+    /// <summary>A <c>range: {field: {gt: value}}</c> filter: where a resumed slice starts.</summary>
+    static (string Field, string Value)? StartAfter(JsonObject request)
+    {
+        if (request["query"]?["bool"]?["filter"] is not JsonArray filters) return null;
+        foreach (var range in filters.Select(f => f!["range"]!.AsObject()))
+        {
+            var (name, bounds) = range.First();
+            if (bounds!["gt"] is { } gt) return (name, gt.GetValue<string>());
+        }
+        return null;
     }
 
     static string SearchResponse(string index, List<Hit> page, long? total, string? sortField, string? pitId, string? scrollId)

@@ -15,6 +15,8 @@ namespace ExportsPS.Engine.Formats.Misp;
 /// analysis 2 (completed), date = the run's UTC date, timestamp = the run's time, published false.</summary>
 public sealed class MispFormat : ExportFormat
 {
+    public override string? ContinueUnsupportedReason => "a MISP event holds its objects apart until the run ends (they close the event), so a partial event cannot be continued";
+
     public override string Name => "misp";
     public override string FileExtension => "misp.json";
     public override string Description => "One MISP event (named after the export) holding every matching attribute and object.";

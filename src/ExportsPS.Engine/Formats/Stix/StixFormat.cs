@@ -17,6 +17,8 @@ namespace ExportsPS.Engine.Formats.Stix;
 /// Capped (default 10,000 records, FormatOptions "stixMaxRecords") before conversion.</summary>
 public sealed class StixFormat : ExportFormat
 {
+    public override string? ContinueUnsupportedReason => "a STIX bundle is converted whole (at most 10,000 records), so a partial bundle cannot be continued";
+
     public const int DefaultMaxRecords = 10_000;
     public const string MaxRecordsOption = "stixMaxRecords";
     public const string IdentityOption = "stixIdentity";

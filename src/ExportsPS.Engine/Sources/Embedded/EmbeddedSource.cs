@@ -104,6 +104,10 @@ public sealed class EmbeddedSource : IRecordSource
 
         public long Total { get; }
 
+        // Positions are Lucene doc ids, which a merge renumbers; local reads are fast enough to restart.
+        public string? ResumeUnsupportedReason =>
+            "the embedded index has no stable sort position to continue from (its document numbers change as segments merge); run the export again";
+
         public Task ReadAsync(RecordBatchQueue queue, CancellationToken cancellationToken) =>
             Task.Factory.StartNew(() =>
             {

@@ -202,6 +202,9 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         public long Pages => Interlocked.Read(ref _pages);
         public abstract string Method { get; }
 
+        public abstract string? ResumeUnsupportedReason { get; }
+        public abstract string PositionKey { get; }
+
         public string Describe() =>
             $"{Method}, {Query.Slices} slice{(Query.Slices == 1 ? "" : "s")}, {Pages} page{(Pages == 1 ? "" : "s")}" +
             (Source.Retries > 0 ? $", {Source.Retries} retr{(Source.Retries == 1 ? "y" : "ies")}" : "");
@@ -236,7 +239,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             {
                 while (page is not null)
                 {
-                    page.PublishTo(queue, ref batch);
+                    page.PublishTo(queue, ref batch, slice);
                     token.ThrowIfCancellationRequested();
                     var next = await NextPageAsync(slice, page, token);
                     page.Dispose();
@@ -282,6 +285,21 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         }
 
         public override string Method => $"point in time, sorted on {_sortField}";
+        public override string PositionKey => _sortField;
+
+        // A unique field's values mean the same in every point in time; _shard_doc's only within its own.
+        public override string? ResumeUnsupportedReason => _sortField == Settings.TiebreakerField ? null :
+            $"source '{Source.Name}' sorts on {_sortField}, whose positions hold only within one point in time. " +
+            $"Register-ExportSource -Name {Source.Name} -TiebreakerField <a unique keyword field, e.g. uuid> -Force makes its runs resumable";
+
+        /// <summary>A resumed slice starts after its last written record with a range filter rather than
+        /// search_after, so the slice's first page counts exactly what is left.</summary>
+        (string Field, string Value)? ResumeFilter(int slice)
+        {
+            if (ResumeUnsupportedReason is not null || Query.ResumeAfter is not { } after || after[slice] is not { } position) return null;
+            using var sort = JsonDocument.Parse(position);
+            return (_sortField, sort.RootElement[0].GetRawText());
+        }
 
         protected override async Task PrepareAsync(CancellationToken token)
         {
@@ -294,7 +312,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         }
 
         PageRequest Request(int slice, bool first, byte[]? after) => new(Query, Settings.PageSize, Query.Fields, _sortField,
-            Volatile.Read(ref _pitId), Settings.KeepAlive, first, after, slice, Query.Slices, _sliceField);
+            Volatile.Read(ref _pitId), Settings.KeepAlive, first, after, slice, Query.Slices, _sliceField, ResumeFilter(slice));
 
         protected override Task<SearchPage> FirstPageAsync(int slice, CancellationToken token) => SearchAsync(Request(slice, true, null), token);
 
@@ -333,6 +351,10 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         public ScrollSession(OpenSearchSource source, SourceQuery query) : base(source, query) => _scrollIds = new string?[query.Slices];
 
         public override string Method => "scroll";
+        public override string PositionKey => "";
+
+        public override string? ResumeUnsupportedReason =>
+            $"source '{Source.Name}' reads by scroll, which has no position to continue from; a point-in-time read with -TiebreakerField is resumable";
 
         protected override async Task<SearchPage> FirstPageAsync(int slice, CancellationToken token)
         {

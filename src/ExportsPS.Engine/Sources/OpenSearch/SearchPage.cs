@@ -13,6 +13,7 @@ internal sealed class SearchPage : IDisposable
 
     readonly ResponseBody _body;
     readonly List<(int Start, int Length)> _sources = new();
+    readonly List<(int Start, int Length)> _sorts = new();
 
     SearchPage(ResponseBody body) => _body = body;
 
@@ -32,16 +33,35 @@ internal sealed class SearchPage : IDisposable
         }
     }
 
-    /// <summary>Adds every hit to the slice's current batch, publishing full batches.</summary>
-    public void PublishTo(RecordBatchQueue queue, ref RecordBatch batch)
+    /// <summary>Adds every hit to the slice's batches and publishes them (when full and at the page's end),
+    /// each marked with the slice and the sort values of its last hit.</summary>
+    public void PublishTo(RecordBatchQueue queue, ref RecordBatch batch, int slice)
     {
+        var lastAdded = -1;
         for (var i = 0; i < Count; i++)
         {
             batch.Add(this[i]);
+            lastAdded = i;
             if (!batch.IsFull) continue;
+            batch.Slice = slice;
+            batch.Position = SortAt(i);
             queue.Publish(batch);
             batch = queue.Rent();
+            lastAdded = -1;
         }
+        if (lastAdded < 0) return;
+        // Handed over at the page's end: the writer gets what has arrived, and a checkpoint's cut is never
+        // more than one page behind the reader.
+        batch.Slice = slice;
+        batch.Position = LastSort;
+        queue.Publish(batch);
+        batch = queue.Rent();
+    }
+
+    byte[]? SortAt(int index)
+    {
+        var (start, length) = _sorts[index];
+        return start < 0 ? null : _body.Span.Slice(start, length).ToArray();
     }
 
     /// <summary>Takes ownership of <paramref name="body"/>. Throws when the cluster reports shard failures
@@ -131,6 +151,7 @@ internal sealed class SearchPage : IDisposable
             {
                 reader.Read();
                 while (reader.Read() && reader.TokenType == JsonTokenType.StartObject) ReadHit(ref reader, span);
+                if (Count > 0) LastSort = SortAt(Count - 1);
             }
             else { reader.Read(); reader.Skip(); }
         }
@@ -139,6 +160,7 @@ internal sealed class SearchPage : IDisposable
     void ReadHit(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
     {
         (int, int) source = (-1, 0);
+        (int, int) sort = (-1, 0);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("_source"))
@@ -153,11 +175,12 @@ internal sealed class SearchPage : IDisposable
                 reader.Read();
                 var start = (int)reader.TokenStartIndex;
                 reader.Skip();
-                LastSort = span[start..(int)reader.BytesConsumed].ToArray();
+                sort = (start, (int)reader.BytesConsumed - start);
             }
             else { reader.Read(); reader.Skip(); }
         }
         _sources.Add(source);
+        _sorts.Add(sort);
     }
 
     public void Dispose() => _body.Dispose();

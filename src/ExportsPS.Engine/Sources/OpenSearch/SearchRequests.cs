@@ -16,7 +16,8 @@ internal sealed record PageRequest(
     byte[]? SearchAfter,
     int SliceId,
     int SliceCount,
-    string? SliceField);
+    string? SliceField,
+    (string Field, string RawValue)? StartAfter = null);
 
 /// <summary>The JSON bodies the source sends, written with Utf8JsonWriter: the user's query goes into
 /// <c>query_string</c> untouched, the time range into a filter so it does not affect scoring or parsing.</summary>
@@ -30,7 +31,7 @@ internal static class SearchRequests
             json.WriteStartObject();
             json.WriteNumber("size", page.Size);
             json.WritePropertyName("query");
-            WriteQuery(json, page.Query);
+            WriteQuery(json, page.Query, page.StartAfter);
             WriteSourceFilter(json, page.Includes);
             json.WriteStartArray("sort");
             json.WriteStartObject();
@@ -96,7 +97,7 @@ internal static class SearchRequests
         return buffer.WrittenSpan.ToArray();
     }
 
-    static void WriteQuery(Utf8JsonWriter json, SourceQuery query)
+    static void WriteQuery(Utf8JsonWriter json, SourceQuery query, (string Field, string RawValue)? startAfter = null)
     {
         var matchAll = string.IsNullOrWhiteSpace(query.Query) || query.Query.Trim() == "*";
         var ranged = query.From is not null || query.To is not null;
@@ -110,9 +111,21 @@ internal static class SearchRequests
             json.WriteEndObject();
             json.WriteEndObject();
         }
+        if (ranged || startAfter is not null)
+            json.WriteStartArray("filter");
+        if (startAfter is { } after)
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("range");
+            json.WriteStartObject(after.Field);
+            json.WritePropertyName("gt");
+            json.WriteRawValue(after.RawValue);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
         if (ranged)
         {
-            json.WriteStartArray("filter");
             json.WriteStartObject();
             json.WriteStartObject("range");
             json.WriteStartObject(query.TimestampField);
@@ -122,8 +135,9 @@ internal static class SearchRequests
             json.WriteEndObject();
             json.WriteEndObject();
             json.WriteEndObject();
-            json.WriteEndArray();
         }
+        if (ranged || startAfter is not null)
+            json.WriteEndArray();
         json.WriteEndObject();
         json.WriteEndObject();
     }

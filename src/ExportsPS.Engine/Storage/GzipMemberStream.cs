@@ -1,0 +1,61 @@
+using System.IO.Compression;
+
+namespace ExportsPS.Engine.Storage;
+
+/// <summary>Gzip output as a series of members (RFC 1952 §2.2: a file may hold several, and gzip, zcat and
+/// .NET's GZipStream read them as one stream). <see cref="EndMember"/> closes the current member so the
+/// bytes so far form a complete gzip file: the cut a resumable run checkpoints at, and appends after.</summary>
+public sealed class GzipMemberStream : Stream
+{
+    readonly Stream _inner;
+    readonly CompressionLevel _level;
+    GZipStream? _member;
+
+    public GzipMemberStream(Stream inner, CompressionLevel level)
+    {
+        _inner = inner;
+        _level = level;
+    }
+
+    bool _started;
+
+    GZipStream Member
+    {
+        get
+        {
+            _started = true;
+            return _member ??= new GZipStream(_inner, _level, leaveOpen: true);
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Member.Write(buffer, offset, count);
+    public override void Write(ReadOnlySpan<byte> buffer) => Member.Write(buffer);
+
+    /// <summary>Writes the current member's trailer; the next write starts a new member.</summary>
+    public void EndMember()
+    {
+        _member?.Dispose();
+        _member = null;
+    }
+
+    public override void Flush() => _member?.Flush();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            if (!_started) _ = Member; // an empty result is still a gzip file, as a single GZipStream writes it
+            EndMember();
+        }
+        base.Dispose(disposing);
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
