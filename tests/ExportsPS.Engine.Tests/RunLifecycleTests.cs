@@ -1,3 +1,4 @@
+using ExportsPS.Tests.Shared;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -203,6 +204,50 @@ public sealed class RunLifecycleTests : IDisposable
         File.WriteAllText(stale, "partial");
         _home.Service.Recover();
         Assert.False(File.Exists(stale));
+    }
+
+    /// <summary>The kill point no timer can hit: between the commit's two renames (the new file in place, the new
+    /// manifest still in its temp file). Reproduced on disk exactly as a SIGKILL there leaves it.</summary>
+    [Fact]
+    public void A_crash_between_the_commits_renames_is_finished_by_recovery_and_one_before_them_is_rolled_back()
+    {
+        _home.LoadSample(SampleKind.Events, 200);
+        _home.Run(new ExportDefinition { Name = "torn", Query = "*" });
+        var folder = ExportFolder("torn");
+        var file = Path.Combine(folder, "torn.jsonl");
+        var manifest = file + ".manifest.json";
+        var oldFile = File.ReadAllBytes(file);
+        var oldManifest = File.ReadAllBytes(manifest);
+        _home.LoadSample(SampleKind.Events, 100, seed: 7); // the re-run's file differs
+        var rerun = _home.Service.Start("torn", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        Assert.Equal(RunStatus.Completed, rerun.Status);
+        var newManifest = File.ReadAllBytes(manifest);
+        var manifestTemp = Path.Combine(folder, $".tmp-{rerun.Id}-torn.jsonl.manifest.json");
+
+        // Killed after the file's rename, before the manifest's: the file is new, the manifest old.
+        File.WriteAllBytes(manifestTemp, newManifest);
+        File.WriteAllBytes(manifest, oldManifest);
+        var torn = Assert.Throws<ExportException>(() =>
+            _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-before.jsonl"), true, null, CancellationToken.None).GetAwaiter().GetResult());
+        Assert.Equal(ExportErrorCode.ArtifactCorrupt, torn.Code);
+        _home.Service.Recover();
+        Assert.Equal(newManifest, File.ReadAllBytes(manifest));
+        Assert.False(File.Exists(manifestTemp));
+        var received = _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-after.jsonl"), true, null, CancellationToken.None).GetAwaiter().GetResult();
+        Assert.Equal(rerun.Records, received.Manifest.Records);
+
+        // Killed before the file's rename: both temps exist; recovery discards them and the old pair stands.
+        var artifactTemp = Path.Combine(folder, $".tmp-{rerun.Id}-torn.jsonl");
+        File.WriteAllBytes(file, oldFile);
+        File.WriteAllBytes(manifest, oldManifest);
+        File.WriteAllBytes(artifactTemp, File.ReadAllBytes(Path.Combine(_home.Root, "torn-after.jsonl")));
+        File.WriteAllBytes(manifestTemp, newManifest);
+        _home.Service.Recover();
+        Assert.Equal(oldManifest, File.ReadAllBytes(manifest));
+        Assert.Empty(Directory.GetFiles(folder, ".tmp-*"));
+        _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-old.jsonl"), true, null, CancellationToken.None).GetAwaiter().GetResult();
+        ReliabilityReport.Record("crash", "kill between the commit's two renames (state reproduced on disk): recovery finished the commit (new file served, verified); " +
+                                          "kill before them: recovery discarded both temps (old file served, verified)");
     }
 
     [Fact]

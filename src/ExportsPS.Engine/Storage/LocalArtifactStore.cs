@@ -133,14 +133,40 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
     {
         if (!Directory.Exists(_root)) return 0;
         var removed = 0;
-        foreach (var file in Directory.EnumerateFiles(_root, TempPrefix + "*", SearchOption.AllDirectories))
+        foreach (var file in Directory.EnumerateFiles(_root, TempPrefix + "*", SearchOption.AllDirectories).ToList())
         {
             var match = TempFilePattern().Match(Path.GetFileName(file));
             if (!match.Success || isActiveRun(match.Groups["run"].Value)) continue;
+            if (file.EndsWith(ManifestSuffix, StringComparison.Ordinal) && TryFinishCommit(file)) continue;
             try { File.Delete(file); removed++; }
             catch (IOException) { /* still open by a live writer on another host: next sweep */ }
         }
         return removed;
+    }
+
+    /// <summary>A process killed between a commit's two renames leaves the new file in place beside the old
+    /// manifest, with the new manifest still in its temp file. The artifact's temp file being gone proves its
+    /// rename happened; the sha256 (of unencrypted files) proves the file is the one the manifest describes.
+    /// Then the commit is finished by renaming the manifest, so the export serves the new file again.</summary>
+    static bool TryFinishCommit(string manifestTemp)
+    {
+        try
+        {
+            var folder = Path.GetDirectoryName(manifestTemp)!;
+            var manifest = ArtifactManifest.FromJson(File.ReadAllBytes(manifestTemp));
+            var artifactTemp = manifestTemp[..^ManifestSuffix.Length];
+            var finalPath = Path.Combine(folder, manifest.FileName);
+            if (File.Exists(artifactTemp) || !File.Exists(finalPath)) return false;
+            if (manifest.Encryption is null)
+            {
+                using var file = File.OpenRead(finalPath);
+                var sha = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(file)).ToLowerInvariant();
+                if (sha != manifest.Sha256) return false;
+            }
+            File.Move(manifestTemp, finalPath + ManifestSuffix, overwrite: true);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { return false; }
     }
 
     sealed class LocalWrite : IResumableWrite
