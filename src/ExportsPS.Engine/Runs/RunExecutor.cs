@@ -146,6 +146,8 @@ public sealed class RunExecutor
                 write = store.BeginWrite(export.Name, fileName, runId, key);
                 hashing = new HashingStream(write.Content);
             }
+            var storing = write;
+            handle.StoredProbe = () => storing.BytesStored;
             Stream compressed = export.Compression == CompressionKind.Gzip
                 ? new GzipMemberStream(hashing, CompressionLevel.Fastest)
                 : hashing;

@@ -17,6 +17,10 @@ public sealed class RunHandle
     public long? Total => Interlocked.Read(ref _total) is var t && t >= 0 ? t : null;
     /// <summary>What the run is doing now (opening, reading, committing), for progress displays.</summary>
     public string Phase { get; internal set; } = "queued";
+    /// <summary>Bytes of the file the storage has acknowledged (an S3 upload's completed parts); null where
+    /// the file is written locally.</summary>
+    public long? BytesStored => StoredProbe?.Invoke() is >= 0 and var stored ? stored : null;
+    internal Func<long>? StoredProbe { get; set; }
     public Task<RunRecord> Completion { get; internal set; } = null!;
     internal CancellationToken Token => _cancel.Token;
 

@@ -37,6 +37,10 @@ public interface IArtifactWrite : IAsyncDisposable
 
     /// <summary>Discards everything written. Disposing without committing aborts too.</summary>
     Task AbortAsync();
+
+    /// <summary>Bytes the storage has acknowledged so far (S3: completed parts), for upload progress;
+    /// -1 where writing is local and needs no progress of its own.</summary>
+    long BytesStored => -1;
 }
 
 /// <summary>A store whose partial files can outlive their run, so an interrupted run is continued rather

@@ -53,7 +53,8 @@ internal sealed class ExportRunJob : Job
 
     public override void StopJob() => _handle.Cancel();
 
-    public override string StatusMessage => $"{_handle.Phase}: {_handle.Processed:N0} records";
+    public override string StatusMessage =>
+        $"{_handle.Phase}: {_handle.Processed:N0} records" + (_handle.BytesStored is { } stored ? $", {stored / 1048576.0:N1} MB uploaded" : "");
 
     public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Progress.Count > 0;
 

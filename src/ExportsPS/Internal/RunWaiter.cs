@@ -31,13 +31,15 @@ internal static class RunWaiter
             if (stopping.IsCancellationRequested) return null;
             var total = handle.Total;
             var percent = total is > 0 ? (int)Math.Min(100, handle.Processed * 100 / total.Value) : 0;
-            if (percent == lastPercent && handle.Phase == lastPhase) continue;
+            var uploaded = handle.BytesStored is { } stored ? $", {stored / 1048576.0:N1} MB uploaded" : "";
+            var phase = handle.Phase + uploaded;
+            if (percent == lastPercent && phase == lastPhase) continue;
             lastPercent = percent;
-            lastPhase = handle.Phase;
+            lastPhase = phase;
             progress.PercentComplete = percent;
             progress.StatusDescription = total is null
-                ? $"{Capitalize(handle.Phase)}…"
-                : $"{Capitalize(handle.Phase)}: {handle.Processed:N0} of {total:N0} records";
+                ? $"{Capitalize(phase)}…"
+                : $"{Capitalize(handle.Phase)}: {handle.Processed:N0} of {total:N0} records{uploaded}";
             if (!stopping.IsCancellationRequested) cmdlet.WriteProgress(progress);
         }
         if (lastPercent >= 0 && !stopping.IsCancellationRequested)

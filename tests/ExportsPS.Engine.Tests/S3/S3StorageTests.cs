@@ -109,6 +109,7 @@ public sealed class S3StorageTests : IDisposable
         GC.Collect();
         var baseline = GC.GetTotalMemory(true);
         long peak = 0;
+        var uploadProgress = new List<long>();
         await using (var write = _store.BeginWrite("big", "big.bin", Guid.NewGuid().ToString("N")))
         {
             for (var written = 0; written < total; written += chunk.Length)
@@ -117,9 +118,14 @@ public sealed class S3StorageTests : IDisposable
                 write.Content.Write(chunk);
                 sha.AppendData(chunk);
                 peak = Math.Max(peak, GC.GetTotalMemory(false) - baseline);
+                uploadProgress.Add(write.BytesStored);
             }
             var digest = sha.GetHashAndReset();
             await write.CommitAsync(Manifest("r1", "big.bin", digest, total), CancellationToken.None);
+            // Upload progress counts acknowledged parts: it rises while writing and ends at the file's size.
+            Assert.True(uploadProgress.Zip(uploadProgress.Skip(1)).All(p => p.Second >= p.First));
+            Assert.Contains(uploadProgress, stored => stored > 0 && stored < total);
+            Assert.Equal(total, write.BytesStored);
             Assert.Equal(digest, SHA256.HashData(Read("exports/big/big.bin")));
         }
         // 5 MiB parts × 3 in flight + the one being filled, plus SDK buffers — never the file.

@@ -313,6 +313,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
         public Stream Content { get; }
         public long Written => _written;
+        long _stored;
+        public long BytesStored => Interlocked.Read(ref _stored);
 
         public void Write(ReadOnlySpan<byte> buffer)
         {
@@ -378,6 +380,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                     });
                     var response = await Client.UploadPartAsync(request);
                     _etags[number] = response.ETag;
+                    Interlocked.Add(ref _stored, length);
                 }
                 catch (Exception ex)
                 {
@@ -407,6 +410,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                     request.ServerSideEncryptionCustomerProvidedKeyMD5 = md5;
                 });
                 _store.Call(() => Client.PutObjectAsync(request, cancellationToken), "upload the file");
+                Interlocked.Exchange(ref _stored, _partLength);
             }
             else
             {
