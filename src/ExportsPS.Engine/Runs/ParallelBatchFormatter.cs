@@ -11,7 +11,7 @@ internal sealed class ParallelBatchFormatter : IDisposable
 {
     readonly Stream _output;
     readonly Func<Stream, IRecordFormatter> _createRowWriter;
-    readonly Queue<(Task<ArraySegment<byte>> Formatting, RecordBatch Batch)> _pending = new();
+    readonly Queue<(Task<(IRecordFormatter Writer, MemoryStream Buffer)> Formatting, RecordBatch Batch)> _pending = new();
     readonly System.Collections.Concurrent.ConcurrentBag<(IRecordFormatter Writer, MemoryStream Buffer)> _idle = new();
     readonly List<IRecordFormatter> _all = new();
     readonly int _maxPending;
@@ -33,7 +33,9 @@ internal sealed class ParallelBatchFormatter : IDisposable
         _pending.Enqueue((Task.Run(() => Format(batch)), batch));
     }
 
-    ArraySegment<byte> Format(RecordBatch batch)
+    /// <summary>Formats the batch into an idle worker's buffer; the worker stays busy until its bytes are
+    /// written, so buffers are reused instead of copied (a copy per batch is a large-object allocation).</summary>
+    (IRecordFormatter Writer, MemoryStream Buffer) Format(RecordBatch batch)
     {
         if (!_idle.TryTake(out var worker))
         {
@@ -45,16 +47,15 @@ internal sealed class ParallelBatchFormatter : IDisposable
         worker.Buffer.SetLength(0);
         for (var i = 0; i < batch.Count; i++) worker.Writer.WriteRecord(batch[i]);
         worker.Writer.WriteEnd(); // flushes the worker's rows into its buffer
-        var bytes = worker.Buffer.ToArray();
-        _idle.Add(worker);
-        return bytes;
+        return worker;
     }
 
     void WriteOldest()
     {
         var (formatting, batch) = _pending.Dequeue();
-        var bytes = formatting.GetAwaiter().GetResult();
-        _output.Write(bytes);
+        var worker = formatting.GetAwaiter().GetResult();
+        _output.Write(worker.Buffer.GetBuffer(), 0, (int)worker.Buffer.Length);
+        _idle.Add(worker);
         _release(batch);
     }
 
