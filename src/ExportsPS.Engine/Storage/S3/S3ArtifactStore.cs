@@ -191,6 +191,33 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             Call(() => _client.DeleteObjectAsync(_target.Bucket, item.Key), "delete the file");
     }
 
+    const string RunMetadata = "exportsps-run";
+
+    void PutManifest(string key, ArtifactManifest manifest, CancellationToken cancellationToken) =>
+        Call(() => _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _target.Bucket, Key = key + ManifestSuffix, InputStream = new MemoryStream(manifest.ToJson()),
+            ContentType = "application/json", UseChunkEncoding = false,
+        }, cancellationToken), "upload the manifest");
+
+    /// <summary>A marker holding a manifest belongs to a run that died while committing. If the object at its
+    /// key is that run's (its metadata names the run), the object was published and only the manifest is
+    /// missing: it is written now, so the export serves the new file instead of failing its sha256 check.
+    /// An SSE-C object's metadata cannot be read without the key, which is never stored: such a torn commit
+    /// stays reported as a sha256 mismatch until the next run.</summary>
+    bool TryFinishCommit(string key, string runId, string manifestJson)
+    {
+        try
+        {
+            var head = _client.GetObjectMetadataAsync(_target.Bucket, key).GetAwaiter().GetResult();
+            if (head.Metadata[RunMetadata] != runId) return false;
+            PutManifest(key, ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson)), CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException
+                                       or ExportException or System.Text.Json.JsonException) { return false; }
+    }
+
     public int RemoveOrphans(Func<string, bool> isActiveRun)
     {
         var removed = 0;
@@ -201,8 +228,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             using (var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker"))
             using (var reader = new StreamReader(response.ResponseStream))
             {
-                var lines = reader.ReadToEnd().Split('\n');
-                if (lines.Length >= 2) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
+                var lines = reader.ReadToEnd().Split('\n', 3);
+                if (lines.Length == 3 && lines[2].Length > 0) TryFinishCommit(lines[0], runId, lines[2]);
+                if (lines.Length >= 2 && lines[1].Length > 0) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
             }
             Call(() => _client.DeleteObjectAsync(_target.Bucket, marker.Key), "delete an upload marker");
         }
@@ -339,6 +367,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         void Initiate()
         {
             var request = new InitiateMultipartUploadRequest { BucketName = Target.Bucket, Key = _key, ContentType = "application/octet-stream" };
+            request.Metadata.Add(RunMetadata, _runId); // lets recovery tell this run's object from the previous one
             ApplyKey(_encryption, (method, key, md5) =>
             {
                 request.ServerSideEncryptionCustomerMethod = method;
@@ -398,11 +427,13 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         {
             if (_uploadId is null)
             {
+                WriteMarker(manifest);
                 var request = new PutObjectRequest
                 {
                     BucketName = Target.Bucket, Key = _key, InputStream = new MemoryStream(_part, 0, _partLength, writable: false),
                     UseChunkEncoding = false, ContentType = "application/octet-stream",
                 };
+                request.Metadata.Add(RunMetadata, _runId);
                 ApplyKey(_encryption, (method, key, md5) =>
                 {
                     request.ServerSideEncryptionCustomerMethod = method;
@@ -417,22 +448,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 if (_partLength > 0) SendPart();
                 await Task.WhenAll(_uploads);
                 ThrowIfFailed();
+                WriteMarker(manifest);
                 _store.Call(() => Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
                 {
                     BucketName = Target.Bucket, Key = _key, UploadId = _uploadId,
                     PartETags = _etags.OrderBy(e => e.Key).Select(e => new PartETag(e.Key, e.Value)).ToList(),
                 }, cancellationToken), "complete the upload");
-                _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, MarkerKey, cancellationToken), "remove the upload marker");
             }
             _finished = true;
-            // Object first, then its manifest (ArtifactVerifier re-reads the manifest on a mismatch). The
-            // manifest is not encrypted: it holds hashes and the key's fingerprint, no data.
-            manifest = _encryption is null ? manifest : manifest with { Encryption = "sse-c", KeyFingerprint = _encryption.Fingerprint };
-            _store.Call(() => Client.PutObjectAsync(new PutObjectRequest
-            {
-                BucketName = Target.Bucket, Key = _key + ManifestSuffix, InputStream = new MemoryStream(manifest.ToJson()),
-                ContentType = "application/json", UseChunkEncoding = false,
-            }, cancellationToken), "upload the manifest");
+            // Object first, then its manifest (ArtifactVerifier re-reads the manifest on a mismatch); the marker,
+            // which holds the manifest, goes last, so a crash in between is finished by RemoveOrphans.
+            _store.PutManifest(_key, Sealed(manifest), cancellationToken);
+            _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, MarkerKey, cancellationToken), "remove the upload marker");
             // A format change renames the file (x.csv → x.jsonl): the old object must not linger.
             var folder = _key[..(_key.LastIndexOf('/') + 1)];
             foreach (var stale in _store.ListKeys(folder).Where(o => o.Key != _key && o.Key != _key + ManifestSuffix).ToList())
@@ -455,6 +482,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             }
             ReturnBuffer();
         }
+
+        /// <summary>The manifest is not encrypted: it holds hashes and the key's fingerprint, no data.</summary>
+        ArtifactManifest Sealed(ArtifactManifest manifest) =>
+            _encryption is null ? manifest : manifest with { Encryption = "sse-c", KeyFingerprint = _encryption.Fingerprint };
+
+        /// <summary>Before the object becomes visible, the marker records the manifest that must follow it.</summary>
+        void WriteMarker(ArtifactManifest manifest) =>
+            _store.Call(() => Client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = Target.Bucket, Key = MarkerKey, UseChunkEncoding = false,
+                ContentBody = _key + "\n" + (_uploadId ?? "") + "\n" + System.Text.Encoding.UTF8.GetString(Sealed(manifest).ToJson()),
+            }), "record the commit");
 
         void ReturnBuffer()
         {
