@@ -302,8 +302,8 @@ public sealed class ExportService
             var state = latest is null ? "it has never run" : $"its latest run, {latest.Id}, is {latest.Status.ToString().ToLowerInvariant()}";
             throw new ExportException(ExportErrorCode.ResumeNotPossible,
                 $"Export '{export.Name}' has no interrupted run to resume ({state} and no partial file is kept). " +
-                "Runs are resumable when they read an OpenSearch source by point in time with -TiebreakerField into local storage, " +
-                "in json, jsonl or csv, unencrypted. Start it without -Resume.", export.Name);
+                "Runs are resumable when they read an OpenSearch source by point in time with -TiebreakerField, " +
+                "in json, jsonl or csv, unencrypted, to local or S3 storage. Start it without -Resume.", export.Name);
         }
         if (point.DefinitionHash != ResumePoint.HashOf(export))
             throw new ExportException(ExportErrorCode.ResumeNotPossible,

@@ -19,6 +19,8 @@ public sealed record ResumePoint
     public required string?[] Positions { get; init; }
     /// <summary>What the positions are values of (the source's sort key), so a changed source is noticed.</summary>
     public string PositionKey { get; init; } = "";
+    /// <summary>What the store needs to continue the file (S3: the upload and its part count).</summary>
+    public string? StoreState { get; init; }
     public DateTimeOffset? From { get; init; }
     public DateTimeOffset? To { get; init; }
     public DateTimeOffset? HighWaterMark { get; init; }

@@ -131,15 +131,18 @@ public sealed class RunExecutor
                 : export.Fields;
             var fileName = FileNameOf(export, format);
             var hashing = default(HashingStream);
+            long unhashed = 0; // kept bytes the store cannot read back: it hashes the file at commit
             if (resume is not null)
             {
-                var continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes);
+                var continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes, resume.StoreState);
                 write = continued;
                 // The partial file is this run's now: a failure before its first cut keeps it as it was.
                 kept = resume with { RunId = runId, At = DateTimeOffset.UtcNow };
                 _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
                 hashing = new HashingStream(write.Content);
-                using (var earlierBytes = continued.ReadKept()) hashing.Prime(earlierBytes);
+                using var earlierBytes = continued.ReadKept();
+                if (earlierBytes is null) unhashed = continued.KeptLength;
+                else hashing.Prime(earlierBytes);
             }
             else
             {
@@ -179,26 +182,28 @@ public sealed class RunExecutor
                     ? new ParallelBatchFormatter(buffered, ParallelBatchFormatter.Workers, output => format.CreateRowWriter(output, context), queue.Return)
                     : null;
 
-                // Cuts the file where every byte so far is durable and records how far each slice got:
-                // the rows in flight are written, the gzip member ends, the file is fsynced.
-                ResumePoint Checkpoint()
+                // Cuts the file where every byte so far is durable and records how far each slice got: the rows
+                // in flight are written, the gzip member ends, the store makes the bytes durable (fsync, or the
+                // S3 parts acknowledged). Null when the store cannot cut yet; the next batch tries again.
+                ResumePoint? Checkpoint()
                 {
                     parallel?.Drain();
                     formatter.Flush();
-                    long durable = 0;
+                    long? durable = null;
                     buffered.Barrier(() =>
                     {
                         (compressed as GzipMemberStream)?.EndMember();
                         hashing.Flush();
-                        durable = resumable!.MakeDurable();
+                        durable = resumable!.TryMakeDurable();
                     });
-                    if (durable != hashing.BytesWritten)
-                        throw new InvalidOperationException($"Checkpoint mismatch: the file holds {durable} bytes, the run wrote {hashing.BytesWritten}.");
+                    if (durable is null) return null;
+                    if (durable != hashing.BytesWritten + unhashed)
+                        throw new InvalidOperationException($"Checkpoint mismatch: the file holds {durable} bytes, the run wrote {hashing.BytesWritten + unhashed}.");
                     var point = new ResumePoint
                     {
-                        RunId = runId, DefinitionHash = definitionHash, FileName = fileName, Bytes = durable, Records = earlier + records,
+                        RunId = runId, DefinitionHash = definitionHash, FileName = fileName, Bytes = durable.Value, Records = earlier + records,
                         Positions = positions.ToArray(), PositionKey = session.PositionKey, From = from, To = to, HighWaterMark = highWaterMark,
-                        At = DateTimeOffset.UtcNow,
+                        StoreState = resumable!.State, At = DateTimeOffset.UtcNow,
                     };
                     _catalog.SaveResumePoint(export.Name, runId, point.ToJson());
                     return point;
@@ -224,9 +229,9 @@ public sealed class RunExecutor
                         records += count;
                         handle.Advance(count);
                         if (earlier + records > export.RecordCap) throw RecordCap(export, earlier + records);
-                        if (checkpoints && sinceCheckpoint.Elapsed >= _checkpointInterval)
+                        if (checkpoints && sinceCheckpoint.Elapsed >= _checkpointInterval && Checkpoint() is { } cut)
                         {
-                            kept = Checkpoint();
+                            kept = cut;
                             sinceCheckpoint.Restart();
                         }
                     }
@@ -264,8 +269,8 @@ public sealed class RunExecutor
                 Compression = export.Compression.ToString().ToLowerInvariant(),
                 ContentType = export.Compression == CompressionKind.Gzip ? "application/gzip" : format.ContentType,
                 Records = records,
-                Bytes = hashing.BytesWritten,
-                Sha256 = hashing.HashHex(),
+                Bytes = hashing.BytesWritten + unhashed,
+                Sha256 = unhashed > 0 ? "" : hashing.HashHex(), // "": the store hashes what it holds
                 Query = export.Query,
                 Index = export.Index,
                 Fields = export.Fields,
@@ -277,7 +282,7 @@ public sealed class RunExecutor
                 HighWaterMark = highWaterMark,
             };
             CheckQuota(export, policy, manifest.Bytes);
-            await write.CommitAsync(manifest, CancellationToken.None);
+            manifest = await write.CommitAsync(manifest, CancellationToken.None);
             write = null;
             if (kept is not null) _catalog.RemoveResumePoint(export.Name);
             if (suppressedWarnings > 0) warnings.Add($"{suppressedWarnings} more warnings were not kept.");

@@ -32,8 +32,10 @@ public interface IArtifactWrite : IAsyncDisposable
     /// <summary>The stream the run writes the artifact's bytes to (after compression).</summary>
     Stream Content { get; }
 
-    /// <summary>Publishes the written bytes and the manifest as the export's artifact, atomically.</summary>
-    Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken);
+    /// <summary>Publishes the written bytes and the manifest as the export's artifact, atomically. Returns the
+    /// manifest as stored (the store may add its encryption, or the sha256 of a continued file whose start it
+    /// could not read back: see <see cref="IResumableWrite.ReadKept"/>).</summary>
+    Task<ArtifactManifest> CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken);
 
     /// <summary>Discards everything written. Disposing without committing aborts too.</summary>
     Task AbortAsync();
@@ -48,10 +50,11 @@ public interface IArtifactWrite : IAsyncDisposable
 public interface IResumableStore
 {
     /// <summary>Takes over the partial file run <paramref name="fromRunId"/> kept, cut to <paramref name="length"/>
-    /// bytes, as run <paramref name="runId"/>'s write; new bytes are appended. Throws when the file is gone.</summary>
-    IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length);
+    /// bytes, as run <paramref name="runId"/>'s write; new bytes are appended. Throws when the file is gone.
+    /// <paramref name="state"/> is what <see cref="IResumableWrite.State"/> said at that cut.</summary>
+    IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length, string? state);
 
-    /// <summary>Deletes a kept partial file (a fresh run supersedes it); no error when there is none.</summary>
+    /// <summary>Deletes a kept partial file or upload (a fresh run supersedes it); no error when there is none.</summary>
     void DiscardPartial(string exportName, string fileName, string runId);
 }
 
@@ -60,11 +63,17 @@ public interface IResumableWrite : IArtifactWrite
     /// <summary>Bytes the write started with (a continued partial file); 0 for a new one.</summary>
     long KeptLength { get; }
 
-    /// <summary>Reads the bytes the write started with (to carry on their hash).</summary>
-    Stream ReadKept();
+    /// <summary>Reads the bytes the write started with (to carry on their hash); null where they cannot be
+    /// read back (an unfinished S3 upload), and then <see cref="IArtifactWrite.CommitAsync"/> computes the
+    /// sha256 of the whole file itself.</summary>
+    Stream? ReadKept();
 
-    /// <summary>Flushes everything written to durable storage; returns the file's length.</summary>
-    long MakeDurable();
+    /// <summary>Makes everything written so far durable and returns the file's length; null when no cut can be
+    /// made now (S3: parts other than the last must hold at least 5 MiB), so the caller tries again later.</summary>
+    long? TryMakeDurable();
+
+    /// <summary>What the store needs to continue from the last cut (S3: the upload id and its part count).</summary>
+    string? State { get; }
 
     /// <summary>Instead of <see cref="IArtifactWrite.AbortAsync"/>: keeps the first <paramref name="length"/>
     /// bytes (the last durable cut) for a later resume and discards the rest.</summary>

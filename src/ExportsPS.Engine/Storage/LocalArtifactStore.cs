@@ -52,7 +52,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         }
     }
 
-    public IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length)
+    public IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length, string? state)
     {
         var folder = FolderOf(exportName);
         var kept = Path.Combine(folder, $"{TempPrefix}{fromRunId}-{fileName}");
@@ -194,12 +194,14 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
 
         public long KeptLength { get; }
 
-        public Stream ReadKept() =>
+        public string? State => null;
+
+        public Stream? ReadKept() =>
             new FileStream(_tempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16) is var file && file.Length > KeptLength
                 ? throw new InvalidOperationException("Read the kept bytes before writing new ones.")
                 : file;
 
-        public long MakeDurable()
+        public long? TryMakeDurable()
         {
             if (_encrypting is not null) throw new NotSupportedException("An encrypted file is not resumable.");
             _stream.Flush(flushToDisk: true);
@@ -226,7 +228,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             }
         }
 
-        public async Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
+        public async Task<ArtifactManifest> CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
         {
             if (_encrypting is not null)
             {
@@ -246,6 +248,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             File.Move(manifestTemp, manifestPath, overwrite: true);
             RemoveStaleSiblings(finalPath);
             _finished = true;
+            return manifest;
         }
 
         /// <summary>A format change renames the file (x.csv → x.jsonl): the old one must not linger.</summary>

@@ -20,7 +20,7 @@ public sealed record PresignedDownload(Uri Url, DateTimeOffset ExpiresAt, IReadO
 /// publishes the object only when the upload completes, so the stable key holds the previous complete file
 /// until then. A failed or canceled run aborts its upload; uploads left by a crashed process are found
 /// through a marker object naming their run and aborted by <see cref="RemoveOrphans"/>.</summary>
-public sealed class S3ArtifactStore : IArtifactStore, IDisposable
+public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposable
 {
     const string ManifestSuffix = ".manifest.json";
     const string UploadMarkers = ".exportsps-uploads/";
@@ -110,6 +110,71 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null) =>
         new MultipartWrite(this, KeyOf(exportName, fileName), runId, key);
+
+    string MarkerKeyOf(string runId) => _target.Prefix + UploadMarkers + runId;
+
+    /// <summary>Where an interrupted run's upload stands at its last cut: every part up to <see cref="Parts"/> is complete.</summary>
+    sealed record UploadCut(string UploadId, int Parts);
+
+    public IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length, string? state)
+    {
+        var key = KeyOf(exportName, fileName);
+        var cut = state is null ? null : System.Text.Json.JsonSerializer.Deserialize<UploadCut>(state);
+        if (cut is null)
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"Run {fromRunId} recorded no upload to continue at {Locate(exportName, fileName)}. Run the export again without -Resume.", exportName);
+        var parts = new List<PartDetail>();
+        int? after = null;
+        try
+        {
+            while (true)
+            {
+                var page = _client.ListPartsAsync(new ListPartsRequest { BucketName = _target.Bucket, Key = key, UploadId = cut.UploadId, PartNumberMarker = after?.ToString() })
+                    .GetAwaiter().GetResult();
+                parts.AddRange(page.Parts ?? []);
+                if (page.IsTruncated != true) break;
+                after = page.NextPartNumberMarker;
+            }
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload")
+        {
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"The upload that run {fromRunId} left at {Locate(exportName, fileName)} no longer exists (aborted, or expired by a bucket lifecycle rule). " +
+                "Run the export again without -Resume.", exportName, ex);
+        }
+        catch (Exception ex) when (Translate(ex, "list the parts of the interrupted upload") is { } translated) { throw translated; }
+        var kept = parts.Where(p => p.PartNumber <= cut.Parts).OrderBy(p => p.PartNumber).ToList();
+        var keptBytes = kept.Sum(p => p.Size ?? 0);
+        if (kept.Count != cut.Parts || keptBytes != length)
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"The upload that run {fromRunId} left holds {kept.Count} of its {cut.Parts} parts ({keptBytes:N0} of {length:N0} bytes); it was changed outside ExportsPS. " +
+                "Run the export again without -Resume.", exportName);
+        // The marker moves to the new run: the sweep keeps the upload while that run is active or resumable.
+        Call(() => _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _target.Bucket, Key = MarkerKeyOf(runId), ContentBody = key + "\n" + cut.UploadId, UseChunkEncoding = false,
+        }), "record the upload");
+        Call(() => _client.DeleteObjectAsync(_target.Bucket, MarkerKeyOf(fromRunId)), "move the upload marker");
+        return new MultipartWrite(this, key, runId, cut.UploadId, kept.Select(p => (p.PartNumber ?? 0, p.ETag)).ToList(), length);
+    }
+
+    public void DiscardPartial(string exportName, string fileName, string runId)
+    {
+        try
+        {
+            using (var response = _client.GetObjectAsync(_target.Bucket, MarkerKeyOf(runId)).GetAwaiter().GetResult())
+            using (var reader = new StreamReader(response.ResponseStream))
+            {
+                var lines = reader.ReadToEnd().Split('\n', 3);
+                if (lines.Length >= 2 && lines[1].Length > 0) AbortQuietly(lines[0], lines[1]);
+            }
+            _client.DeleteObjectAsync(_target.Bucket, MarkerKeyOf(runId)).GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+        {
+            // Gone already, or unreachable: the orphan sweep aborts it once the catalog no longer keeps it.
+        }
+    }
 
     public ArtifactManifest? ReadManifest(string exportName)
     {
@@ -304,8 +369,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     /// <summary>The run's write: parts are uploaded on background tasks while the run keeps producing; a
     /// file smaller than one part is sent with a single PutObject instead.</summary>
-    sealed class MultipartWrite : IArtifactWrite
+    sealed class MultipartWrite : IResumableWrite
     {
+        const int MinPartSize = 5 * 1024 * 1024; // S3's minimum for every part but the last
+        const int MaxParts = 10_000;
         readonly S3ArtifactStore _store;
         readonly string _key;
         readonly string _runId;
@@ -335,9 +402,50 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             Content = new PartWriter(this);
         }
 
+        /// <summary>Continues an interrupted run's upload after its last cut: <paramref name="parts"/> are kept,
+        /// new parts are numbered after them.</summary>
+        public MultipartWrite(S3ArtifactStore store, string key, string runId, string uploadId, IReadOnlyList<(int Number, string ETag)> parts, long kept)
+            : this(store, key, runId, null)
+        {
+            _uploadId = uploadId;
+            foreach (var (number, etag) in parts) _etags[number] = etag;
+            _partNumber = parts.Count;
+            _written = kept;
+            _stored = kept;
+            KeptLength = kept;
+        }
+
+        public long KeptLength { get; }
+        public string? State { get; private set; }
+
+        // An unfinished upload's parts cannot be read back: the commit hashes the completed object instead.
+        public Stream? ReadKept() => KeptLength == 0 ? Stream.Null : null;
+
+        /// <summary>A cut falls on a part boundary: the bytes being collected go out as a part now, if they
+        /// are enough for one (5 MiB), and the cut waits until every part is acknowledged.</summary>
+        public long? TryMakeDurable()
+        {
+            if (_encryption is not null || (_partLength > 0 && _partLength < MinPartSize) || _partNumber + 1 >= MaxParts) return null;
+            if (_partLength > 0) SendPart();
+            if (_uploadId is null) return null; // nothing written yet
+            Task.WhenAll(_uploads).GetAwaiter().GetResult(); // part failures are caught in the tasks and rethrown below
+            ThrowIfFailed();
+            State = System.Text.Json.JsonSerializer.Serialize(new UploadCut(_uploadId, _partNumber));
+            return _written;
+        }
+
+        /// <summary>Keeps the upload and its marker for a resume; parts after the cut are replaced or left out then.</summary>
+        public async Task KeepAsync(long length)
+        {
+            if (_finished) return;
+            _finished = true;
+            try { await Task.WhenAll(_uploads); } catch { /* the cut's parts were acknowledged before */ }
+            ReturnBuffer();
+        }
+
         S3StorageTarget Target => _store._target;
         AmazonS3Client Client => _store._client;
-        string MarkerKey => Target.Prefix + UploadMarkers + _runId;
+        string MarkerKey => _store.MarkerKeyOf(_runId);
 
         public Stream Content { get; }
         public long Written => _written;
@@ -423,7 +531,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             }));
         }
 
-        public async Task CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
+        public async Task<ArtifactManifest> CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
         {
             if (_uploadId is null)
             {
@@ -448,23 +556,31 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 if (_partLength > 0) SendPart();
                 await Task.WhenAll(_uploads);
                 ThrowIfFailed();
-                WriteMarker(manifest);
+                if (KeptLength == 0) WriteMarker(manifest);
                 _store.Call(() => Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
                 {
                     BucketName = Target.Bucket, Key = _key, UploadId = _uploadId,
-                    PartETags = _etags.OrderBy(e => e.Key).Select(e => new PartETag(e.Key, e.Value)).ToList(),
+                    PartETags = _etags.Where(e => e.Key <= _partNumber).OrderBy(e => e.Key).Select(e => new PartETag(e.Key, e.Value)).ToList(),
                 }, cancellationToken), "complete the upload");
+                if (KeptLength > 0)
+                {
+                    // A continued upload began in another run, whose hash state is gone: hash the object as stored.
+                    manifest = manifest with { Sha256 = HashStoredObject(manifest.Bytes, cancellationToken) };
+                    WriteMarker(manifest);
+                }
             }
             _finished = true;
             // Object first, then its manifest (ArtifactVerifier re-reads the manifest on a mismatch); the marker,
             // which holds the manifest, goes last, so a crash in between is finished by RemoveOrphans.
-            _store.PutManifest(_key, Sealed(manifest), cancellationToken);
+            manifest = Sealed(manifest);
+            _store.PutManifest(_key, manifest, cancellationToken);
             _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, MarkerKey, cancellationToken), "remove the upload marker");
             // A format change renames the file (x.csv → x.jsonl): the old object must not linger.
             var folder = _key[..(_key.LastIndexOf('/') + 1)];
             foreach (var stale in _store.ListKeys(folder).Where(o => o.Key != _key && o.Key != _key + ManifestSuffix).ToList())
                 _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, stale.Key, cancellationToken), "remove a stale file");
             ReturnBuffer();
+            return manifest;
         }
 
         public async Task AbortAsync()
@@ -481,6 +597,24 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 { /* unreachable: the marker stays, so the orphan sweep finds and aborts the upload */ }
             }
             ReturnBuffer();
+        }
+
+        string HashStoredObject(long expectedBytes, CancellationToken cancellationToken)
+        {
+            using var response = _store.Call(() => Client.GetObjectAsync(Target.Bucket, _key, cancellationToken), "read the completed file back for its sha256");
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 16];
+            long total = 0;
+            int read;
+            while ((read = response.ResponseStream.Read(buffer)) > 0)
+            {
+                hash.AppendData(buffer.AsSpan(0, read));
+                total += read;
+            }
+            if (total != expectedBytes)
+                throw new ExportException(ExportErrorCode.StorageFailed,
+                    $"The continued upload at {_store.Locate("", _key)} holds {total:N0} bytes, not the {expectedBytes:N0} written; run the export again without -Resume.", _key);
+            return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
         }
 
         /// <summary>The manifest is not encrypted: it holds hashes and the key's fingerprint, no data.</summary>
