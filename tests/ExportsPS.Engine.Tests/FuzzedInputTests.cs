@@ -1,4 +1,7 @@
 using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Scheduling;
+using ExportsPS.Engine.Sources.OpenSearch;
+using ExportsPS.Engine.Storage.S3;
 using ExportsPS.Engine.Sources;
 using ExportsPS.Engine.Sources.Embedded;
 using ExportsPS.Engine.Storage;
@@ -89,6 +92,49 @@ public sealed class FuzzedInputTests : IClassFixture<FuzzedInputTests.Index>
             ExpectOnly(() => _index.Home.Service.Validate(new ExportDefinition { Name = "fuzz", Query = "*", Index = "docs", Fields = fields }),
                 ExportErrorCode.InvalidField),
             "field lists");
+
+    [Fact]
+    public void Fuzzed_cron_expressions_parse_or_are_refused_as_invalid_schedules() =>
+        Check(AnyOrPieces(["*", "*/5", "0", "59", "60", "1-5", "5-1", ",", "/", "-", " ", "L", "W", "#", "?", "MON", "JAN", "x", "99999999999", "\t"], 12),
+            expression => ExpectOnly(() => ExportSchedule.ValidateCron(expression), ExportErrorCode.InvalidSchedule),
+            "cron expressions");
+
+    /// <summary>What a URL parameter turns a string into in PowerShell ([uri] converts relative text too).</summary>
+    static readonly string[] UrlPieces =
+    [
+        "http://", "https://", "ftp://", "s3://", "127.0.0.1", "[::1]", "host", ":9000", ":99999", "/", "//", "?", "#", "@", "user:pw@",
+        "%", "%zz", " ", "..", "é", "\u0000", "exports", "-", "a.b",
+    ];
+
+    static Uri? AsUri(string text) => Uri.TryCreate(text, UriKind.RelativeOrAbsolute, out var uri) ? uri : null;
+
+    [Fact]
+    public void Fuzzed_storage_targets_open_or_are_refused_as_invalid() =>
+        Check(from endpoint in AnyOrPieces(UrlPieces, 6)
+              from bucket in AnyOrPieces(["a", "b", "0", ".", "..", "-", "_", "A", " ", "/", "exportsps", new string('x', 70)], 6)
+              from prefix in AnyOrPieces(["exports", "/", "//", "..", "a", " ", "é"], 4)
+              select (endpoint, bucket, prefix),
+            t => ExpectOnly(() =>
+            {
+                using var store = new S3ArtifactStore(new S3StorageTarget { Name = "fuzz", Bucket = t.bucket, Prefix = t.prefix, Endpoint = AsUri(t.endpoint) }, null);
+            }, ExportErrorCode.InvalidOption, ExportErrorCode.InvalidName),
+            "storage targets (endpoint URL, bucket, prefix)");
+
+    [Fact]
+    public void Fuzzed_source_urls_open_or_are_refused_as_invalid() =>
+        Check(AnyOrPieces(UrlPieces, 6).ArrayOf().Select(a => a.Take(3).ToArray()), urls =>
+            ExpectOnly(() =>
+            {
+                using var source = new OpenSearchSource(new OpenSearchSettings { Name = "fuzz", Urls = urls.Select(AsUri).OfType<Uri>().ToList() }, null);
+            }, ExportErrorCode.InvalidOption),
+            "source node URLs");
+
+    [Fact]
+    public void Fuzzed_encryption_keys_load_or_are_refused_as_invalid() =>
+        Check(Gen.OneOf(AnyOrPieces(["A", "=", "==", "+", "/", "-", "_", " ", "\n", "AAAA", new string('A', 43) + "=", new string('A', 44)], 6),
+                ArbMap.Default.GeneratorFor<byte[]>().Select(b => Convert.ToBase64String(b ?? []))),
+            text => ExpectOnly(() => ArtifactKey.FromBase64(text), ExportErrorCode.InvalidOption),
+            "encryption keys (base64 text)");
 
     [Fact]
     public void Fuzzed_export_definitions_validate_or_are_refused_with_a_stable_code() =>
