@@ -17,19 +17,21 @@ public sealed class GzipMemberStream : Stream
         _level = level;
     }
 
-    bool _started;
+    // GZipStream writes nothing for no input, and a 0-byte file is not gzip (gzip -t fails on it): an empty
+    // result gets this empty member (header, an empty final deflate block, CRC 0, size 0).
+    static readonly byte[] EmptyMember = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    bool _wrote;
 
-    GZipStream Member
+    GZipStream Member => _member ??= new GZipStream(_inner, _level, leaveOpen: true);
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
     {
-        get
-        {
-            _started = true;
-            return _member ??= new GZipStream(_inner, _level, leaveOpen: true);
-        }
+        if (buffer.IsEmpty) return;
+        _wrote = true;
+        Member.Write(buffer);
     }
-
-    public override void Write(byte[] buffer, int offset, int count) => Member.Write(buffer, offset, count);
-    public override void Write(ReadOnlySpan<byte> buffer) => Member.Write(buffer);
 
     /// <summary>Writes the current member's trailer; the next write starts a new member.</summary>
     public void EndMember()
@@ -44,8 +46,8 @@ public sealed class GzipMemberStream : Stream
     {
         if (disposing)
         {
-            if (!_started) _ = Member; // an empty result is still a gzip file, as a single GZipStream writes it
             EndMember();
+            if (!_wrote) _inner.Write(EmptyMember);
         }
         base.Dispose(disposing);
     }

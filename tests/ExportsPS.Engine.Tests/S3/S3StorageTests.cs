@@ -278,8 +278,10 @@ public sealed class S3StorageTests : IDisposable
         _home.Service.Recover(); // the orphan sweep must leave a resumable upload alone
         Assert.Equal(1, OpenUploads());
 
-        var resumed = _home.Service.Start("s3-resume", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        var handle = _home.Service.Start("s3-resume", RunTrigger.Manual, resume: true);
+        var resumed = handle.Completion.GetAwaiter().GetResult();
         Assert.True(resumed.Status == RunStatus.Completed, resumed.Error);
+        Assert.Equal(resumed.Bytes, handle.BytesStored); // upload progress ends at the object's size, kept parts included
         Assert.Equal(Documents, resumed.Records);
         Assert.Equal(0, OpenUploads());
         var received = _home.Service.ReceiveAsync("s3-resume", Path.Combine(_home.Root, "s3-resume.jsonl"), false, null, CancellationToken.None).GetAwaiter().GetResult();
