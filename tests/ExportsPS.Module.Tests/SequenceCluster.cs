@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace ExportsPS.Module.Tests;
@@ -9,33 +7,11 @@ namespace ExportsPS.Module.Tests;
 /// (<c>uuid</c> = "u" + n zero-padded, unique and sortable). It answers what a resumable read sends:
 /// PIT create/delete and <c>_search</c> with pit, sort on uuid, search_after, a <c>range gt</c> filter on
 /// uuid, slices on uuid and track_total_hits. <see cref="PageDelay"/> makes a run long enough to kill.</summary>
-internal sealed class SequenceCluster : IDisposable
+internal sealed class SequenceCluster : LoopbackJsonServer
 {
-    readonly HttpListener _listener = new();
-
-    public SequenceCluster(int count)
-    {
-        Count = count;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/";
-        probe.Stop();
-        _listener.Prefixes.Add(Url);
-        _listener.Start();
-        Task.Run(async () =>
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync(); }
-                catch (Exception) { return; }
-                _ = Task.Run(() => Handle(context));
-            }
-        });
-    }
+    public SequenceCluster(int count) => Count = count;
 
     public int Count { get; }
-    public string Url { get; }
     public TimeSpan PageDelay { get; set; }
 
     public static string Uuid(int n) => "u" + n.ToString("D9");
@@ -43,21 +19,8 @@ internal sealed class SequenceCluster : IDisposable
     static string Document(int n) =>
         $$"""{"@timestamp":"2026-06-01T00:00:00Z","uuid":"{{Uuid(n)}}","n":{{n}},"message":"record {{n}}"}""";
 
-    void Handle(HttpListenerContext http)
-    {
-        try
-        {
-            var body = new StreamReader(http.Request.InputStream).ReadToEnd();
-            var (status, json) = Route(http.Request.HttpMethod, http.Request.Url!.AbsolutePath, body);
-            var bytes = Encoding.UTF8.GetBytes(json);
-            http.Response.StatusCode = status;
-            http.Response.ContentType = "application/json";
-            http.Response.ContentLength64 = bytes.Length;
-            http.Response.OutputStream.Write(bytes);
-            http.Response.Close();
-        }
-        catch (Exception) { /* the client went away (killed) */ }
-    }
+    protected override (int Status, string Json) Route(HttpListenerRequest request, string body) =>
+        Route(request.HttpMethod, request.Url!.AbsolutePath, body);
 
     (int, string) Route(string method, string path, string body)
     {
@@ -98,11 +61,5 @@ internal sealed class SequenceCluster : IDisposable
             """ : "";
         return "{\"pit_id\":\"c2VxdWVuY2U=\",\"timed_out\":false,\"_shards\":{\"total\":1,\"successful\":1,\"failed\":0},\"hits\":{"
                + totalJson + "\"hits\":[" + string.Join(",", page) + "]}}";
-    }
-
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
     }
 }

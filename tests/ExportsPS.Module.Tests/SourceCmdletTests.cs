@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -101,7 +100,7 @@ public sealed class SourceCmdletTests : IDisposable
     }
 
     /// <summary>Three fixed documents in index "logs", paged by size and search_after on _shard_doc.</summary>
-    internal sealed class CannedCluster : IDisposable
+    internal sealed class CannedCluster : LoopbackJsonServer
     {
         static readonly string[] Documents =
         [
@@ -110,48 +109,18 @@ public sealed class SourceCmdletTests : IDisposable
             """{"@timestamp":"2026-06-01T00:02:00Z","event":{"outcome":"failure"},"source":{"ip":"10.0.0.3","port":1003},"message":"c"}""",
         ];
 
-        readonly HttpListener _listener = new();
         int _openPits;
 
-        public CannedCluster()
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/";
-            probe.Stop();
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            Task.Run(async () =>
-            {
-                while (_listener.IsListening)
-                {
-                    try { Handle(await _listener.GetContextAsync()); }
-                    catch (Exception) when (!_listener.IsListening) { return; }
-                    catch (HttpListenerException) { return; }
-                }
-            });
-        }
-
-        public string Url { get; }
         public string? RequiredAuthorization { get; set; }
         public string? LastAuthorization { get; private set; }
         public int OpenPits => Volatile.Read(ref _openPits);
 
-        void Handle(HttpListenerContext http)
+        protected override (int Status, string Json) Route(HttpListenerRequest request, string body)
         {
-            var body = new StreamReader(http.Request.InputStream).ReadToEnd();
-            LastAuthorization = http.Request.Headers["Authorization"];
-            var path = http.Request.Url!.AbsolutePath;
-            var method = http.Request.HttpMethod;
-            var (status, json) = RequiredAuthorization is not null && LastAuthorization != RequiredAuthorization
+            LastAuthorization = request.Headers["Authorization"];
+            return RequiredAuthorization is not null && LastAuthorization != RequiredAuthorization
                 ? (401, """{"error":{"type":"security_exception","reason":"unauthorized"},"status":401}""")
-                : Route(method, path, body);
-            var bytes = Encoding.UTF8.GetBytes(json);
-            http.Response.StatusCode = status;
-            http.Response.ContentType = "application/json";
-            http.Response.ContentLength64 = bytes.Length;
-            http.Response.OutputStream.Write(bytes);
-            http.Response.Close();
+                : Route(request.HttpMethod, request.Url!.AbsolutePath, body);
         }
 
         (int, string) Route(string method, string path, string body)
@@ -190,10 +159,5 @@ public sealed class SourceCmdletTests : IDisposable
             }
         }
 
-        public void Dispose()
-        {
-            _listener.Stop();
-            _listener.Close();
-        }
     }
 }

@@ -29,7 +29,7 @@ public static class ChunkedAesGcm
     }
 
     /// <summary>Encrypts what is written into <paramref name="inner"/>; <see cref="EncryptingStream.Finish"/> writes the last chunk.</summary>
-    public sealed class EncryptingStream : Stream
+    public sealed class EncryptingStream : WriteOnlyStream
     {
         readonly Stream _inner;
         readonly AesGcm _aes;
@@ -49,7 +49,6 @@ public static class ChunkedAesGcm
             _inner.Write(_prefix);
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
@@ -92,15 +91,8 @@ public static class ChunkedAesGcm
             CryptographicOperations.ZeroMemory(_plain);
         }
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => _written;
-        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        protected override long Written => _written;
         public override void Flush() => _inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

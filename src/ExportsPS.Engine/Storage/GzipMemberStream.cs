@@ -5,7 +5,7 @@ namespace ExportsPS.Engine.Storage;
 /// <summary>Gzip output as a series of members (RFC 1952 §2.2: a file may hold several, and gzip, zcat and
 /// .NET's GZipStream read them as one stream). <see cref="EndMember"/> closes the current member so the
 /// bytes so far form a complete gzip file: the cut a resumable run checkpoints at, and appends after.</summary>
-public sealed class GzipMemberStream : Stream
+public sealed class GzipMemberStream : WriteOnlyStream
 {
     readonly Stream _inner;
     readonly CompressionLevel _level;
@@ -23,8 +23,6 @@ public sealed class GzipMemberStream : Stream
     bool _wrote;
 
     GZipStream Member => _member ??= new GZipStream(_inner, _level, leaveOpen: true);
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -52,12 +50,4 @@ public sealed class GzipMemberStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -4,7 +4,7 @@ namespace ExportsPS.Engine.Storage;
 
 /// <summary>A write-only pass-through that counts and SHA-256-hashes every byte on its way to the sink,
 /// so the manifest describes exactly the bytes stored without reading them back.</summary>
-public sealed class HashingStream : Stream
+public sealed class HashingStream : WriteOnlyStream
 {
     readonly Stream _inner;
     readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -17,6 +17,7 @@ public sealed class HashingStream : Stream
     }
 
     public long BytesWritten { get; private set; }
+    protected override long Written => BytesWritten;
 
     /// <summary>Counts and hashes bytes already in the sink (a continued partial file) without writing them.</summary>
     public void Prime(Stream existing)
@@ -31,8 +32,6 @@ public sealed class HashingStream : Stream
     }
 
     public string HashHex() => Convert.ToHexString(_hash.GetCurrentHash()).ToLowerInvariant();
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -54,14 +53,6 @@ public sealed class HashingStream : Stream
     public override void Flush() => _inner.Flush();
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => BytesWritten;
-    public override long Position { get => BytesWritten; set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

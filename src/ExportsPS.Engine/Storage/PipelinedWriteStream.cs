@@ -5,7 +5,7 @@ namespace ExportsPS.Engine.Storage;
 /// <summary>A write-only stream that hands full blocks to a background thread, which writes them to the
 /// inner stream (compression, hashing, the file). Formatting and compressing then run on different
 /// cores. Memory is bounded: <c>capacity</c> blocks in flight plus the one being filled.</summary>
-public sealed class PipelinedWriteStream : Stream
+public sealed class PipelinedWriteStream : WriteOnlyStream
 {
     readonly Stream _inner;
     readonly BlockingCollection<(byte[]? Block, int Length, Action? Barrier)> _full;
@@ -45,8 +45,6 @@ public sealed class PipelinedWriteStream : Stream
             throw;
         }
     }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -132,12 +130,4 @@ public sealed class PipelinedWriteStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

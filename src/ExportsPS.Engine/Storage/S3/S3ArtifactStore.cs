@@ -640,18 +640,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
     /// <summary>The write-only stream a run writes to. Disposing it (the compression chain may) ends nothing:
     /// only the write's commit or abort does.</summary>
-    sealed class PartWriter(MultipartWrite write) : Stream
+    sealed class PartWriter(MultipartWrite write) : WriteOnlyStream
     {
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => write.Written;
-        public override long Position { get => write.Written; set => throw new NotSupportedException(); }
-        public override void Write(byte[] buffer, int offset, int count) => write.Write(buffer.AsSpan(offset, count));
+        protected override long Written => write.Written;
         public override void Write(ReadOnlySpan<byte> buffer) => write.Write(buffer);
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
