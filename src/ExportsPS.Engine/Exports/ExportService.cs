@@ -263,7 +263,8 @@ public sealed class ExportService
     /// has an active run (in any process).</summary>
     /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
     /// has an active run (in any process). With <paramref name="resume"/>, the run continues the export's
-    /// interrupted run from its last checkpoint; without, any kept partial file is discarded.</summary>
+    /// interrupted run from its last checkpoint; without, any kept partial file is discarded. Scheduled runs
+    /// resume an interrupted predecessor whenever its checkpoint still fits the definition.</summary>
     public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null, bool resume = false)
     {
         var export = Get(name);
@@ -272,6 +273,8 @@ public sealed class ExportService
         else if (key is not null)
             throw new ExportException(ExportErrorCode.InvalidOption, $"Export '{export.Name}' is not encrypted; run it without -EncryptionKey.", export.Name);
         var point = Catalog.FindResumePoint(export.Name) is { } found ? ResumePoint.FromJson(found.StateJson) : null;
+        // A scheduled run continues its interrupted predecessor by itself: nobody is there to ask for -Resume.
+        if (trigger == RunTrigger.Schedule && point is not null && point.DefinitionHash == ResumePoint.HashOf(export)) resume = true;
         if (resume) CheckResumable(export, point);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
         var eventName = trigger is RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;

@@ -168,6 +168,23 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public void A_scheduled_run_continues_its_interrupted_predecessor_by_itself()
+    {
+        Register(pageSize: 80);
+        _home.Service.Create(Definition("nightly", "cluster", "jsonl", gzip: true, slices: 2));
+        var failed = RunFailingAfter("nightly", 12, resume: false);
+        var kept = ResumePoint.FromJson(_home.Catalog.FindResumePoint("nightly")!.Value.StateJson);
+        var scheduled = _home.Service.Start("nightly", RunTrigger.Schedule).Completion.GetAwaiter().GetResult();
+        Assert.True(scheduled.Status == RunStatus.Completed, scheduled.Error);
+        var audit = Assert.Single(_home.Catalog.ListAudit("nightly", 50), a => a.Event == AuditEvents.ExportResumed);
+        Assert.Contains(failed.Id, audit.Detail);
+        Assert.True(kept.Records > 0);
+        var records = Records("nightly");
+        Assert.Equal(scheduled.Records, records.Distinct().Count());
+        Assert.Equal(_home.Run(Definition("nightly-baseline", SourceNames.Embedded, "jsonl", true, 1)).Records, scheduled.Records);
+    }
+
+    [Fact]
     public void Runs_sorted_on_shard_doc_are_not_checkpointed_and_say_how_to_become_resumable()
     {
         _server.Version = "3.3.0";
