@@ -272,7 +272,7 @@ public sealed class ExportService
         if (export.KeyFingerprint is not null) ArtifactKey.Check(key, export.KeyFingerprint, export.Name);
         else if (key is not null)
             throw new ExportException(ExportErrorCode.InvalidOption, $"Export '{export.Name}' is not encrypted; run it without -EncryptionKey.", export.Name);
-        var point = Catalog.FindResumePoint(export.Name) is { } found ? ResumePoint.FromJson(found.StateJson) : null;
+        var point = ReadResumePoint(export.Name, resume);
         // A scheduled run continues its interrupted predecessor by itself: nobody is there to ask for -Resume.
         if (trigger == RunTrigger.Schedule && point is not null && point.DefinitionHash == ResumePoint.HashOf(export)) resume = true;
         if (resume) CheckResumable(export, point);
@@ -295,6 +295,22 @@ public sealed class ExportService
             finally { _running.TryRemove(run.Id, out _); }
         });
         return handle;
+    }
+
+    /// <summary>The export's resume point; one that cannot be read (written by another version) is refused for
+    /// -Resume and otherwise dropped, so a fresh run is never blocked by it.</summary>
+    ResumePoint? ReadResumePoint(string exportName, bool resume)
+    {
+        if (Catalog.FindResumePoint(exportName) is not { } found) return null;
+        try { return ResumePoint.FromJson(found.StateJson); }
+        catch (JsonException ex)
+        {
+            if (resume)
+                throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                    $"The checkpoint of export '{exportName}' cannot be read ({ex.Message}); run it again without -Resume.", exportName, ex);
+            Catalog.RemoveResumePoint(exportName);
+            return null;
+        }
     }
 
     void CheckResumable(ExportDefinition export, ResumePoint? point)

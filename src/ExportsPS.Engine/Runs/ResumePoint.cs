@@ -21,6 +21,8 @@ public sealed record ResumePoint
     public string PositionKey { get; init; } = "";
     /// <summary>What the store needs to continue the file (S3: the upload and its part count).</summary>
     public string? StoreState { get; init; }
+    /// <summary>The columns the file's header names (csv), reused by the resume.</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
     public DateTimeOffset? From { get; init; }
     public DateTimeOffset? To { get; init; }
     public DateTimeOffset? HighWaterMark { get; init; }

@@ -118,17 +118,19 @@ public sealed class RunExecutor
                     $"Run {resume.RunId} of export '{export.Name}' cannot be resumed: {cannot}.", export.Name);
             if (resume is not null && resume.PositionKey != session.PositionKey)
                 throw new ExportException(ExportErrorCode.ResumeNotPossible,
-                    $"Run {resume.RunId} of export '{export.Name}' recorded its positions on '{resume.PositionKey}', but source '{export.Source}' now sorts on " +
-                    $"'{session.PositionKey}'. Run the export again without -Resume.", export.Name);
+                    $"Run {resume.RunId} of export '{export.Name}' recorded its positions for '{resume.PositionKey}', but source '{export.Source}' now reads " +
+                    $"'{session.PositionKey}': the sort key, or with several slices the indices and shards behind the index name, changed. " +
+                    "Run the export again without -Resume.", export.Name);
             var total = session.Total; // what is left to read: with a resume, after each slice's position
             var earlier = resume?.Records ?? 0;
             handle.SetTotal(earlier + total);
             handle.Advance(earlier);
             CheckCaps(export, format, earlier + total);
 
-            var columns = format.NeedsColumns
+            // A resumed file keeps the columns its header names, whatever fields the index has gained since.
+            var columns = resume?.Columns ?? (format.NeedsColumns
                 ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index))
-                : export.Fields;
+                : export.Fields);
             var fileName = FileNameOf(export, format);
             var hashing = default(HashingStream);
             long unhashed = 0; // kept bytes the store cannot read back: it hashes the file at commit
@@ -151,6 +153,7 @@ public sealed class RunExecutor
             }
             var storing = write;
             handle.StoredProbe = () => storing.BytesStored;
+            using var stopTransfers = token.Register(storing.Cancel);
             Stream compressed = export.Compression == CompressionKind.Gzip
                 ? new GzipMemberStream(hashing, CompressionLevel.Fastest)
                 : hashing;
@@ -192,6 +195,7 @@ public sealed class RunExecutor
                     long? durable = null;
                     buffered.Barrier(() =>
                     {
+                        if (!resumable!.CanCut) return; // refused before a gzip member is ended for nothing
                         (compressed as GzipMemberStream)?.EndMember();
                         hashing.Flush();
                         durable = resumable!.TryMakeDurable();
@@ -203,7 +207,7 @@ public sealed class RunExecutor
                     {
                         RunId = runId, DefinitionHash = definitionHash, FileName = fileName, Bytes = durable.Value, Records = earlier + records,
                         Positions = positions.ToArray(), PositionKey = session.PositionKey, From = from, To = to, HighWaterMark = highWaterMark,
-                        StoreState = resumable!.State, At = DateTimeOffset.UtcNow,
+                        StoreState = resumable!.State, Columns = columns, At = DateTimeOffset.UtcNow,
                     };
                     _catalog.SaveResumePoint(export.Name, runId, point.ToJson());
                     return point;
@@ -229,7 +233,8 @@ public sealed class RunExecutor
                         records += count;
                         handle.Advance(count);
                         if (earlier + records > export.RecordCap) throw RecordCap(export, earlier + records);
-                        if (checkpoints && sinceCheckpoint.Elapsed >= _checkpointInterval && Checkpoint() is { } cut)
+                        // CanCut first: an S3 part must reach 5 MiB, and asking costs a drain of the pipeline.
+                        if (checkpoints && sinceCheckpoint.Elapsed >= _checkpointInterval && resumable!.CanCut && Checkpoint() is { } cut)
                         {
                             kept = cut;
                             sinceCheckpoint.Restart();
@@ -282,9 +287,15 @@ public sealed class RunExecutor
                 HighWaterMark = highWaterMark,
             };
             CheckQuota(export, policy, manifest.Bytes);
+            // From here the commit publishes the file: it is no longer resumable, and a commit torn by a crash
+            // is finished by the orphan sweep, which skips runs it must keep for a resume.
+            if (kept is not null)
+            {
+                _catalog.RemoveResumePoint(export.Name);
+                kept = null;
+            }
             manifest = await write.CommitAsync(manifest, CancellationToken.None);
             write = null;
-            if (kept is not null) _catalog.RemoveResumePoint(export.Name);
             if (suppressedWarnings > 0) warnings.Add($"{suppressedWarnings} more warnings were not kept.");
             return Finish(runId, new RunOutcome(RunStatus.Completed, records, total, records, manifest.Bytes, manifest.Sha256,
                 store.Locate(export.Name, fileName), null, warnings));

@@ -40,6 +40,9 @@ public interface IArtifactWrite : IAsyncDisposable
     /// <summary>Discards everything written. Disposing without committing aborts too.</summary>
     Task AbortAsync();
 
+    /// <summary>The run was canceled: stop transfers in flight now (the write is then aborted or kept).</summary>
+    void Cancel() { }
+
     /// <summary>Bytes the storage has acknowledged so far (S3: completed parts), for upload progress;
     /// -1 where writing is local and needs no progress of its own.</summary>
     long BytesStored => -1;
@@ -67,6 +70,10 @@ public interface IResumableWrite : IArtifactWrite
     /// read back (an unfinished S3 upload), and then <see cref="IArtifactWrite.CommitAsync"/> computes the
     /// sha256 of the whole file itself.</summary>
     Stream? ReadKept();
+
+    /// <summary>Whether a cut could be made now: cheap, read from the run's thread before asking for one (S3: the
+    /// part being collected has reached 5 MiB). <see cref="TryMakeDurable"/> decides.</summary>
+    bool CanCut { get; }
 
     /// <summary>Makes everything written so far durable and returns the file's length; null when no cut can be
     /// made now (S3: parts other than the last must hold at least 5 MiB), so the caller tries again later.</summary>

@@ -57,24 +57,26 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         var folder = FolderOf(exportName);
         var kept = Path.Combine(folder, $"{TempPrefix}{fromRunId}-{fileName}");
         var temp = Path.Combine(folder, $"{TempPrefix}{runId}-{fileName}");
+        if (!File.Exists(kept))
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"The partial file '{kept}' that run {fromRunId} kept is gone, so there is nothing to continue. Run the export again without -Resume.", kept);
+        if (new FileInfo(kept).Length < length)
+            throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                $"The partial file '{kept}' holds {new FileInfo(kept).Length:N0} bytes, fewer than the {length:N0} its checkpoint recorded; it was changed outside ExportsPS. " +
+                "Run the export again without -Resume.", kept);
+        File.Move(kept, temp);
         try
         {
-            File.Move(kept, temp);
             var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-            if (stream.Length < length)
-            {
-                stream.Dispose();
-                throw new ExportException(ExportErrorCode.ResumeNotPossible,
-                    $"The partial file '{temp}' holds {new FileInfo(temp).Length:N0} bytes, fewer than the {length:N0} its resume point recorded; it was changed outside ExportsPS. Run the export again without -Resume.", temp);
-            }
             stream.SetLength(length);
             stream.Seek(0, SeekOrigin.End);
             return new LocalWrite(folder, fileName, temp, stream, null, length);
         }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ExportException(ExportErrorCode.ResumeNotPossible,
-                $"The partial file '{kept}' that run {fromRunId} kept is gone, so there is nothing to continue. Run the export again without -Resume.", kept, ex);
+            // Hand the file back, so the checkpoint that names the earlier run still finds it.
+            try { File.Move(temp, kept); } catch (IOException) { }
+            throw new ExportException(ExportErrorCode.StorageFailed, $"The partial file '{temp}' cannot be reopened: {ex.Message}", temp, ex);
         }
     }
 
@@ -200,6 +202,8 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             new FileStream(_tempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16) is var file && file.Length > KeptLength
                 ? throw new InvalidOperationException("Read the kept bytes before writing new ones.")
                 : file;
+
+        public bool CanCut => _encrypting is null;
 
         public long? TryMakeDurable()
         {

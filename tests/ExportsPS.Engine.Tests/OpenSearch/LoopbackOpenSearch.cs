@@ -66,6 +66,8 @@ public sealed class LoopbackOpenSearch : IDisposable
     /// <summary>Added to every search page, to make a run slow enough to cancel midway.</summary>
     public TimeSpan SearchDelay { get; set; }
     public ConcurrentQueue<(string Method, string Path, string Body)> Requests { get; } = new();
+    /// <summary>What _settings reports as index.number_of_shards (slicing depends on it).</summary>
+    public int Shards { get; set; } = 1;
     public ConcurrentQueue<string?> Authorizations { get; } = new();
     public int OpenContexts => _contexts.Count;
 
@@ -219,7 +221,11 @@ public sealed class LoopbackOpenSearch : IDisposable
             ["_count"] => (200, new JsonObject { ["count"] = _indexes.CountDocuments(index) }.ToJsonString()),
             ["_settings"] => (200, new JsonObject
             {
-                [index] = new JsonObject { ["settings"] = new JsonObject(), ["defaults"] = new JsonObject { ["index.max_result_window"] = "10000" } },
+                [index] = new JsonObject
+                {
+                    ["settings"] = new JsonObject { ["index.number_of_shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    ["defaults"] = new JsonObject { ["index.max_result_window"] = "10000" },
+                },
             }.ToJsonString()),
             _ => (400, Error("illegal_argument_exception", $"no handler for {method} {path}")),
         };

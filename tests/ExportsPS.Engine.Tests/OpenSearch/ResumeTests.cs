@@ -167,6 +167,25 @@ public sealed class ResumeTests : IDisposable
         Assert.Contains("no interrupted run", nothing.Message);
     }
 
+    /// <summary>Which slice a document falls in depends on the shards the PIT covers: a resume over a changed
+    /// layout would miss or repeat records, so it is refused.</summary>
+    [Fact]
+    public void A_sliced_resume_over_a_changed_shard_layout_is_refused()
+    {
+        Register(pageSize: 80);
+        _home.Service.Create(Definition("reshard", "cluster", "jsonl", gzip: false, slices: 2));
+        RunFailingAfter("reshard", 12, resume: false);
+        _server.Shards = 3;
+        var refused = _home.Service.Start("reshard", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        Assert.Equal(RunStatus.Failed, refused.Status);
+        Assert.Contains("shards", refused.Error);
+        Assert.Equal(0, _server.OpenContexts);
+        _server.Shards = 1;
+        var resumed = _home.Service.Start("reshard", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        Assert.True(resumed.Status == RunStatus.Completed, resumed.Error);
+        Assert.Equal(resumed.Records, Records("reshard").Distinct().Count());
+    }
+
     [Fact]
     public void A_scheduled_run_continues_its_interrupted_predecessor_by_itself()
     {

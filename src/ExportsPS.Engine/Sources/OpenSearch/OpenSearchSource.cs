@@ -285,7 +285,12 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         }
 
         public override string Method => $"point in time, sorted on {_sortField}";
-        public override string PositionKey => _sortField;
+        public override string PositionKey => _layout is null ? _sortField : $"{_sortField} over {_layout}";
+
+        /// <summary>With several slices, which slice a document falls in depends on the indices and shards the
+        /// PIT covers: recorded with the positions, so a resume over a changed layout (a new daily index, a
+        /// swapped alias) is refused instead of missing or repeating records.</summary>
+        string? _layout;
 
         // A unique field's values mean the same in every point in time; _shard_doc's only within its own.
         public override string? ResumeUnsupportedReason => _sortField == Settings.TiebreakerField ? null :
@@ -298,6 +303,11 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         {
             if (ResumeUnsupportedReason is not null || Query.ResumeAfter is not { } after || after[slice] is not { } position) return null;
             using var sort = JsonDocument.Parse(position);
+            // "gt": null would be no bound at all: the slice would start over and write duplicates.
+            if (sort.RootElement[0].ValueKind == JsonValueKind.Null)
+                throw new ExportException(ExportErrorCode.ResumeNotPossible,
+                    $"Slice {slice} stopped at a document without '{_sortField}', so there is no position to continue after. " +
+                    $"The tiebreaker must be set on every document; run the export again without -Resume.", _sortField);
             return (_sortField, sort.RootElement[0].GetRawText());
         }
 
@@ -309,6 +319,15 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             _pitId = document.RootElement.TryGetProperty("pit_id", out var id) ? id.GetString() : null;
             if (_pitId is null)
                 throw new ExportException(ExportErrorCode.SourceFailed, $"Source '{Source.Name}' created a point in time without returning its pit_id.", Source.Name);
+            if (Query.Slices > 1 && ResumeUnsupportedReason is null)
+            {
+                using var settings = await Client.SendAsync(HttpMethod.Get,
+                    $"/{IndexPath}/_settings?flat_settings=true&filter_path=*.settings.index.number_of_shards", null, RetrySafety.Idempotent, token);
+                using var indices = JsonDocument.Parse(settings.Memory);
+                _layout = string.Join(",", indices.RootElement.EnumerateObject()
+                    .Select(index => $"{index.Name}:{(index.Value.TryGetProperty("settings", out var values) && values.TryGetProperty("index.number_of_shards", out var shards) ? shards.ToString() : "?")}")
+                    .Order(StringComparer.Ordinal));
+            }
         }
 
         PageRequest Request(int slice, bool first, byte[]? after) => new(Query, Settings.PageSize, Query.Fields, _sortField,

@@ -24,7 +24,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 {
     const string ManifestSuffix = ".manifest.json";
     const string UploadMarkers = ".exportsps-uploads/";
-    static readonly TimeSpan UnmarkedUploadAge = TimeSpan.FromHours(24);
+    /// <summary>How old an upload no marker protects must be before the sweep aborts it (tests shorten it).</summary>
+    internal static TimeSpan UnmarkedUploadAge { get; set; } = TimeSpan.FromHours(24);
 
     readonly S3StorageTarget _target;
     readonly AmazonS3Client _client;
@@ -154,7 +155,11 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         {
             BucketName = _target.Bucket, Key = MarkerKeyOf(runId), ContentBody = key + "\n" + cut.UploadId, UseChunkEncoding = false,
         }), "record the upload");
-        Call(() => _client.DeleteObjectAsync(_target.Bucket, MarkerKeyOf(fromRunId)), "move the upload marker");
+        try { _client.DeleteObjectAsync(_target.Bucket, MarkerKeyOf(fromRunId)).GetAwaiter().GetResult(); }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+        {
+            // Best effort: the stale marker names a run that is no longer resumable, and the sweep deletes it.
+        }
         return new MultipartWrite(this, key, runId, cut.UploadId, kept.Select(p => (p.PartNumber ?? 0, p.ETag)).ToList(), length);
     }
 
@@ -258,6 +263,25 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
     const string RunMetadata = "exportsps-run";
 
+    /// <summary>The sha256 of a stored (unencrypted) object, read back whole.</summary>
+    string HashObject(string key, long expectedBytes, CancellationToken cancellationToken)
+    {
+        using var response = Call(() => _client.GetObjectAsync(_target.Bucket, key, cancellationToken), "read the completed file back for its sha256");
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        long total = 0;
+        int read;
+        while ((read = response.ResponseStream.Read(buffer)) > 0)
+        {
+            hash.AppendData(buffer.AsSpan(0, read));
+            total += read;
+        }
+        if (total != expectedBytes)
+            throw new ExportException(ExportErrorCode.StorageFailed,
+                $"The object {key} holds {total:N0} bytes, not the {expectedBytes:N0} written; run the export again without -Resume.", key);
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+
     void PutManifest(string key, ArtifactManifest manifest, CancellationToken cancellationToken) =>
         Call(() => _client.PutObjectAsync(new PutObjectRequest
         {
@@ -276,7 +300,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         {
             var head = _client.GetObjectMetadataAsync(_target.Bucket, key).GetAwaiter().GetResult();
             if (head.Metadata[RunMetadata] != runId) return false;
-            PutManifest(key, ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson)), CancellationToken.None);
+            var manifest = ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson));
+            // A continued upload's marker is written before its object is hashed: hash it now.
+            if (manifest.Sha256.Length == 0) manifest = manifest with { Sha256 = HashObject(key, manifest.Bytes, CancellationToken.None) };
+            PutManifest(key, manifest, CancellationToken.None);
             return true;
         }
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException
@@ -286,18 +313,21 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     public int RemoveOrphans(Func<string, bool> isActiveRun)
     {
         var removed = 0;
+        var markers = new List<(string Key, string RunId, string[] Lines)>();
         foreach (var marker in ListKeys(_target.Prefix + UploadMarkers).ToList())
         {
-            var runId = marker.Key[(marker.Key.LastIndexOf('/') + 1)..];
-            if (isActiveRun(runId)) continue;
-            using (var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker"))
-            using (var reader = new StreamReader(response.ResponseStream))
-            {
-                var lines = reader.ReadToEnd().Split('\n', 3);
-                if (lines.Length == 3 && lines[2].Length > 0) TryFinishCommit(lines[0], runId, lines[2]);
-                if (lines.Length >= 2 && lines[1].Length > 0) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
-            }
-            Call(() => _client.DeleteObjectAsync(_target.Bucket, marker.Key), "delete an upload marker");
+            using var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker");
+            using var reader = new StreamReader(response.ResponseStream);
+            markers.Add((marker.Key, marker.Key[(marker.Key.LastIndexOf('/') + 1)..], reader.ReadToEnd().Split('\n', 3)));
+        }
+        // Uploads of active or resumable runs stay, whatever their age and whichever stale marker also names them
+        // (a resumed run's marker replaces its predecessor's, best effort).
+        var kept = markers.Where(m => isActiveRun(m.RunId) && m.Lines.Length >= 2).Select(m => m.Lines[1]).ToHashSet(StringComparer.Ordinal);
+        foreach (var (key, runId, lines) in markers.Where(m => !isActiveRun(m.RunId)))
+        {
+            if (lines.Length == 3 && lines[2].Length > 0) TryFinishCommit(lines[0], runId, lines[2]);
+            if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1])) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
+            Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete an upload marker");
         }
         // Uploads without a marker (the process died between the two requests) are aborted once old.
         string? keyMarker = null, uploadMarker = null;
@@ -308,7 +338,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                 BucketName = _target.Bucket, Prefix = _target.Prefix, KeyMarker = keyMarker, UploadIdMarker = uploadMarker,
             }), "list multipart uploads");
             foreach (var upload in uploads.MultipartUploads ?? [])
-                if (upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
+                if (!kept.Contains(upload.UploadId) && upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
                     removed += AbortQuietly(upload.Key, upload.UploadId) ? 1 : 0;
             (keyMarker, uploadMarker) = uploads.IsTruncated == true ? (uploads.NextKeyMarker, uploads.NextUploadIdMarker) : (null, null);
         } while (keyMarker is not null);
@@ -423,20 +453,32 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
         /// <summary>A cut falls on a part boundary: the bytes being collected go out as a part now, if they
         /// are enough for one (5 MiB), and the cut waits until every part is acknowledged.</summary>
+        public bool CanCut
+        {
+            get
+            {
+                var collected = Volatile.Read(ref _partLength);
+                return _encryption is null && Volatile.Read(ref _partNumber) + 1 < MaxParts && (collected >= MinPartSize || (collected == 0 && _uploadId is not null));
+            }
+        }
+
         public long? TryMakeDurable()
         {
-            if (_encryption is not null || (_partLength > 0 && _partLength < MinPartSize) || _partNumber + 1 >= MaxParts) return null;
+            if (!CanCut) return null;
             if (_partLength > 0) SendPart();
             if (_uploadId is null) return null; // nothing written yet
-            Task.WhenAll(_uploads).GetAwaiter().GetResult(); // part failures are caught in the tasks and rethrown below
+            Task.WhenAll(_uploads).Wait(_stop.Token); // part failures are caught in the tasks and rethrown below
             ThrowIfFailed();
             State = System.Text.Json.JsonSerializer.Serialize(new UploadCut(_uploadId, _partNumber));
             return _written;
         }
 
+        bool _completing;
+
         /// <summary>Keeps the upload and its marker for a resume; parts after the cut are replaced or left out then.</summary>
         public async Task KeepAsync(long length)
         {
+            if (_completing) throw new InvalidOperationException("The upload was being completed; it cannot be kept for a resume.");
             if (_finished) return;
             _finished = true;
             try { await Task.WhenAll(_uploads); } catch { /* the cut's parts were acknowledged before */ }
@@ -466,8 +508,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             }
         }
 
+        /// <summary>Set when the run is canceled: parts in flight stop at once instead of running out their retries.</summary>
+        readonly CancellationTokenSource _stop = new();
+
+        public void Cancel() => _stop.Cancel();
+
         void ThrowIfFailed()
         {
+            if (Volatile.Read(ref _failure) is OperationCanceledException canceled) throw canceled;
             if (Volatile.Read(ref _failure) is { } failure)
                 throw (Exception?)_store.Translate(failure, "upload a part") ?? new IOException(failure.Message, failure);
         }
@@ -493,7 +541,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         void SendPart()
         {
             if (_uploadId is null) Initiate();
-            _inFlight.Wait();
+            _inFlight.Wait(_stop.Token);
             ThrowIfFailed();
             var number = ++_partNumber;
             var part = _part;
@@ -515,7 +563,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                         request.ServerSideEncryptionCustomerProvidedKey = key;
                         request.ServerSideEncryptionCustomerProvidedKeyMD5 = md5;
                     });
-                    var response = await Client.UploadPartAsync(request);
+                    var response = await Client.UploadPartAsync(request, _stop.Token);
                     _etags[number] = response.ETag;
                     Interlocked.Add(ref _stored, length);
                 }
@@ -556,18 +604,16 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                 if (_partLength > 0) SendPart();
                 await Task.WhenAll(_uploads);
                 ThrowIfFailed();
-                if (KeptLength == 0) WriteMarker(manifest);
+                // (A continued upload's manifest has no sha256 yet: recovery hashes the object if the commit is torn.)
+                WriteMarker(manifest);
+                _completing = true;
                 _store.Call(() => Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
                 {
                     BucketName = Target.Bucket, Key = _key, UploadId = _uploadId,
                     PartETags = _etags.Where(e => e.Key <= _partNumber).OrderBy(e => e.Key).Select(e => new PartETag(e.Key, e.Value)).ToList(),
                 }, cancellationToken), "complete the upload");
-                if (KeptLength > 0)
-                {
-                    // A continued upload began in another run, whose hash state is gone: hash the object as stored.
-                    manifest = manifest with { Sha256 = HashStoredObject(manifest.Bytes, cancellationToken) };
-                    WriteMarker(manifest);
-                }
+                // A continued upload began in another run, whose hash state is gone: hash the object as stored.
+                if (KeptLength > 0) manifest = manifest with { Sha256 = _store.HashObject(_key, manifest.Bytes, cancellationToken) };
             }
             _finished = true;
             // Object first, then its manifest (ArtifactVerifier re-reads the manifest on a mismatch); the marker,
@@ -597,24 +643,6 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                 { /* unreachable: the marker stays, so the orphan sweep finds and aborts the upload */ }
             }
             ReturnBuffer();
-        }
-
-        string HashStoredObject(long expectedBytes, CancellationToken cancellationToken)
-        {
-            using var response = _store.Call(() => Client.GetObjectAsync(Target.Bucket, _key, cancellationToken), "read the completed file back for its sha256");
-            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-            var buffer = new byte[1 << 16];
-            long total = 0;
-            int read;
-            while ((read = response.ResponseStream.Read(buffer)) > 0)
-            {
-                hash.AppendData(buffer.AsSpan(0, read));
-                total += read;
-            }
-            if (total != expectedBytes)
-                throw new ExportException(ExportErrorCode.StorageFailed,
-                    $"The continued upload at {_store.Locate("", _key)} holds {total:N0} bytes, not the {expectedBytes:N0} written; run the export again without -Resume.", _key);
-            return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
         }
 
         /// <summary>The manifest is not encrypted: it holds hashes and the key's fingerprint, no data.</summary>
