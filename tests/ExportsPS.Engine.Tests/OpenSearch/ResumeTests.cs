@@ -186,6 +186,33 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(resumed.Records, Records("reshard").Distinct().Count());
     }
 
+    /// <summary>A csv without -Field takes the index's columns; the index may gain a field before the resume.
+    /// The continued rows must keep the columns the kept header names.</summary>
+    [Fact]
+    public void A_resumed_csv_keeps_its_header_columns_when_the_index_gains_a_field()
+    {
+        Register(pageSize: 80);
+        _home.Service.Create(new ExportDefinition { Name = "columns", Query = "*", Source = "cluster", Format = "csv", Slices = 1 });
+        RunFailingAfter("columns", 10, resume: false);
+        _home.Load("events", """{"@timestamp":"2026-06-18T00:00:00Z","aaa":{"first":"sorts before every other column"},"event":{"id":"zzz-late"}}""");
+        Register(pageSize: 81); // changed settings build a fresh client, which reads the field list anew (as after its cache minute)
+        var resumed = _home.Service.Start("columns", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        Assert.True(resumed.Status == RunStatus.Completed, resumed.Error);
+        var lines = File.ReadAllLines(Path.Combine(ExportFolder("columns"), "columns.csv"));
+        Assert.DoesNotContain("aaa.first", lines[0]);
+        using var reader = CsvHelper.CsvReader.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", lines))),
+            new CsvHelper.CsvReaderOptions { HasHeader = false }, false);
+        Assert.True(reader.Read());
+        var width = reader.FieldCount; // the header's
+        var rows = 0;
+        while (reader.Read())
+        {
+            Assert.Equal(width, reader.FieldCount);
+            rows++;
+        }
+        Assert.Equal(resumed.Records, rows);
+    }
+
     [Fact]
     public void A_scheduled_run_continues_its_interrupted_predecessor_by_itself()
     {
