@@ -297,6 +297,15 @@ public sealed class ExportService
         return handle;
     }
 
+    /// <summary>How many records a failed or canceled run kept for Start-Export -Resume; null when it kept none
+    /// (or a later run took its file over).</summary>
+    public long? KeptRecords(RunRecord run)
+    {
+        if (run.Status is not (RunStatus.Failed or RunStatus.Canceled)) return null;
+        var point = ReadResumePoint(run.ExportName, resume: false);
+        return point?.RunId == run.Id ? point.Records : null;
+    }
+
     /// <summary>The export's resume point; one that cannot be read (written by another version) is refused for
     /// -Resume and otherwise dropped, so a fresh run is never blocked by it.</summary>
     ResumePoint? ReadResumePoint(string exportName, bool resume)

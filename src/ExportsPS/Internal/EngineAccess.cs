@@ -97,5 +97,6 @@ internal static class EngineAccess
         Actor = run.Actor,
         Error = run.Error,
         Warnings = run.Warnings.ToArray(),
+        KeptRecords = run.Status is RunStatus.Failed or RunStatus.Canceled ? Service().KeptRecords(run) : null,
     };
 }

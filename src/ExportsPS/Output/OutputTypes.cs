@@ -70,6 +70,8 @@ public sealed class ExportRunInfo
     public string Host { get; init; } = "";
     public string Actor { get; init; } = "";
     public string? Error { get; init; }
+    /// <summary>Records an interrupted run kept for <c>Start-Export -Resume</c>; empty when it cannot be resumed.</summary>
+    public long? KeptRecords { get; init; }
     public string[] Warnings { get; init; } = [];
 
     public override string ToString() => $"{Name} {RunId} {Status}";
