@@ -31,7 +31,7 @@ internal sealed class SequenceCluster : LoopbackJsonServer
             case ("GET", "/seq/_field_caps"):
                 return (200, """{"indices":["seq"],"fields":{"@timestamp":{"date":{"type":"date"}},"uuid":{"keyword":{"type":"keyword"}},"n":{"long":{"type":"long"}},"message":{"text":{"type":"text"}}}}""");
             case ("GET", "/seq/_settings"):
-                return (200, """{"seq":{"settings":{"index.number_of_shards":"1"}}}""");
+                return (200, """{"seq":{"settings":{"index":{"number_of_shards":"1"}}}}""");
             case ("POST", "/seq/_search/point_in_time"):
                 return (200, """{"pit_id":"c2VxdWVuY2U="}""");
             case ("DELETE", "/_search/point_in_time"):

@@ -84,6 +84,7 @@ public sealed class RunExecutor
         }, null, _heartbeatInterval, _heartbeatInterval);
 
         IArtifactWrite? write = null;
+        CancellationTokenRegistration stopTransfers = default;
         ResumePoint? kept = null; // the last durable cut of this run's file
         long records = 0;
         try
@@ -153,7 +154,7 @@ public sealed class RunExecutor
             }
             var storing = write;
             handle.StoredProbe = () => storing.BytesStored;
-            using var stopTransfers = token.Register(storing.Cancel);
+            stopTransfers = token.Register(storing.Cancel);
             Stream compressed = export.Compression == CompressionKind.Gzip
                 ? new GzipMemberStream(hashing, CompressionLevel.Fastest)
                 : hashing;
@@ -287,6 +288,10 @@ public sealed class RunExecutor
                 HighWaterMark = highWaterMark,
             };
             CheckQuota(export, policy, manifest.Bytes);
+            // The commit is never canceled halfway (it would throw the finished file away): stop listening, then
+            // honour a cancel that came in meanwhile while the file is still kept.
+            stopTransfers.Dispose();
+            token.ThrowIfCancellationRequested();
             // From here the commit publishes the file: it is no longer resumable, and a commit torn by a crash
             // is finished by the orphan sweep, which skips runs it must keep for a resume.
             if (kept is not null)
@@ -305,6 +310,12 @@ public sealed class RunExecutor
             var location = write is null ? null : _stores(export.Storage).Locate(export.Name, FileNameOf(export, _formats.Get(export.Format)));
             var written = write?.Content.CanSeek == true ? write.Content.Length : 0;
             var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested, location, written);
+            if (resume is not null && kept is null && ex is ExportException { Code: ExportErrorCode.ResumeNotPossible } && handle.Run.Trigger == RunTrigger.Schedule)
+            {
+                // A scheduled run resumes by itself; one refused must not make every later tick fail the same way.
+                DropCheckpoint(export, resume);
+                message += " The checkpoint was dropped: the next scheduled run starts over.";
+            }
             if (write is not null && !await KeepForResumeAsync(write, kept, ex, export))
             {
                 kept = null;
@@ -316,8 +327,19 @@ public sealed class RunExecutor
         }
         finally
         {
+            stopTransfers.Dispose();
             handle.Phase = "done";
         }
+    }
+
+    void DropCheckpoint(ExportDefinition export, ResumePoint point)
+    {
+        try
+        {
+            if (_stores(export.Storage) is IResumableStore partials) partials.DiscardPartial(export.Name, point.FileName, point.RunId);
+            _catalog.RemoveResumePoint(export.Name);
+        }
+        catch (ExportException) { /* the sweep removes what is left; a fresh run discards it too */ }
     }
 
     /// <summary>After a failure: keeps the file up to the run's last durable cut for Start-Export -Resume,

@@ -64,7 +64,12 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             throw new ExportException(ExportErrorCode.ResumeNotPossible,
                 $"The partial file '{kept}' holds {new FileInfo(kept).Length:N0} bytes, fewer than the {length:N0} its checkpoint recorded; it was changed outside ExportsPS. " +
                 "Run the export again without -Resume.", kept);
-        File.Move(kept, temp);
+        try { File.Move(kept, temp); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ExportException(ex is FileNotFoundException ? ExportErrorCode.ResumeNotPossible : ExportErrorCode.StorageFailed,
+                $"The partial file '{kept}' cannot be taken over: {ex.Message}", kept, ex);
+        }
         try
         {
             var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
@@ -75,7 +80,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Hand the file back, so the checkpoint that names the earlier run still finds it.
-            try { File.Move(temp, kept); } catch (IOException) { }
+            try { File.Move(temp, kept); } catch (Exception back) when (back is IOException or UnauthorizedAccessException) { }
             throw new ExportException(ExportErrorCode.StorageFailed, $"The partial file '{temp}' cannot be reopened: {ex.Message}", temp, ex);
         }
     }

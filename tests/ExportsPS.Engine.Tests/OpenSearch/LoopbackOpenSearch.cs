@@ -223,7 +223,8 @@ public sealed class LoopbackOpenSearch : IDisposable
             {
                 [index] = new JsonObject
                 {
-                    ["settings"] = new JsonObject { ["index.number_of_shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    // Nested, as OpenSearch answers without flat_settings (the probe's max_result_window reads "defaults" only).
+                    ["settings"] = new JsonObject { ["index"] = new JsonObject { ["number_of_shards"] = Shards.ToString(System.Globalization.CultureInfo.InvariantCulture) } },
                     ["defaults"] = new JsonObject { ["index.max_result_window"] = "10000" },
                 },
             }.ToJsonString()),

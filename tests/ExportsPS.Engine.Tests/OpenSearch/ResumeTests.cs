@@ -213,6 +213,41 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(resumed.Records, rows);
     }
 
+    /// <summary>A scheduled run resumes by itself; when that resume is refused, the checkpoint goes, so the
+    /// next tick starts over instead of failing the same way every night.</summary>
+    [Fact]
+    public void A_refused_scheduled_resume_drops_the_checkpoint_and_the_next_tick_starts_over()
+    {
+        Register(pageSize: 80);
+        _home.Service.Create(Definition("nightly-reshard", "cluster", "jsonl", gzip: false, slices: 2));
+        RunFailingAfter("nightly-reshard", 12, resume: false);
+        _server.Shards = 2;
+        var refused = _home.Service.Start("nightly-reshard", RunTrigger.Schedule).Completion.GetAwaiter().GetResult();
+        Assert.Equal(RunStatus.Failed, refused.Status);
+        Assert.Contains("next scheduled run starts over", refused.Error);
+        Assert.Null(_home.Catalog.FindResumePoint("nightly-reshard"));
+        Assert.Empty(Directory.GetFiles(ExportFolder("nightly-reshard"), ".tmp-*"));
+        var fresh = _home.Service.Start("nightly-reshard", RunTrigger.Schedule).Completion.GetAwaiter().GetResult();
+        Assert.True(fresh.Status == RunStatus.Completed, fresh.Error);
+        Assert.Equal(fresh.Records, Records("nightly-reshard").Distinct().Count());
+    }
+
+    /// <summary>Without the right to read _settings, a sliced run cannot know its shard layout: it still exports,
+    /// but is not resumable (it used to need no such privilege).</summary>
+    [Fact]
+    public void A_sliced_run_that_may_not_read_settings_exports_but_is_not_resumable()
+    {
+        Register(pageSize: 80);
+        _home.Service.Create(Definition("no-settings", "cluster", "jsonl", gzip: false, slices: 2));
+        _server.Faults.Enqueue(new Fault.Status("/_settings", 403));
+        var failed = RunFailingAfter("no-settings", 12, resume: false);
+        Assert.DoesNotContain("-Resume", failed.Error);
+        Assert.Contains("no interrupted run", Assert.Throws<ExportException>(() => _home.Service.Start("no-settings", RunTrigger.Manual, resume: true)).Message);
+        _server.Faults.Enqueue(new Fault.Status("/_settings", 403));
+        var run = _home.Service.Start("no-settings", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+    }
+
     [Fact]
     public void A_scheduled_run_continues_its_interrupted_predecessor_by_itself()
     {

@@ -236,10 +236,10 @@ public sealed class S3StorageTests : IDisposable
             var torn = await Commit("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 11, size);
             // Rewind to the crash point: the old manifest in place, the new run's marker still holding its manifest.
             PutRaw("exports/torn/torn.bin.manifest.json", System.Text.Encoding.UTF8.GetString(old.ToJson()));
-            PutRaw("exports/.exportsps-uploads/" + torn.RunId, "exports/torn/torn.bin\n\n" + System.Text.Encoding.UTF8.GetString(torn.ToJson()));
+            PutRaw("exports/.exportsps-uploads/" + torn.RunId, $"exports/torn/torn.bin\n\n{torn.RunId}\n" + System.Text.Encoding.UTF8.GetString(torn.ToJson()));
             // A marker of a run that died before publishing its object must not roll anything forward.
             var never = Manifest("cccccccccccccccccccccccccccccccc", "torn.bin", SHA256.HashData(Bytes(10, 12)), 10);
-            PutRaw("exports/.exportsps-uploads/" + never.RunId, "exports/torn/torn.bin\n\n" + System.Text.Encoding.UTF8.GetString(never.ToJson()));
+            PutRaw("exports/.exportsps-uploads/" + never.RunId, $"exports/torn/torn.bin\n\n{never.RunId}\n" + System.Text.Encoding.UTF8.GetString(never.ToJson()));
             Assert.Equal(old.Sha256, _store.ReadManifest("torn")!.Sha256);
 
             _store.RemoveOrphans(_ => false);
@@ -249,6 +249,27 @@ public sealed class S3StorageTests : IDisposable
                 .GetAwaiter().GetResult().S3Objects ?? []);
             ReliabilityReport.Record("crash", $"S3 commit torn between object and manifest ({path}, state reproduced in the bucket): recovery wrote the manifest, the new file verifies; a marker of an unpublished run rolled nothing forward");
         }
+
+        // A resumed upload: its object's metadata names the run that started it, and its manifest has no sha256
+        // until the object is read back, so recovery must match the origin run and hash the object itself.
+        var previous = _store.ReadManifest("torn")!;
+        var cutBytes = Bytes(5 * 1024 * 1024, 13);
+        var starting = (IResumableWrite)_store.BeginWrite("torn", "torn.bin", "dddddddddddddddddddddddddddddddd");
+        starting.Content.Write(cutBytes);
+        var cut = starting.TryMakeDurable();
+        Assert.Equal(cutBytes.Length, cut);
+        await starting.KeepAsync(cut!.Value);
+        var continuing = ((IResumableStore)_store).ContinueWrite("torn", "torn.bin", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "dddddddddddddddddddddddddddddddd", cut.Value, starting.State);
+        var tail = Bytes(1024 * 1024, 14);
+        continuing.Content.Write(tail);
+        var whole = cutBytes.Concat(tail).ToArray();
+        var unhashed = Manifest("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "torn.bin", SHA256.HashData(whole), whole.Length) with { Sha256 = "" };
+        var committed = await continuing.CommitAsync(unhashed, CancellationToken.None);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(whole)).ToLowerInvariant(), committed.Sha256);
+        PutRaw("exports/torn/torn.bin.manifest.json", System.Text.Encoding.UTF8.GetString(previous.ToJson()));
+        PutRaw("exports/.exportsps-uploads/" + unhashed.RunId, $"exports/torn/torn.bin\n\ndddddddddddddddddddddddddddddddd\n" + System.Text.Encoding.UTF8.GetString(unhashed.ToJson()));
+        _store.RemoveOrphans(_ => false);
+        Assert.Equal(committed.Sha256, _store.ReadManifest("torn")!.Sha256);
     }
 
     /// <summary>Resume into a bucket: the interrupted run's multipart upload is kept at its last cut (a part

@@ -293,9 +293,16 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         string? _layout;
 
         // A unique field's values mean the same in every point in time; _shard_doc's only within its own.
-        public override string? ResumeUnsupportedReason => _sortField == Settings.TiebreakerField ? null :
-            $"source '{Source.Name}' sorts on {_sortField}, whose positions hold only within one point in time. " +
-            $"Register-ExportSource -Name {Source.Name} -TiebreakerField <a unique keyword field, e.g. uuid> -Force makes its runs resumable";
+        public override string? ResumeUnsupportedReason =>
+            _sortField != Settings.TiebreakerField
+                ? $"source '{Source.Name}' sorts on {_sortField}, whose positions hold only within one point in time. " +
+                  $"Register-ExportSource -Name {Source.Name} -TiebreakerField <a unique keyword field, e.g. uuid> -Force makes its runs resumable"
+                : _layoutUnknown
+                    ? $"with several slices a resume needs the indices and shards behind '{Query.Index}', and source '{Source.Name}' could not read them " +
+                      "(_settings; its credentials may lack indices:monitor/settings/get)"
+                    : null;
+
+        bool _layoutUnknown;
 
         /// <summary>A resumed slice starts after its last written record with a range filter rather than
         /// search_after, so the slice's first page counts exactly what is left.</summary>
@@ -319,15 +326,31 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             _pitId = document.RootElement.TryGetProperty("pit_id", out var id) ? id.GetString() : null;
             if (_pitId is null)
                 throw new ExportException(ExportErrorCode.SourceFailed, $"Source '{Source.Name}' created a point in time without returning its pit_id.", Source.Name);
-            if (Query.Slices > 1 && ResumeUnsupportedReason is null)
+            if (Query.Slices > 1 && _sortField == Settings.TiebreakerField) _layout = await ReadLayoutAsync(token);
+        }
+
+        /// <summary>"index:shards,…" for the open indices behind the index name. filter_path splits on dots, so the
+        /// settings are read nested (no flat_settings). Unknown (refused, or an empty answer) makes the run
+        /// not resumable rather than failing it: the export itself does not need this.</summary>
+        async Task<string?> ReadLayoutAsync(CancellationToken token)
+        {
+            try
             {
                 using var settings = await Client.SendAsync(HttpMethod.Get,
-                    $"/{IndexPath}/_settings?flat_settings=true&filter_path=*.settings.index.number_of_shards", null, RetrySafety.Idempotent, token);
+                    $"/{IndexPath}/_settings?expand_wildcards=open&filter_path=*.settings.index.number_of_shards", null, RetrySafety.Idempotent, token);
                 using var indices = JsonDocument.Parse(settings.Memory);
-                _layout = string.Join(",", indices.RootElement.EnumerateObject()
-                    .Select(index => $"{index.Name}:{(index.Value.TryGetProperty("settings", out var values) && values.TryGetProperty("index.number_of_shards", out var shards) ? shards.ToString() : "?")}")
-                    .Order(StringComparer.Ordinal));
+                var layout = indices.RootElement.EnumerateObject()
+                    .Select(index => index.Value.TryGetProperty("settings", out var values) && values.TryGetProperty("index", out var options)
+                                     && options.TryGetProperty("number_of_shards", out var shards)
+                        ? $"{index.Name}:{shards}"
+                        : null)
+                    .ToList();
+                if (layout.Count > 0 && layout.All(entry => entry is not null)) return string.Join(",", layout.Order(StringComparer.Ordinal));
             }
+            catch (ExportException ex) when (ex.Code is not ExportErrorCode.SourceAuthenticationFailed) { }
+            catch (JsonException) { }
+            _layoutUnknown = true;
+            return null;
         }
 
         PageRequest Request(int slice, bool first, byte[]? after) => new(Query, Settings.PageSize, Query.Fields, _sortField,

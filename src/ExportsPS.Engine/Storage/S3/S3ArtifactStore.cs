@@ -114,8 +114,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
     string MarkerKeyOf(string runId) => _target.Prefix + UploadMarkers + runId;
 
-    /// <summary>Where an interrupted run's upload stands at its last cut: every part up to <see cref="Parts"/> is complete.</summary>
-    sealed record UploadCut(string UploadId, int Parts);
+    /// <summary>Where an interrupted run's upload stands at its last cut: every part up to <see cref="Parts"/> is complete.
+    /// <see cref="OriginRunId"/> is the run that started the upload: the object's metadata names it.</summary>
+    sealed record UploadCut(string UploadId, int Parts, string? OriginRunId = null);
 
     public IResumableWrite ContinueWrite(string exportName, string fileName, string runId, string fromRunId, long length, string? state)
     {
@@ -160,7 +161,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         {
             // Best effort: the stale marker names a run that is no longer resumable, and the sweep deletes it.
         }
-        return new MultipartWrite(this, key, runId, cut.UploadId, kept.Select(p => (p.PartNumber ?? 0, p.ETag)).ToList(), length);
+        return new MultipartWrite(this, key, runId, cut.UploadId, kept.Select(p => (p.PartNumber ?? 0, p.ETag)).ToList(), length, cut.OriginRunId ?? fromRunId);
     }
 
     public void DiscardPartial(string exportName, string fileName, string runId)
@@ -294,12 +295,12 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     /// missing: it is written now, so the export serves the new file instead of failing its sha256 check.
     /// An SSE-C object's metadata cannot be read without the key, which is never stored: such a torn commit
     /// stays reported as a sha256 mismatch until the next run.</summary>
-    bool TryFinishCommit(string key, string runId, string manifestJson)
+    bool TryFinishCommit(string key, string originRunId, string manifestJson)
     {
         try
         {
             var head = _client.GetObjectMetadataAsync(_target.Bucket, key).GetAwaiter().GetResult();
-            if (head.Metadata[RunMetadata] != runId) return false;
+            if (head.Metadata[RunMetadata] != originRunId) return false;
             var manifest = ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson));
             // A continued upload's marker is written before its object is hashed: hash it now.
             if (manifest.Sha256.Length == 0) manifest = manifest with { Sha256 = HashObject(key, manifest.Bytes, CancellationToken.None) };
@@ -316,16 +317,24 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         var markers = new List<(string Key, string RunId, string[] Lines)>();
         foreach (var marker in ListKeys(_target.Prefix + UploadMarkers).ToList())
         {
-            using var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker");
-            using var reader = new StreamReader(response.ResponseStream);
-            markers.Add((marker.Key, marker.Key[(marker.Key.LastIndexOf('/') + 1)..], reader.ReadToEnd().Split('\n', 3)));
+            try
+            {
+                using var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker");
+                using var reader = new StreamReader(response.ResponseStream);
+                // key, upload id, the run that started the upload, then (while committing) the manifest.
+                markers.Add((marker.Key, marker.Key[(marker.Key.LastIndexOf('/') + 1)..], reader.ReadToEnd().Split('\n', 4)));
+            }
+            catch (ExportException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
+            {
+                // Its run ended between the listing and the read: nothing to do for it.
+            }
         }
         // Uploads of active or resumable runs stay, whatever their age and whichever stale marker also names them
         // (a resumed run's marker replaces its predecessor's, best effort).
         var kept = markers.Where(m => isActiveRun(m.RunId) && m.Lines.Length >= 2).Select(m => m.Lines[1]).ToHashSet(StringComparer.Ordinal);
         foreach (var (key, runId, lines) in markers.Where(m => !isActiveRun(m.RunId)))
         {
-            if (lines.Length == 3 && lines[2].Length > 0) TryFinishCommit(lines[0], runId, lines[2]);
+            if (lines.Length == 4 && lines[3].Length > 0) TryFinishCommit(lines[0], lines[2], lines[3]);
             if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1])) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
             Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete an upload marker");
         }
@@ -406,6 +415,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         readonly S3ArtifactStore _store;
         readonly string _key;
         readonly string _runId;
+        /// <summary>The run that started the upload (this one, unless it continues an interrupted run's).</summary>
+        readonly string _originRunId;
         readonly ArtifactKey? _encryption;
         readonly SemaphoreSlim _inFlight;
         readonly ConcurrentDictionary<int, string> _etags = new();
@@ -426,6 +437,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             _store = store;
             _key = key;
             _runId = runId;
+            _originRunId = runId;
             _encryption = encryption;
             _inFlight = new SemaphoreSlim(store._target.PartsInFlight);
             _part = GC.AllocateUninitializedArray<byte>(store._target.PartSize);
@@ -434,9 +446,11 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
         /// <summary>Continues an interrupted run's upload after its last cut: <paramref name="parts"/> are kept,
         /// new parts are numbered after them.</summary>
-        public MultipartWrite(S3ArtifactStore store, string key, string runId, string uploadId, IReadOnlyList<(int Number, string ETag)> parts, long kept)
+        public MultipartWrite(S3ArtifactStore store, string key, string runId, string uploadId, IReadOnlyList<(int Number, string ETag)> parts, long kept,
+            string originRunId)
             : this(store, key, runId, null)
         {
+            _originRunId = originRunId;
             _uploadId = uploadId;
             foreach (var (number, etag) in parts) _etags[number] = etag;
             _partNumber = parts.Count;
@@ -469,7 +483,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             if (_uploadId is null) return null; // nothing written yet
             Task.WhenAll(_uploads).Wait(_stop.Token); // part failures are caught in the tasks and rethrown below
             ThrowIfFailed();
-            State = System.Text.Json.JsonSerializer.Serialize(new UploadCut(_uploadId, _partNumber));
+            State = System.Text.Json.JsonSerializer.Serialize(new UploadCut(_uploadId, _partNumber, _originRunId));
             return _written;
         }
 
@@ -523,7 +537,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         void Initiate()
         {
             var request = new InitiateMultipartUploadRequest { BucketName = Target.Bucket, Key = _key, ContentType = "application/octet-stream" };
-            request.Metadata.Add(RunMetadata, _runId); // lets recovery tell this run's object from the previous one
+            request.Metadata.Add(RunMetadata, _originRunId); // lets recovery tell this upload's object from the previous one
             ApplyKey(_encryption, (method, key, md5) =>
             {
                 request.ServerSideEncryptionCustomerMethod = method;
@@ -589,7 +603,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                     BucketName = Target.Bucket, Key = _key, InputStream = new MemoryStream(_part, 0, _partLength, writable: false),
                     UseChunkEncoding = false, ContentType = "application/octet-stream",
                 };
-                request.Metadata.Add(RunMetadata, _runId);
+                request.Metadata.Add(RunMetadata, _originRunId);
                 ApplyKey(_encryption, (method, key, md5) =>
                 {
                     request.ServerSideEncryptionCustomerMethod = method;
@@ -631,6 +645,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
         public async Task AbortAsync()
         {
+            if (_completing && !_finished)
+            {
+                // The object may be published already: the marker (with the manifest) and the upload are left
+                // to the orphan sweep, which finishes the commit if the object is this upload's, else aborts it.
+                _finished = true;
+                ReturnBuffer();
+                return;
+            }
             if (_finished) return;
             _finished = true;
             try { await Task.WhenAll(_uploads); } catch { /* the abort below is what matters */ }
@@ -654,7 +676,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             _store.Call(() => Client.PutObjectAsync(new PutObjectRequest
             {
                 BucketName = Target.Bucket, Key = MarkerKey, UseChunkEncoding = false,
-                ContentBody = _key + "\n" + (_uploadId ?? "") + "\n" + System.Text.Encoding.UTF8.GetString(Sealed(manifest).ToJson()),
+                ContentBody = _key + "\n" + (_uploadId ?? "") + "\n" + _originRunId + "\n" + System.Text.Encoding.UTF8.GetString(Sealed(manifest).ToJson()),
             }), "record the commit");
 
         void ReturnBuffer()
