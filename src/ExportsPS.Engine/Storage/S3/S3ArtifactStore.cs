@@ -415,6 +415,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         readonly S3ArtifactStore _store;
         readonly string _key;
         readonly string _runId;
+        readonly int _sendAt;
         /// <summary>The run that started the upload (this one, unless it continues an interrupted run's).</summary>
         readonly string _originRunId;
         readonly ArtifactKey? _encryption;
@@ -440,7 +441,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             _originRunId = runId;
             _encryption = encryption;
             _inFlight = new SemaphoreSlim(store._target.PartsInFlight);
-            _part = GC.AllocateUninitializedArray<byte>(store._target.PartSize);
+            // A cut needs a part of at least 5 MiB collected at a record boundary: with 5 MiB parts that moment
+            // would never come, so unencrypted uploads (the resumable ones) send such parts at 6 MiB (+1 MiB a buffer).
+            _sendAt = encryption is null && store._target.PartSize == MinPartSize ? MinPartSize + (1 << 20) : store._target.PartSize;
+            _part = GC.AllocateUninitializedArray<byte>(_sendAt);
             Content = new PartWriter(this);
         }
 
@@ -513,12 +517,12 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             ThrowIfFailed();
             while (!buffer.IsEmpty)
             {
-                var take = Math.Min(buffer.Length, Target.PartSize - _partLength);
+                var take = Math.Min(buffer.Length, _sendAt - _partLength);
                 buffer[..take].CopyTo(_part.AsSpan(_partLength));
                 _partLength += take;
                 _written += take;
                 buffer = buffer[take..];
-                if (_partLength == Target.PartSize) SendPart();
+                if (_partLength == _sendAt) SendPart();
             }
         }
 
@@ -560,7 +564,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             var number = ++_partNumber;
             var part = _part;
             var length = _partLength;
-            _part = _spare.TryTake(out var spare) ? spare : GC.AllocateUninitializedArray<byte>(Target.PartSize);
+            _part = _spare.TryTake(out var spare) ? spare : GC.AllocateUninitializedArray<byte>(_sendAt);
             _partLength = 0;
             _uploads.Add(Task.Run(async () =>
             {
