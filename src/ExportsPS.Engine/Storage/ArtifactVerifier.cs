@@ -6,7 +6,7 @@ namespace ExportsPS.Engine.Storage;
 /// <summary>Reads an artifact while hashing it and, at the end, checks the hash against the manifest.
 /// A re-run may replace the file between reading the manifest and opening the file; then the hash
 /// matches the newer manifest instead, which is re-read before declaring the file corrupt.</summary>
-public sealed class ArtifactVerifier : Stream
+public sealed class ArtifactVerifier : ReadOnlyStream
 {
     readonly Stream _inner;
     readonly IArtifactStore _store;
@@ -79,15 +79,8 @@ public sealed class ArtifactVerifier : Stream
             "It was changed or damaged after the export; re-run the export with Start-Export.", _exportName);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
     public override long Length => _inner.Length;
     public override long Position { get => _inner.Position; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

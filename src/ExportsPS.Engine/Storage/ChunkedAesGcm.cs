@@ -102,7 +102,7 @@ public static class ChunkedAesGcm
     }
 
     /// <summary>Decrypts and authenticates chunk by chunk; any tampering or truncation throws ArtifactCorrupt.</summary>
-    public sealed class DecryptingStream : Stream
+    public sealed class DecryptingStream : ReadOnlyStream
     {
         readonly Stream _inner;
         readonly AesGcm _aes;
@@ -180,15 +180,6 @@ public static class ChunkedAesGcm
             return take;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
