@@ -133,24 +133,22 @@ public sealed class RunExecutor
                 ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index))
                 : export.Fields);
             var fileName = FileNameOf(export, format);
-            var hashing = default(HashingStream);
-            long unhashed = 0; // kept bytes the store cannot read back: it hashes the file at commit
+            IResumableWrite? continued = null;
             if (resume is not null)
             {
-                var continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes, resume.StoreState);
-                write = continued;
+                write = continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes, resume.StoreState);
                 // The partial file is this run's now: a failure before its first cut keeps it as it was.
                 kept = resume with { RunId = runId, At = DateTimeOffset.UtcNow };
                 _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
-                hashing = new HashingStream(write.Content);
+            }
+            else write = store.BeginWrite(export.Name, fileName, runId, key);
+            var hashing = new HashingStream(write.Content);
+            long unhashed = 0; // kept bytes the store cannot read back: it hashes the file at commit
+            if (continued is not null)
+            {
                 using var earlierBytes = continued.ReadKept();
                 if (earlierBytes is null) unhashed = continued.KeptLength;
                 else hashing.Prime(earlierBytes);
-            }
-            else
-            {
-                write = store.BeginWrite(export.Name, fileName, runId, key);
-                hashing = new HashingStream(write.Content);
             }
             var storing = write;
             handle.StoredProbe = () => storing.BytesStored;
