@@ -48,9 +48,14 @@ public static class Program
             // buffers) apart, since that is what must stay flat as the result grows.
             long peakAnon = 0;
             using var sampler = new Timer(_ => Interlocked.Exchange(ref peakAnon, Math.Max(Interlocked.Read(ref peakAnon), StatusKb("RssAnon:"))), null, 0, 50);
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var (gcBefore, pauseBefore) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
             var run = Export(service, "rss-" + format, format, "*", [], gzip: gzipped);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             sampler.Dispose();
-            Console.WriteLine($"RECORDS={run.Records} PEAK_MB={PeakMb()} PEAK_ANON_MB={Interlocked.Read(ref peakAnon) / 1024}");
+            Console.Error.WriteLine($"  {onlyFormat}: {run.Duration?.TotalSeconds:N2} s, {cpu.TotalSeconds:N2} CPU-s, " +
+                                    $"{GC.CollectionCount(0) - gcBefore} GCs pausing {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:N0} ms");
+            Console.WriteLine($"RECORDS={run.Records} SECONDS={run.Duration?.TotalSeconds:F3} PEAK_MB={PeakMb()} PEAK_ANON_MB={Interlocked.Read(ref peakAnon) / 1024}");
             return run.Status == RunStatus.Completed ? 0 : 1;
         }
 
