@@ -13,6 +13,7 @@ public sealed class CsvFormat : ExportFormat
 {
     public const char ValueSeparator = '|';
     public const string FormulaCharacters = "=+-@\t\r";
+    static readonly SearchValues<byte> FormulaStarts = SearchValues.Create(Encoding.ASCII.GetBytes(FormulaCharacters));
 
     public override string Name => "csv";
     public override string FileExtension => "csv";
@@ -59,19 +60,17 @@ public sealed class CsvFormat : ExportFormat
         readonly ColumnExtractor _extractor;
 
         readonly Stream _output;
+        readonly bool _neutralize;
 
         public Writer(Stream output, IReadOnlyList<string> columns, bool neutralize)
         {
             _output = output;
+            _neutralize = neutralize;
             _header = columns.ToArray();
             _extractor = new ColumnExtractor(columns, ValueSeparator);
-            _csv = CsvWriter.Create(output, new CsvWriterOptions
-            {
-                Injection = neutralize ? CsvInjection.Escape : CsvInjection.None,
-                InjectionCharacters = FormulaCharacters,
-                InjectionEscape = '\'',
-                NewLine = "\n",
-            }, true);
+            // Formula cells are neutralised here, not by CsvHelper's injection option: that option sends every
+            // cell through its slower custom path, and cells starting with = + - @ are rare.
+            _csv = CsvWriter.Create(output, new CsvWriterOptions { NewLine = "\n" }, true);
         }
 
         /// <summary>Written directly: the header is ours, not data, so formula protection must not turn
@@ -85,9 +84,18 @@ public sealed class CsvFormat : ExportFormat
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {
             _extractor.Extract(sourceJson);
-            for (var i = 0; i < _extractor.Count; i++) _csv.WriteField(_extractor[i]);
+            for (var i = 0; i < _extractor.Count; i++)
+            {
+                var cell = _extractor[i];
+                if (_neutralize && cell.Length > 0 && FormulaStarts.Contains(cell[0])) WriteNeutralized(cell);
+                else _csv.WriteField(cell); // UTF-8 straight from the document: quoted only if it must be
+            }
             _csv.EndRecord();
         }
+
+        /// <summary>A cell a spreadsheet would evaluate: a leading <c>'</c> makes it text, and it is quoted, as
+        /// OWASP advises for CSV injection.</summary>
+        void WriteNeutralized(ReadOnlySpan<byte> cell) => _csv.WriteField("'" + Encoding.UTF8.GetString(cell), CsvQuoting.Always);
 
         static string Quote(string field) =>
             field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"") + "\"" : field;

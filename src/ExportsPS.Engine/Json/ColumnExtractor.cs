@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
@@ -7,30 +8,32 @@ namespace ExportsPS.Engine.Json;
 /// <summary>Pulls the values of many dotted-path columns out of a JSON document in one forward pass,
 /// without building a DOM: the CSV hot path. Nested objects, flat dotted keys (<c>"source.ip"</c>) and
 /// arrays (including arrays of objects) all reach a column; several values are joined with the
-/// separator. Not thread-safe: one per writing thread.</summary>
+/// separator. Cells are UTF-8, copied straight from the document where no JSON escape needs undoing, so
+/// a value is never decoded to UTF-16 and encoded back. Not thread-safe: one per writing thread.</summary>
 public sealed class ColumnExtractor
 {
     readonly Node _root = new("");
     readonly ColumnBuffer[] _columns;
-    readonly char _separator;
+    readonly byte _separator;
 
     public ColumnExtractor(IReadOnlyList<string> columns, char separator)
     {
-        _separator = separator;
+        if (separator > 0x7F) throw new ArgumentOutOfRangeException(nameof(separator), "The value separator must be an ASCII character.");
+        _separator = (byte)separator;
         _columns = new ColumnBuffer[columns.Count];
         for (var i = 0; i < columns.Count; i++)
         {
             _columns[i] = new ColumnBuffer();
             var node = _root;
             foreach (var segment in columns[i].Split('.')) node = node.Child(segment);
-            node.Columns.Add(i);
+            node.AddColumn(i);
         }
     }
 
     public int Count => _columns.Length;
 
-    /// <summary>The text of column <paramref name="index"/> for the last extracted document.</summary>
-    public ReadOnlySpan<char> this[int index] => _columns[index].Text;
+    /// <summary>The UTF-8 text of column <paramref name="index"/> for the last extracted document.</summary>
+    public ReadOnlySpan<byte> this[int index] => _columns[index].Text;
 
     public void Extract(ReadOnlySpan<byte> document)
     {
@@ -58,14 +61,14 @@ public sealed class ColumnExtractor
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
-                if (node.Columns.Count > 0)
+                if (node.Columns.Length > 0)
                 {
                     // A column that names an object gets the object's JSON text.
                     var start = (int)reader.TokenStartIndex;
                     var end = reader;
                     end.Skip();
                     var raw = document[start..(int)end.BytesConsumed];
-                    foreach (var column in node.Columns) _columns[column].AppendSeparated(_separator, Encoding.UTF8.GetString(raw));
+                    foreach (var column in node.Columns) _columns[column].AppendSeparated(_separator, raw);
                 }
                 if (node.HasChildren) VisitObject(ref reader, node, document);
                 else reader.Skip();
@@ -91,69 +94,66 @@ public sealed class ColumnExtractor
                 column.AppendString(ref reader);
                 break;
             case JsonTokenType.True:
-                column.Append("true");
+                column.Append("true"u8);
                 break;
             case JsonTokenType.False:
-                column.Append("false");
+                column.Append("false"u8);
                 break;
             default: // numbers keep their JSON text exactly
-                column.AppendAscii(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+                column.Append(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
                 break;
         }
     }
 
     sealed class ColumnBuffer
     {
-        char[] _chars = new char[256];
+        byte[] _bytes = new byte[256];
         int _length;
         bool _any;
 
-        public ReadOnlySpan<char> Text => _chars.AsSpan(0, _length);
+        public ReadOnlySpan<byte> Text => _bytes.AsSpan(0, _length);
 
         public void Clear() { _length = 0; _any = false; }
 
-        public void Separate(char separator)
+        public void Separate(byte separator)
         {
-            if (_any) Append(separator);
+            if (_any)
+            {
+                Ensure(1);
+                _bytes[_length++] = separator;
+            }
             _any = true;
         }
 
-        public void AppendSeparated(char separator, ReadOnlySpan<char> text)
+        public void AppendSeparated(byte separator, ReadOnlySpan<byte> text)
         {
             Separate(separator);
             Append(text);
         }
 
-        void Append(char c)
-        {
-            Ensure(1);
-            _chars[_length++] = c;
-        }
-
-        public void Append(ReadOnlySpan<char> text)
+        public void Append(ReadOnlySpan<byte> text)
         {
             Ensure(text.Length);
-            text.CopyTo(_chars.AsSpan(_length));
+            text.CopyTo(_bytes.AsSpan(_length));
             _length += text.Length;
         }
 
-        public void AppendAscii(ReadOnlySpan<byte> bytes)
-        {
-            Ensure(bytes.Length);
-            for (var i = 0; i < bytes.Length; i++) _chars[_length + i] = (char)bytes[i];
-            _length += bytes.Length;
-        }
-
+        /// <summary>The string's UTF-8 value: its raw bytes unless an escape (\n, \u00e9, \") must be undone.</summary>
         public void AppendString(ref Utf8JsonReader reader)
         {
-            var maxChars = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
-            Ensure(maxChars);
-            _length += reader.CopyString(_chars.AsSpan(_length));
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+            {
+                Append(reader.ValueSpan);
+                return;
+            }
+            // Unescaping never makes a value longer than its raw text.
+            Ensure(reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length);
+            _length += reader.CopyString(_bytes.AsSpan(_length));
         }
 
         void Ensure(int more)
         {
-            if (_length + more > _chars.Length) Array.Resize(ref _chars, Math.Max(_chars.Length * 2, _length + more));
+            if (_length + more > _bytes.Length) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + more));
         }
     }
 
@@ -161,30 +161,46 @@ public sealed class ColumnExtractor
     {
         public readonly byte[] Utf8Name = Encoding.UTF8.GetBytes(name);
         public readonly string Name = name;
-        public readonly List<int> Columns = new();
-        readonly List<Node> _children = new();
+        // Arrays, not lists: they are read for every property of every document.
+        public int[] Columns = [];
+        Node[] _children = [];
 
-        public bool HasChildren => _children.Count > 0;
+        public bool HasChildren => _children.Length > 0;
+
+        public void AddColumn(int column) => Columns = [.. Columns, column];
 
         public Node Child(string segment)
         {
             foreach (var child in _children) if (child.Name == segment) return child;
             var created = new Node(segment);
-            _children.Add(created);
+            _children = [.. _children, created];
             return created;
         }
 
         /// <summary>The node a property name leads to (following dots in flat keys), or null.</summary>
         public Node? Find(ref Utf8JsonReader reader)
         {
-            foreach (var child in _children)
-                if (reader.ValueTextEquals(child.Utf8Name)) return child;
-            var raw = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan;
-            if (raw.IndexOf((byte)'.') < 0) return null;
+            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+            {
+                // The common case: raw bytes, most children ruled out on their length and first byte alone.
+                var name = reader.ValueSpan;
+                foreach (var child in _children)
+                {
+                    var candidate = child.Utf8Name;
+                    if (candidate.Length == name.Length && (name.Length == 0 || candidate[0] == name[0]) && name.SequenceEqual(candidate)) return child;
+                }
+                if (name.IndexOf((byte)'.') < 0) return null;
+            }
+            else
+            {
+                foreach (var child in _children)
+                    if (reader.ValueTextEquals(child.Utf8Name)) return child;
+                if (!reader.GetString()!.Contains('.')) return null;
+            }
             Node? node = this;
             foreach (var segment in reader.GetString()!.Split('.'))
             {
-                node = node._children.FirstOrDefault(c => c.Name == segment);
+                node = Array.Find(node._children, c => c.Name == segment);
                 if (node is null) return null;
             }
             return node;
