@@ -12,7 +12,7 @@ using Lucene.Net.Index;
 namespace ExportsPS.Bench;
 
 /// <summary>
-/// bench [--events N] [--data DIR] [--json FILE] [--peer] [--export-only FORMAT]
+/// bench [--events N] [--data DIR] [--json FILE] [--peer] [--export-only FORMAT [--repeat N]]
 /// Loads N ECS events (default 1M) and 10k MISP attributes into an embedded index (reused when already
 /// there), then measures in one run, side by side: each format end to end; the physical limit (a bare
 /// doc-values read of the matches, a bare GZip-Fastest of the same output bytes); the jq | gzip -1
@@ -48,13 +48,18 @@ public static class Program
             // buffers) apart, since that is what must stay flat as the result grows.
             long peakAnon = 0;
             using var sampler = new Timer(_ => Interlocked.Exchange(ref peakAnon, Math.Max(Interlocked.Read(ref peakAnon), StatusKb("RssAnon:"))), null, 0, 50);
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var (gcBefore, pauseBefore) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
-            var run = Export(service, "rss-" + format, format, "*", [], gzip: gzipped);
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            RunRecord run;
+            var repeat = int.Parse(Option(args, "--repeat") ?? "1", Inv);
+            do
+            {
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var (gcBefore, pauseBefore) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
+                run = Export(service, "rss-" + format, format, "*", [], gzip: gzipped);
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+                Console.Error.WriteLine($"  {onlyFormat}: {run.Duration?.TotalSeconds:N2} s, {cpu.TotalSeconds:N2} CPU-s, " +
+                                        $"{GC.CollectionCount(0) - gcBefore} GCs pausing {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:N0} ms");
+            } while (--repeat > 0);
             sampler.Dispose();
-            Console.Error.WriteLine($"  {onlyFormat}: {run.Duration?.TotalSeconds:N2} s, {cpu.TotalSeconds:N2} CPU-s, " +
-                                    $"{GC.CollectionCount(0) - gcBefore} GCs pausing {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:N0} ms");
             Console.WriteLine($"RECORDS={run.Records} SECONDS={run.Duration?.TotalSeconds:F3} PEAK_MB={PeakMb()} PEAK_ANON_MB={Interlocked.Read(ref peakAnon) / 1024}");
             return run.Status == RunStatus.Completed ? 0 : 1;
         }
