@@ -64,6 +64,9 @@ public abstract class ExportFormat
     /// several cores with <see cref="CreateRowWriter"/> and concatenated in order.</summary>
     public virtual bool WritesIndependentRows => false;
 
+    /// <summary>True for formats that write each <c>_source</c> as it came (json, jsonl): formatting is a copy.</summary>
+    public virtual bool CopiesSource => false;
+
     /// <summary>A writer of rows only (no header, no wrapper); its <see cref="IRecordFormatter.WriteEnd"/>
     /// flushes the rows written so far.</summary>
     public virtual IRecordFormatter CreateRowWriter(Stream output, FormatContext context) =>

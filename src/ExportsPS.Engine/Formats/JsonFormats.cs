@@ -13,6 +13,8 @@ public sealed class JsonArrayFormat : ExportFormat
 
     public override string? ContinueUnsupportedReason => null;
 
+    public override bool CopiesSource => true;
+
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken) =>
         JsonRecordReader.ReadArray(input, cancellationToken);
 
@@ -49,6 +51,8 @@ public sealed class JsonLinesFormat : ExportFormat
     public override IRecordFormatter CreateWriter(Stream output, FormatContext context) => new Writer(output);
 
     public override string? ContinueUnsupportedReason => null;
+
+    public override bool CopiesSource => true;
 
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken) =>
         JsonRecordReader.ReadLines(input, cancellationToken);

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using ExportsPS.Engine.Catalog;
 using ExportsPS.Engine.Exports;
 using ExportsPS.Engine.Formats;
@@ -142,7 +141,9 @@ public sealed class RunExecutor
                 _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
             }
             else write = store.BeginWrite(export.Name, fileName, runId, key);
-            var hashing = new HashingStream(write.Content);
+            using var output = new OutputChain(write.Content, export.Compression == CompressionKind.Gzip,
+                formattingCostsCpu: !format.CopiesSource && !format.WritesIndependentRows, token);
+            var hashing = output.Hashing;
             long unhashed = 0; // kept bytes the store cannot read back: it hashes the file at commit
             if (continued is not null)
             {
@@ -153,17 +154,12 @@ public sealed class RunExecutor
             var storing = write;
             handle.StoredProbe = () => storing.BytesStored;
             stopTransfers = token.Register(storing.Cancel);
-            Stream compressed = export.Compression == CompressionKind.Gzip
-                ? new GzipMemberStream(hashing, CompressionLevel.Fastest)
-                : hashing;
             // Checkpoints need positions from the source, a format that can continue and a store that keeps partial files.
             var resumable = write as IResumableWrite;
             var checkpoints = session.ResumeUnsupportedReason is null && format.ContinueUnsupportedReason is null && resumable is not null && key is null;
             var positions = resume?.Positions.ToArray() ?? new string?[Math.Max(1, export.Slices)];
             var sinceCheckpoint = System.Diagnostics.Stopwatch.StartNew();
             var definitionHash = ResumePoint.HashOf(export);
-            // Formatting on this thread, compression + hashing + writing on another.
-            using var buffered = new PipelinedWriteStream(compressed, 256 * 1024, 8, token);
 
             Volatile.Write(ref activeSession, session);
             handle.Phase = session.Describe() is { Length: > 0 } how ? $"reading ({how})" : "reading";
@@ -171,7 +167,7 @@ public sealed class RunExecutor
             // from a blocked hand-off instead of leaving it waiting forever.
             using (var pipeline = CancellationTokenSource.CreateLinkedTokenSource(token))
             using (var queue = new RecordBatchQueue(QueueCapacity, pipeline.Token))
-            using (var formatter = format.CreateWriter(buffered, new FormatContext(export, columns, Warn)))
+            using (var formatter = format.CreateWriter(output.Input, new FormatContext(export, columns, Warn)))
             {
                 var reading = Task.Run(async () =>
                 {
@@ -181,7 +177,7 @@ public sealed class RunExecutor
 
                 var context = new FormatContext(export, columns, Warn);
                 using var parallel = ParallelBatchFormatter.Workers > 1 && format.WritesIndependentRows
-                    ? new ParallelBatchFormatter(buffered, ParallelBatchFormatter.Workers, output => format.CreateRowWriter(output, context), queue.Return)
+                    ? new ParallelBatchFormatter(output.Input, ParallelBatchFormatter.Workers, rows => format.CreateRowWriter(rows, context), queue.Return)
                     : null;
 
                 // Cuts the file where every byte so far is durable and records how far each slice got: the rows
@@ -192,13 +188,7 @@ public sealed class RunExecutor
                     parallel?.Drain();
                     formatter.Flush();
                     long? durable = null;
-                    buffered.Barrier(() =>
-                    {
-                        if (!resumable!.CanCut) return; // refused before a gzip member is ended for nothing
-                        (compressed as GzipMemberStream)?.EndMember();
-                        hashing.Flush();
-                        durable = resumable!.TryMakeDurable();
-                    });
+                    output.Cut(() => resumable!.CanCut, () => durable = resumable!.TryMakeDurable());
                     if (durable is null) return null;
                     if (durable != hashing.BytesWritten + unhashed)
                         throw new InvalidOperationException($"Checkpoint mismatch: the file holds {durable} bytes, the run wrote {hashing.BytesWritten + unhashed}.");
@@ -254,9 +244,7 @@ public sealed class RunExecutor
                 formatter.WriteEnd();
             }
             handle.Phase = "committing";
-            buffered.Complete();
-            if (!ReferenceEquals(compressed, hashing)) compressed.Dispose();
-            hashing.Flush();
+            output.Complete();
             token.ThrowIfCancellationRequested();
 
             if (records != total)

@@ -2,9 +2,11 @@ using System.Collections.Concurrent;
 
 namespace ExportsPS.Engine.Storage;
 
-/// <summary>A write-only stream that hands full blocks to a background thread, which writes them to the
-/// inner stream (compression, hashing, the file). Formatting and compressing then run on different
-/// cores. Memory is bounded: <c>capacity</c> blocks in flight plus the one being filled.</summary>
+/// <summary>A write-only stream that writes to the inner stream (compression, hashing, the file) in whole
+/// blocks. With <c>background</c>, full blocks are handed to a background thread, so formatting and
+/// compressing run on different cores; memory is bounded: <c>capacity</c> blocks in flight plus the one
+/// being filled. Without it, blocks are written on the calling thread: worth it when formatting is only a
+/// copy, where the second thread would add a copy and a context switch per block for nothing.</summary>
 public sealed class PipelinedWriteStream : WriteOnlyStream
 {
     readonly Stream _inner;
@@ -13,11 +15,11 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
     readonly int _blockSize;
     readonly CancellationTokenSource _abort;
     readonly CancellationToken _canceled;
-    readonly Task _writer;
+    readonly Task? _writer; // null: blocks are written on the calling thread
     byte[] _current;
     int _used;
 
-    public PipelinedWriteStream(Stream inner, int blockSize, int capacity, CancellationToken cancellationToken)
+    public PipelinedWriteStream(Stream inner, int blockSize, int capacity, bool background, CancellationToken cancellationToken)
     {
         _inner = inner;
         _blockSize = blockSize;
@@ -25,7 +27,8 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         _full = new BlockingCollection<(byte[]?, int, Action?)>(capacity);
         _canceled = cancellationToken;
         _abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _writer = Task.Factory.StartNew(WriteBlocks, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (background)
+            _writer = Task.Factory.StartNew(WriteBlocks, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     void WriteBlocks()
@@ -64,7 +67,15 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         if (_used == _blockSize) Hand();
     }
 
-    void Hand() => Enqueue((_current, _used, null));
+    void Hand()
+    {
+        if (_writer is null)
+        {
+            _inner.Write(_current, 0, _used);
+            _used = 0;
+        }
+        else Enqueue((_current, _used, null));
+    }
 
     void Enqueue((byte[]?, int, Action?) item)
     {
@@ -72,8 +83,8 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         catch (OperationCanceledException) when (!_canceled.IsCancellationRequested)
         {
             // Not a cancellation: the writer failed (disk full, broken upload). Surface its exception.
-            _writer.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-            _writer.GetAwaiter().GetResult();
+            _writer!.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            _writer!.GetAwaiter().GetResult();
             throw;
         }
         if (item.Item1 is null) return;
@@ -86,6 +97,11 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
     public void Barrier(Action atBoundary)
     {
         if (_used > 0) Hand();
+        if (_writer is null)
+        {
+            atBoundary();
+            return;
+        }
         var done = new ManualResetEventSlim(); // not disposed: the writer thread may still be leaving Set()
         Exception? failure = null;
         Enqueue((null, 0, () =>
@@ -97,8 +113,8 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         WaitHandle.WaitAny([done.WaitHandle, _abort.Token.WaitHandle]);
         if (!done.IsSet)
         {
-            _writer.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-            _writer.GetAwaiter().GetResult();
+            _writer!.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+            _writer!.GetAwaiter().GetResult();
             _canceled.ThrowIfCancellationRequested();
             throw new OperationCanceledException(_abort.Token);
         }
@@ -111,7 +127,7 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
     {
         if (_used > 0) Hand();
         _full.CompleteAdding();
-        _writer.GetAwaiter().GetResult();
+        _writer?.GetAwaiter().GetResult();
         _inner.Flush();
     }
 
@@ -123,7 +139,7 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         if (disposing)
         {
             if (!_full.IsAddingCompleted) { _abort.Cancel(); _full.CompleteAdding(); }
-            try { _writer.Wait(); } catch (AggregateException) { /* reported by Complete, or the run is failing anyway */ }
+            try { _writer?.Wait(); } catch (AggregateException) { /* reported by Complete, or the run is failing anyway */ }
             _full.Dispose();
             _abort.Dispose();
         }
