@@ -73,8 +73,13 @@ internal sealed class OutputChain : IDisposable
         Hashing.Flush();
     }
 
+    bool _disposed;
+
+    /// <summary>Stops the background stages (waiting for the block each is writing); safe to call twice.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _input.Dispose();
         _storing?.Dispose();
     }

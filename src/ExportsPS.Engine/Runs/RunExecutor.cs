@@ -83,6 +83,7 @@ public sealed class RunExecutor
         }, null, _heartbeatInterval, _heartbeatInterval);
 
         IArtifactWrite? write = null;
+        OutputChain? output = null;
         CancellationTokenRegistration stopTransfers = default;
         ResumePoint? kept = null; // the last durable cut of this run's file
         long records = 0;
@@ -141,7 +142,7 @@ public sealed class RunExecutor
                 _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
             }
             else write = store.BeginWrite(export.Name, fileName, runId, key);
-            using var output = new OutputChain(write.Content, export.Compression == CompressionKind.Gzip,
+            output = new OutputChain(write.Content, export.Compression == CompressionKind.Gzip,
                 formattingCostsCpu: !format.CopiesSource && !format.WritesIndependentRows, token);
             var hashing = output.Hashing;
             long unhashed = 0; // kept bytes the store cannot read back: it hashes the file at commit
@@ -302,6 +303,8 @@ public sealed class RunExecutor
                 DropCheckpoint(export, resume);
                 message += " The checkpoint was dropped: the next scheduled run starts over.";
             }
+            // Its stages stop before the file is cut back or discarded: no block may land after that.
+            output?.Dispose();
             if (write is not null && !await KeepForResumeAsync(write, kept, ex, export))
             {
                 kept = null;
@@ -313,6 +316,7 @@ public sealed class RunExecutor
         }
         finally
         {
+            output?.Dispose();
             stopTransfers.Dispose();
             handle.Phase = "done";
         }
