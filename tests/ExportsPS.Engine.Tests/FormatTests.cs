@@ -2,22 +2,36 @@ using System.Text;
 using System.Text.Json;
 using ExportsPS.Engine.Exports;
 using ExportsPS.Engine.Formats;
+using ExportsPS.Engine.Formats.Misp;
 using ExportsPS.Engine.Json;
 
 namespace ExportsPS.Engine.Tests;
 
 public sealed class FormatTests
 {
-    static string WriteAll(ExportFormat format, ExportDefinition export, IReadOnlyList<string> columns, params string[] records)
+    static string WriteAll(ExportFormat format, ExportDefinition export, IReadOnlyList<string> columns, params string[] records) =>
+        WriteAll(format, export, columns, records.Select(Encoding.UTF8.GetBytes).ToArray());
+
+    static string WriteAll(ExportFormat format, ExportDefinition export, IReadOnlyList<string> columns, params byte[][] records)
     {
         using var output = new MemoryStream();
         using (var writer = format.CreateWriter(output, new FormatContext(export, columns, _ => { })))
         {
             writer.WriteStart();
-            foreach (var record in records) writer.WriteRecord(Encoding.UTF8.GetBytes(record));
+            foreach (var record in records) writer.WriteRecord(record);
             writer.WriteEnd();
         }
-        return Encoding.UTF8.GetString(output.ToArray());
+        var bytes = output.ToArray();
+        Assert.True(System.Text.Unicode.Utf8.IsValid(bytes), "the output is not valid UTF-8");
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    static List<string[]> CsvRows(string csv)
+    {
+        using var reader = CsvHelper.CsvReader.Create(new MemoryStream(Encoding.UTF8.GetBytes(csv)), new CsvHelper.CsvReaderOptions { HasHeader = true }, true);
+        var rows = new List<string[]>();
+        while (reader.Read()) rows.Add(Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetString(i)).ToArray());
+        return rows;
     }
 
     static readonly ExportDefinition Export = new() { Name = "t", Query = "*" };
@@ -118,6 +132,45 @@ public sealed class FormatTests
         }
     }
 
+    /// <summary>System.Text.Json reads invalid UTF-8 and lone surrogate escapes (\udc00) without complaint and
+    /// throws only when asked for the text; an index can hold such documents. The export repairs them to U+FFFD
+    /// (valid UTF-8 out) instead of failing on one damaged value.</summary>
+    [Fact]
+    public void Csv_repairs_damaged_text_to_replacement_characters_instead_of_failing()
+    {
+        static byte[] Damaged(string before, string after) => [.. Encoding.UTF8.GetBytes(before), 0xFF, .. Encoding.UTF8.GetBytes(after)];
+        var csv = WriteAll(new CsvFormat(), Export, ["a", "b.c", "o"],
+            Damaged("""{"a":"x""", """y","b":{"c":"ok"}}"""),                              // raw bytes
+            Damaged("""{"a":"x""", """\ny","o":{"k":"v"}}"""),                             // bytes and an escape
+            Damaged("{\"o\":{\"k\":\"", "\"}}"),                                        // inside an object column
+            Encoding.UTF8.GetBytes("""{"\udc00":1,"a":"\ud83d\ude00\ud800z","b":{"\udc00c":2}}"""), // lone halves, a pair
+            Encoding.UTF8.GetBytes("""{"b\u002ec":"flat","\u0061":"escaped name"}"""));   // an escaped dot is a dot
+        Assert.Equal(
+            [["x\uFFFDy", "ok", ""], ["x\uFFFD\ny", "", """{"k":"v"}"""], ["", "", "{\"k\":\"\uFFFD\"}"], ["😀\uFFFDz", "", ""], ["escaped name", "flat", ""]],
+            CsvRows(csv));
+    }
+
+    [Fact]
+    public void Source_filter_and_misp_repair_damaged_names_and_values()
+    {
+        var filtered = new SourceFilter(["a.b", "x\uFFFD"]).Apply(Encoding.UTF8.GetBytes("""{"\udc00":1,"a":{"\udc00b":2,"b":3},"x\udfff":4}""")).ToArray();
+        using (var document = JsonDocument.Parse(filtered))
+        {
+            Assert.Equal(3, document.RootElement.GetProperty("a").GetProperty("b").GetInt32());
+            Assert.Equal(4, document.RootElement.GetProperty("x\uFFFD").GetInt32());
+            Assert.Equal(2, document.RootElement.EnumerateObject().Count());
+        }
+
+        var attribute = ThreatIntelFormatTests.IpAttribute.Replace("\"comment\":null", "\"comment\":\"c\\udc00\"").Replace("tlp:white", "tlp:\\ud800white");
+        var damaged = Encoding.UTF8.GetBytes(attribute.Replace("Network activity", "Network\u0001activity")).Select(b => b == 1 ? (byte)0xC0 : b).ToArray();
+        var misp = WriteAll(new MispFormat(), ThreatIntelFormatTests.Export, [], damaged);
+        using var evt = JsonDocument.Parse(misp);
+        var written = evt.RootElement.GetProperty("Event").GetProperty("Attribute")[0];
+        Assert.Equal("c\uFFFD", written.GetProperty("comment").GetString());
+        Assert.Equal("Network\uFFFDactivity", written.GetProperty("category").GetString());
+        Assert.Equal("tlp:\uFFFDwhite", written.GetProperty("Tag")[0].GetProperty("name").GetString());
+    }
+
     [Fact]
     public void Csv_reads_back_as_records_with_one_property_per_column()
     {
@@ -135,7 +188,7 @@ public sealed class FormatTests
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(2, doc.RootElement.GetArrayLength());
         Assert.Equal("""{"b":[2,3]}""", doc.RootElement[1].GetRawText());
-        Assert.Equal("[]\n", WriteAll(new JsonArrayFormat(), Export, []));
+        Assert.Equal("[]\n", WriteAll(new JsonArrayFormat(), Export, [], Array.Empty<string>()));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace ExportsPS.Engine.Json;
 
@@ -9,7 +10,9 @@ namespace ExportsPS.Engine.Json;
 /// without building a DOM: the CSV hot path. Nested objects, flat dotted keys (<c>"source.ip"</c>) and
 /// arrays (including arrays of objects) all reach a column; several values are joined with the
 /// separator. Cells are UTF-8, copied straight from the document where no JSON escape needs undoing, so
-/// a value is never decoded to UTF-16 and encoded back. Not thread-safe: one per writing thread.</summary>
+/// a value is never decoded to UTF-16 and encoded back. Cells are always valid UTF-8: invalid bytes and lone
+/// surrogate escapes (<c>\udc00</c>) in a document become U+FFFD rather than failing a long export on one
+/// damaged value. Not thread-safe: one per writing thread.</summary>
 public sealed class ColumnExtractor
 {
     readonly Node _root = new("");
@@ -68,7 +71,11 @@ public sealed class ColumnExtractor
                     var end = reader;
                     end.Skip();
                     var raw = document[start..(int)end.BytesConsumed];
-                    foreach (var column in node.Columns) _columns[column].AppendSeparated(_separator, raw);
+                    foreach (var column in node.Columns)
+                    {
+                        _columns[column].Separate(_separator);
+                        _columns[column].AppendText(raw);
+                    }
                 }
                 if (node.HasChildren) VisitObject(ref reader, node, document);
                 else reader.Skip();
@@ -100,7 +107,7 @@ public sealed class ColumnExtractor
                 column.Append("false"u8);
                 break;
             default: // numbers keep their JSON text exactly
-                column.Append(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+                column.Append(reader.ValueSpan);
                 break;
         }
     }
@@ -125,12 +132,6 @@ public sealed class ColumnExtractor
             _any = true;
         }
 
-        public void AppendSeparated(byte separator, ReadOnlySpan<byte> text)
-        {
-            Separate(separator);
-            Append(text);
-        }
-
         public void Append(ReadOnlySpan<byte> text)
         {
             Ensure(text.Length);
@@ -138,17 +139,33 @@ public sealed class ColumnExtractor
             _length += text.Length;
         }
 
+        /// <summary>Document text that needs no unescaping (a string's raw bytes, an object's JSON): copied when
+        /// it is valid UTF-8, which the reader does not check, else repaired.</summary>
+        public void AppendText(ReadOnlySpan<byte> text)
+        {
+            if (Utf8.IsValid(text)) Append(text);
+            else Append(JsonText.Utf8Lossy(text, escaped: false));
+        }
+
         /// <summary>The string's UTF-8 value: its raw bytes unless an escape (\n, \u00e9, \") must be undone.</summary>
         public void AppendString(ref Utf8JsonReader reader)
         {
-            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+            // The reader is made over a span, so a value is never split across segments.
+            if (!reader.ValueIsEscaped)
             {
-                Append(reader.ValueSpan);
+                AppendText(reader.ValueSpan);
                 return;
             }
             // Unescaping never makes a value longer than its raw text.
-            Ensure(reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length);
-            _length += reader.CopyString(_bytes.AsSpan(_length));
+            Ensure(reader.ValueSpan.Length);
+            try
+            {
+                _length += reader.CopyString(_bytes.AsSpan(_length));
+            }
+            catch (InvalidOperationException)
+            {
+                Append(JsonText.Utf8Lossy(reader.ValueSpan, escaped: true));
+            }
         }
 
         void Ensure(int more)
@@ -180,7 +197,7 @@ public sealed class ColumnExtractor
         /// <summary>The node a property name leads to (following dots in flat keys), or null.</summary>
         public Node? Find(ref Utf8JsonReader reader)
         {
-            if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+            if (!reader.ValueIsEscaped)
             {
                 // The common case: raw bytes, most children ruled out on their length and first byte alone.
                 var name = reader.ValueSpan;
@@ -191,14 +208,16 @@ public sealed class ColumnExtractor
                 }
                 if (name.IndexOf((byte)'.') < 0) return null;
             }
-            else
+            // Rare: an escaped name, or a flat dotted key ("source.ip", or "source\u002eip" alike).
+            var text = JsonText.DecodeLossy(reader.ValueSpan, reader.ValueIsEscaped);
+            if (reader.ValueIsEscaped)
             {
                 foreach (var child in _children)
-                    if (reader.ValueTextEquals(child.Utf8Name)) return child;
-                if (!reader.GetString()!.Contains('.')) return null;
+                    if (child.Name == text) return child;
+                if (!text.Contains('.')) return null;
             }
             Node? node = this;
-            foreach (var segment in reader.GetString()!.Split('.'))
+            foreach (var segment in text.Split('.'))
             {
                 node = Array.Find(node._children, c => c.Name == segment);
                 if (node is null) return null;

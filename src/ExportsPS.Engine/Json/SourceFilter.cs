@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace ExportsPS.Engine.Json;
 
@@ -59,7 +60,7 @@ public sealed class SourceFilter
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var target = node.Resolve(ref reader);
-            var name = target is null ? null : reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan.ToArray();
+            var name = target is null ? null : reader.ValueIsEscaped || !Utf8.IsValid(reader.ValueSpan) ? JsonText.Utf8Lossy(reader.ValueSpan, reader.ValueIsEscaped) : reader.ValueSpan.ToArray();
             reader.Read();
             if (target is null) { reader.Skip(); continue; }
             if (target.Whole)
@@ -130,12 +131,14 @@ public sealed class SourceFilter
         public IncludeNode? Resolve(ref Utf8JsonReader reader)
         {
             if (_children is null) return null;
+            // ValueTextEquals and GetString throw on an escaped lone surrogate, so escaped names are decoded here.
+            var escaped = reader.ValueIsEscaped ? JsonText.DecodeLossy(reader.ValueSpan, escaped: true) : null;
             foreach (var child in _children)
-                if (reader.ValueTextEquals(child._utf8)) return child;
-            var dotted = reader.ValueIsEscaped ? reader.GetString()!.Contains('.') : reader.ValueSpan.IndexOf((byte)'.') >= 0;
+                if (escaped is null ? reader.ValueSpan.SequenceEqual(child._utf8) : escaped == child.Name) return child;
+            var dotted = escaped?.Contains('.') ?? reader.ValueSpan.IndexOf((byte)'.') >= 0;
             if (!dotted) return null;
             IncludeNode? node = this;
-            foreach (var segment in reader.GetString()!.Split('.'))
+            foreach (var segment in (escaped ?? JsonText.DecodeLossy(reader.ValueSpan, escaped: false)).Split('.'))
             {
                 if (node.Whole) return node;
                 node = node._children?.FirstOrDefault(c => c.Name == segment);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using ExportsPS.Engine.Json;
 
 namespace ExportsPS.Engine.Formats.Misp;
 
@@ -54,7 +55,7 @@ internal static class MispAttributeMapper
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var tag in tags.EnumerateArray())
         {
-            var name = tag.ValueKind == JsonValueKind.String ? tag.GetString() : Text(tag, "name");
+            var name = tag.ValueKind == JsonValueKind.String ? JsonText.String(tag) : Text(tag, "name");
             if (string.IsNullOrEmpty(name) || !seen.Add(name)) continue;
             writer.WriteStartObject();
             writer.WriteString("name", name);
@@ -71,10 +72,10 @@ internal static class MispAttributeMapper
         DateTimeOffset instant;
         if (raw.ValueKind == JsonValueKind.Number && raw.TryGetInt64(out var number))
             instant = Math.Abs(number) >= 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(number) : DateTimeOffset.FromUnixTimeSeconds(number);
-        else if (raw.ValueKind == JsonValueKind.String && long.TryParse(raw.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out number))
+        else if (raw.ValueKind == JsonValueKind.String && long.TryParse(JsonText.String(raw), NumberStyles.Integer, CultureInfo.InvariantCulture, out number))
             instant = Math.Abs(number) >= 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(number) : DateTimeOffset.FromUnixTimeSeconds(number);
         else if (raw.ValueKind != JsonValueKind.String ||
-                 !DateTimeOffset.TryParse(raw.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
+                 !DateTimeOffset.TryParse(JsonText.String(raw), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
             return false;
         formatted = instant.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", CultureInfo.InvariantCulture);
         return true;
@@ -83,7 +84,7 @@ internal static class MispAttributeMapper
     public static string? Text(JsonElement source, string name) =>
         source.ValueKind == JsonValueKind.Object && source.TryGetProperty(name, out var value) ? value.ValueKind switch
         {
-            JsonValueKind.String => value.GetString(),
+            JsonValueKind.String => JsonText.String(value),
             JsonValueKind.Number => value.GetRawText(),
             JsonValueKind.True => "true",
             JsonValueKind.False => "false",
@@ -95,7 +96,7 @@ internal static class MispAttributeMapper
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.String => value.GetString() is "1" or "true" or "True",
+            JsonValueKind.String => JsonText.String(value) is "1" or "true" or "True",
             JsonValueKind.Number => value.TryGetInt32(out var n) && n != 0,
             _ => null,
         } : null;
@@ -104,7 +105,7 @@ internal static class MispAttributeMapper
     {
         if (!source.TryGetProperty(name, out var value)) return null;
         if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n)) return n;
-        if (value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), out n)) return n;
+        if (value.ValueKind == JsonValueKind.String && long.TryParse(JsonText.String(value), out n)) return n;
         return null;
     }
 

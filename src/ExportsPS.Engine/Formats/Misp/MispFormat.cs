@@ -75,7 +75,7 @@ public sealed class MispFormat : ExportFormat
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {
             _record++;
-            var reader = new Utf8JsonReader(sourceJson);
+            var reader = new Utf8JsonReader(JsonText.ValidUtf8(sourceJson));
             using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
             var evt = MispAttributeMapper.EventOf(root);

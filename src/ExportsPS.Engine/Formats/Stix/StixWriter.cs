@@ -66,7 +66,7 @@ internal sealed class StixWriter : IRecordFormatter
     public void WriteRecord(ReadOnlySpan<byte> sourceJson)
     {
         _record++;
-        var reader = new Utf8JsonReader(sourceJson);
+        var reader = new Utf8JsonReader(JsonText.ValidUtf8(sourceJson));
         using var document = JsonDocument.ParseValue(ref reader);
         var root = document.RootElement;
         var evt = MispAttributeMapper.EventOf(root);
@@ -128,13 +128,13 @@ internal sealed class StixWriter : IRecordFormatter
 
     string Created(JsonElement attribute)
     {
-        if (attribute.TryGetProperty("timestamp", out var t) && (t.ValueKind == JsonValueKind.Number ? t.TryGetInt64(out var s) : long.TryParse(t.GetString(), out s)))
+        if (attribute.TryGetProperty("timestamp", out var t) && (t.ValueKind == JsonValueKind.Number ? t.TryGetInt64(out var s) : long.TryParse(JsonText.String(t), out s)))
             return StixFormat.Timestamp(DateTimeOffset.FromUnixTimeSeconds(s));
         return _now;
     }
 
     static bool IsToIds(JsonElement attribute) =>
-        attribute.TryGetProperty("to_ids", out var v) && (v.ValueKind == JsonValueKind.True || (v.ValueKind == JsonValueKind.String && v.GetString() is "1" or "true" or "True"));
+        attribute.TryGetProperty("to_ids", out var v) && (v.ValueKind == JsonValueKind.True || (v.ValueKind == JsonValueKind.String && JsonText.String(v) is "1" or "true" or "True"));
 
     List<string> Labels(JsonElement attribute, string type)
     {
@@ -144,7 +144,7 @@ internal sealed class StixWriter : IRecordFormatter
         JsonElement tags;
         if ((attribute.TryGetProperty("Tag", out tags) || attribute.TryGetProperty("tags", out tags)) && tags.ValueKind == JsonValueKind.Array)
             foreach (var tag in tags.EnumerateArray())
-                if ((tag.ValueKind == JsonValueKind.String ? tag.GetString() : MispAttributeMapper.Text(tag, "name")) is { Length: > 0 } name && !labels.Contains(name))
+                if ((tag.ValueKind == JsonValueKind.String ? JsonText.String(tag) : MispAttributeMapper.Text(tag, "name")) is { Length: > 0 } name && !labels.Contains(name))
                     labels.Add(name);
         return labels;
     }
