@@ -34,12 +34,14 @@ public sealed class DocValuesReadAheadTests : IDisposable
 
         using var readAhead = EmbeddedIndexStore.OpenDirectory(_folder);
         var files = readAhead.ListAll();
+        var compoundFiles = new List<CompoundFileDirectory>(); // closed at the end, or Windows keeps the folder
         Assert.Equal(compound, files.Any(f => f.EndsWith(".cfs", StringComparison.Ordinal)));
         var segmentFiles = compound
             ? files.Where(f => f.EndsWith(".cfs", StringComparison.Ordinal))
                 .SelectMany(cfs =>
                 {
                     var inner = new CompoundFileDirectory(readAhead, cfs, IOContext.READ, false);
+                    compoundFiles.Add(inner);
                     return inner.ListAll().Select(name => (Directory: (Lucene.Net.Store.Directory)inner, Name: name));
                 }).ToList()
             : files.Select(name => (Directory: readAhead, Name: name)).ToList();
@@ -49,6 +51,7 @@ public sealed class DocValuesReadAheadTests : IDisposable
             using var input = (BufferedIndexInput)directory.OpenInput(name, IOContext.READ);
             Assert.Equal(name.EndsWith(".dvd", StringComparison.Ordinal) ? 64 * 1024 : BufferedIndexInput.BUFFER_SIZE, input.BufferSize);
         }
+        compoundFiles.ForEach(c => c.Dispose());
 
         using var reader = DirectoryReader.Open(readAhead);
         var read = new List<string>();

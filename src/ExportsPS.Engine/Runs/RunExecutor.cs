@@ -294,6 +294,9 @@ public sealed class RunExecutor
         }
         catch (Exception ex)
         {
+            // Its stages stop first: the bytes written are counted after the last block landed, and none may
+            // land after the file is cut back or discarded.
+            output?.Dispose();
             var location = write is null ? null : _stores(export.Storage).Locate(export.Name, FileNameOf(export, _formats.Get(export.Format)));
             var written = write?.Content.CanSeek == true ? write.Content.Length : 0;
             var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested, location, written);
@@ -303,8 +306,6 @@ public sealed class RunExecutor
                 DropCheckpoint(export, resume);
                 message += " The checkpoint was dropped: the next scheduled run starts over.";
             }
-            // Its stages stop before the file is cut back or discarded: no block may land after that.
-            output?.Dispose();
             if (write is not null && !await KeepForResumeAsync(write, kept, ex, export))
             {
                 kept = null;
