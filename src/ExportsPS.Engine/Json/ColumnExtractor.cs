@@ -18,6 +18,7 @@ public sealed class ColumnExtractor
     readonly Node _root = new("");
     readonly ColumnBuffer[] _columns;
     readonly byte _separator;
+    bool _documentIsUtf8;
 
     public ColumnExtractor(IReadOnlyList<string> columns, char separator)
     {
@@ -41,6 +42,8 @@ public sealed class ColumnExtractor
     public void Extract(ReadOnlySpan<byte> document)
     {
         foreach (var column in _columns) column.Clear();
+        // One pass over the document costs half of one per cell; cells are checked only when it fails.
+        _documentIsUtf8 = Utf8.IsValid(document);
         var reader = new Utf8JsonReader(document);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             throw new JsonException("a record must be a JSON object");
@@ -74,7 +77,7 @@ public sealed class ColumnExtractor
                     foreach (var column in node.Columns)
                     {
                         _columns[column].Separate(_separator);
-                        _columns[column].AppendText(raw);
+                        _columns[column].AppendText(raw, _documentIsUtf8);
                     }
                 }
                 if (node.HasChildren) VisitObject(ref reader, node, document);
@@ -98,7 +101,7 @@ public sealed class ColumnExtractor
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
-                column.AppendString(ref reader);
+                column.AppendString(ref reader, _documentIsUtf8);
                 break;
             case JsonTokenType.True:
                 column.Append("true"u8);
@@ -141,19 +144,19 @@ public sealed class ColumnExtractor
 
         /// <summary>Document text that needs no unescaping (a string's raw bytes, an object's JSON): copied when
         /// it is valid UTF-8, which the reader does not check, else repaired.</summary>
-        public void AppendText(ReadOnlySpan<byte> text)
+        public void AppendText(ReadOnlySpan<byte> text, bool knownValid)
         {
-            if (Utf8.IsValid(text)) Append(text);
+            if (knownValid || Utf8.IsValid(text)) Append(text);
             else Append(JsonText.Utf8Lossy(text, escaped: false));
         }
 
         /// <summary>The string's UTF-8 value: its raw bytes unless an escape (\n, \u00e9, \") must be undone.</summary>
-        public void AppendString(ref Utf8JsonReader reader)
+        public void AppendString(ref Utf8JsonReader reader, bool knownValid)
         {
             // The reader is made over a span, so a value is never split across segments.
             if (!reader.ValueIsEscaped)
             {
-                AppendText(reader.ValueSpan);
+                AppendText(reader.ValueSpan, knownValid);
                 return;
             }
             // Unescaping never makes a value longer than its raw text.

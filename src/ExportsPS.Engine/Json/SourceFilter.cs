@@ -60,7 +60,11 @@ public sealed class SourceFilter
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var target = node.Resolve(ref reader);
-            var name = target is null ? null : reader.ValueIsEscaped || !Utf8.IsValid(reader.ValueSpan) ? JsonText.Utf8Lossy(reader.ValueSpan, reader.ValueIsEscaped) : reader.ValueSpan.ToArray();
+            // Most kept names are the include's own segment: its bytes are reused, not copied per document.
+            var name = target is null ? null
+                : !reader.ValueIsEscaped && reader.ValueSpan.SequenceEqual(target.Utf8Name) ? target.Utf8Name
+                : reader.ValueIsEscaped || !Utf8.IsValid(reader.ValueSpan) ? JsonText.Utf8Lossy(reader.ValueSpan, reader.ValueIsEscaped)
+                : reader.ValueSpan.ToArray();
             reader.Read();
             if (target is null) { reader.Skip(); continue; }
             if (target.Whole)
@@ -113,7 +117,7 @@ public sealed class SourceFilter
 
     sealed class IncludeNode(string name)
     {
-        readonly byte[] _utf8 = Encoding.UTF8.GetBytes(name);
+        public readonly byte[] Utf8Name = Encoding.UTF8.GetBytes(name);
         public readonly string Name = name;
         List<IncludeNode>? _children;
         public bool Whole;
@@ -134,7 +138,7 @@ public sealed class SourceFilter
             // ValueTextEquals and GetString throw on an escaped lone surrogate, so escaped names are decoded here.
             var escaped = reader.ValueIsEscaped ? JsonText.DecodeLossy(reader.ValueSpan, escaped: true) : null;
             foreach (var child in _children)
-                if (escaped is null ? reader.ValueSpan.SequenceEqual(child._utf8) : escaped == child.Name) return child;
+                if (escaped is null ? reader.ValueSpan.SequenceEqual(child.Utf8Name) : escaped == child.Name) return child;
             var dotted = escaped?.Contains('.') ?? reader.ValueSpan.IndexOf((byte)'.') >= 0;
             if (!dotted) return null;
             IncludeNode? node = this;
