@@ -8,6 +8,6 @@ command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq >/
 dotnet build bench/ExportsPS.Bench -c Release -v quiet -nologo >/dev/null
 dotnet bench/ExportsPS.Bench/bin/Release/net10.0/ExportsPS.Bench.dll --peer --json bench/results.json "$@"
 # What one record costs each stage (BenchmarkDotNet, in process, ~75 s): which stage the seconds above go to.
-dotnet bench/ExportsPS.Bench/bin/Release/net10.0/ExportsPS.Bench.dll --records --exporters console 2>&1 | grep -E '^\|'
+dotnet bench/ExportsPS.Bench/bin/Release/net10.0/ExportsPS.Bench.dll --records 2>&1 | grep -E '^\|'
 # The OpenSearch client alone against canned pages on loopback: hits/s and slice scaling.
 dotnet bench/ExportsPS.Bench/bin/Release/net10.0/ExportsPS.Bench.dll --opensearch 200
