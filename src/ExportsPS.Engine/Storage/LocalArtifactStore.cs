@@ -184,6 +184,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         readonly FileStream _stream;
         readonly ChunkedAesGcm.EncryptingStream? _encrypting;
         readonly ArtifactKey? _key;
+        readonly EarlyWriteback _writeback;
         bool _finished;
 
         public LocalWrite(string folder, string fileName, string tempPath, FileStream stream, ArtifactKey? key, long keptLength)
@@ -193,6 +194,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             _fileName = fileName;
             _tempPath = tempPath;
             _stream = stream;
+            _writeback = new EarlyWriteback(stream.SafeFileHandle);
             _key = key;
             if (key is not null) _encrypting = new ChunkedAesGcm.EncryptingStream(stream, key);
         }
@@ -222,6 +224,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             if (_finished) return;
             _finished = true;
             // The tail past the cut may not fit (a full disk): closing may fail to flush it, which is fine.
+            _writeback.Dispose();
             try { await _stream.DisposeAsync(); } catch (IOException) { }
             try
             {
@@ -246,6 +249,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             }
             await _stream.FlushAsync(cancellationToken);
             _stream.Flush(flushToDisk: true);
+            _writeback.Dispose();
             await _stream.DisposeAsync();
             var finalPath = Path.Combine(_folder, _fileName);
             var manifestPath = finalPath + ManifestSuffix;
@@ -276,6 +280,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         {
             if (_finished) return;
             _finished = true;
+            _writeback.Dispose();
             await _stream.DisposeAsync();
             TryDelete(_tempPath);
             TryDelete(Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}"));
