@@ -87,7 +87,7 @@ public class RecordBenchmarks
 
     /// <summary>In process (no generated project to build), 10 iterations after 3 warm-ups: some 15 s a benchmark.</summary>
     public static void Run(string[] args) =>
-        BenchmarkSwitcher.FromTypes([typeof(RecordBenchmarks)]).Run(args, DefaultConfig.Instance
+        BenchmarkSwitcher.FromTypes([typeof(RecordBenchmarks)]).Run(args.Length > 0 ? args : ["--filter", "*"], DefaultConfig.Instance
             .AddJob(Job.ShortRun.WithIterationCount(10).WithToolchain(InProcessEmitToolchain.Instance))
             .WithOptions(ConfigOptions.DisableOptimizationsValidator)
             .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "exportsps-bench-records")));

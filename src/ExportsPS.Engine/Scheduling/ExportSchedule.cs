@@ -46,7 +46,7 @@ public sealed record ExportSchedule
                     expression);
             }
         }
-        try { return CronExpression.Parse(expression); }
+        try { return CronExpression.Parse(expression!); } // not null: it has 5 fields
         catch (CronFormatException ex)
         {
             throw new ExportException(ExportErrorCode.InvalidSchedule, $"Cron expression '{expression}' is not valid: {ex.Message}", expression, ex);
