@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;

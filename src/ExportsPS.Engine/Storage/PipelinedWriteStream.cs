@@ -83,13 +83,19 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         catch (OperationCanceledException) when (!_canceled.IsCancellationRequested)
         {
             // Not a cancellation: the writer failed (disk full, broken upload). Surface its exception.
-            _writer!.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-            _writer!.GetAwaiter().GetResult();
+            RethrowWriterFailure();
             throw;
         }
         if (item.Item1 is null) return;
         _current = _free.TryTake(out var block) ? block : new byte[_blockSize];
         _used = 0;
+    }
+
+    /// <summary>Waits for the background writer to stop and throws what it failed with, if anything.</summary>
+    void RethrowWriterFailure()
+    {
+        _writer!.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+        _writer.GetAwaiter().GetResult();
     }
 
     /// <summary>Hands over everything written so far, then runs <paramref name="atBoundary"/> on the background
@@ -113,8 +119,7 @@ public sealed class PipelinedWriteStream : WriteOnlyStream
         WaitHandle.WaitAny([done.WaitHandle, _abort.Token.WaitHandle]);
         if (!done.IsSet)
         {
-            _writer!.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
-            _writer!.GetAwaiter().GetResult();
+            RethrowWriterFailure();
             _canceled.ThrowIfCancellationRequested();
             throw new OperationCanceledException(_abort.Token);
         }
