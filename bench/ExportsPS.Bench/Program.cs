@@ -81,8 +81,8 @@ public static class Program
         // weather. Each export runs untimed first (JIT and tiering: see Measure).
         for (var i = 0; i < WarmUps; i++)
         {
-            Export(service, "bench-jsonl-gz", "jsonl", "*", [], gzip: true);
-            Export(service, "bench-csv", "csv", "*", []);
+            Completed("jsonl.gz", Export(service, "bench-jsonl-gz", "jsonl", "*", [], gzip: true));
+            Completed("csv", Export(service, "bench-csv", "csv", "*", []));
         }
         var (reads, gzips, jsonlGzRuns, csvRuns) = (new List<double>(), new List<double>(), new List<RunRecord>(), new List<RunRecord>());
         long readCount = 0;
