@@ -33,7 +33,7 @@ public sealed class DiskFullTests : IDisposable
     }
 
     [Fact]
-    public void A_full_disk_fails_the_run_clearly_keeps_the_previous_file_and_leaves_no_partial_file()
+    public async Task A_full_disk_fails_the_run_clearly_keeps_the_previous_file_and_leaves_no_partial_file()
     {
         if (!_mounted)
         {
@@ -55,10 +55,10 @@ public sealed class DiskFullTests : IDisposable
         Assert.Matches(@"needs about \d+[.,]\d MB", full.Error!);                     // and the space needed
         var after = _home.Service.RequireArtifact("grows");
         Assert.Equal(before.Sha256, after.Sha256);
-        var received = _home.Service.ReceiveAsync("grows", Path.Combine(_home.Root, "copy.jsonl"), false, null, CancellationToken.None).GetAwaiter().GetResult();
+        var received = await _home.Service.ReceiveAsync("grows", Path.Combine(_home.Root, "copy.jsonl"), false, null, CancellationToken.None);
         Assert.Equal(before.Sha256, received.Manifest.Sha256);                       // still verifies
         Assert.Equal(["grows.jsonl", "grows.jsonl.manifest.json"],
-            Directory.EnumerateFiles(Path.Combine(_mount, "grows")).Select(Path.GetFileName).OrderBy(n => n).ToArray());
+            Directory.EnumerateFiles(Path.Combine(_mount, "grows")).Select(n => Path.GetFileName(n)).OrderBy(n => n).ToArray());
         ReliabilityReport.Record("disk full", "1 run filled a 4 MB tmpfs: failed with path and size, previous file kept and verified, no partial file");
     }
 }

@@ -17,7 +17,7 @@ public sealed class IncrementalExportTests : IDisposable
         .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("event").GetProperty("id").GetString()!).Order().ToList();
 
     [Fact]
-    public void Each_run_exports_only_what_arrived_after_the_previous_runs_high_water_mark()
+    public async Task Each_run_exports_only_what_arrived_after_the_previous_runs_high_water_mark()
     {
         var start = DateTimeOffset.UtcNow;
         _home.Load("events", Event("old-1", start.AddDays(-2)), Event("old-2", start.AddHours(-1)));
@@ -31,12 +31,12 @@ public sealed class IncrementalExportTests : IDisposable
         Thread.Sleep(20);
         // A new event, and one indexed late with a timestamp before the mark: the latter is not shipped.
         _home.Load("events", Event("new-1", DateTimeOffset.UtcNow), Event("late", mark.AddMinutes(-5)));
-        var second = _home.Service.Start("feed", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        var second = await _home.Service.Start("feed", RunTrigger.Manual).Completion;
         Assert.True(second.Status == RunStatus.Completed, second.Error);
         Assert.Equal(["new-1"], Ids());
         Assert.True(_home.Service.RequireArtifact("feed").HighWaterMark > mark);
 
-        var third = _home.Service.Start("feed", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        var third = await _home.Service.Start("feed", RunTrigger.Manual).Completion;
         Assert.Equal((RunStatus.Completed, 0L), (third.Status, third.Records ?? -1));
     }
 }

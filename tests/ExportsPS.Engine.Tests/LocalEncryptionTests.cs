@@ -24,7 +24,7 @@ public sealed class LocalEncryptionTests : IDisposable
     }
 
     [Fact]
-    public void The_file_at_rest_is_ciphertext_and_reads_back_verified_with_the_key()
+    public async Task The_file_at_rest_is_ciphertext_and_reads_back_verified_with_the_key()
     {
         var run = RunSealed();
         Assert.True(run.Status == RunStatus.Completed, run.Error);
@@ -35,7 +35,7 @@ public sealed class LocalEncryptionTests : IDisposable
         Assert.Equal((ChunkedAesGcm.Name, _key.Fingerprint), (manifest.Encryption, manifest.KeyFingerprint));
 
         var target = Path.Combine(_home.Root, "plain.jsonl");
-        _home.Service.ReceiveAsync("sealed", target, false, null, CancellationToken.None, _key).GetAwaiter().GetResult();
+        await _home.Service.ReceiveAsync("sealed", target, false, null, CancellationToken.None, _key);
         Assert.Equal(run.Sha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(target))).ToLowerInvariant());
         Assert.Equal(2000, _home.Service.ReadRecords("sealed", CancellationToken.None, _key).Count());
 

@@ -83,7 +83,7 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
-    public void Cancel_stops_a_running_export_promptly_and_keeps_the_previous_artifact()
+    public async Task Cancel_stops_a_running_export_promptly_and_keeps_the_previous_artifact()
     {
         _home.LoadSample(SampleKind.Events, 60_000);
         var first = _home.Run(new ExportDefinition { Name = "big", Query = "*", Format = "csv" });
@@ -94,7 +94,7 @@ public sealed class RunLifecycleTests : IDisposable
         SpinWait.SpinUntil(() => handle.Processed > 0 || handle.Completion.IsCompleted, TimeSpan.FromSeconds(10));
         var asked = DateTime.UtcNow;
         _home.Service.Cancel("big");
-        var run = handle.Completion.GetAwaiter().GetResult();
+        var run = await handle.Completion;
         Assert.True(DateTime.UtcNow - asked < TimeSpan.FromSeconds(2), "cancellation took too long");
         if (run.Status == RunStatus.Completed) return; // finished before the cancel landed: nothing to prove
         Assert.Equal(RunStatus.Canceled, run.Status);
@@ -105,20 +105,20 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
-    public void Cancel_requested_through_the_catalog_stops_a_run_of_another_process()
+    public async Task Cancel_requested_through_the_catalog_stops_a_run_of_another_process()
     {
         _home.LoadSample(SampleKind.Events, 60_000);
         _home.Service.Create(new ExportDefinition { Name = "remote", Query = "*", Format = "csv" });
         var handle = _home.Service.Start("remote", RunTrigger.Manual);
         SpinWait.SpinUntil(() => handle.Processed > 0 || handle.Completion.IsCompleted, TimeSpan.FromSeconds(10));
         _home.Catalog.RequestCancel(handle.RunId, DateTimeOffset.UtcNow); // what another process's Stop-Export does
-        var run = handle.Completion.GetAwaiter().GetResult();
+        var run = await handle.Completion;
         Assert.True(run.Status is RunStatus.Canceled or RunStatus.Completed);
         if (run.Status == RunStatus.Canceled) Assert.Null(run.Records);
     }
 
     [Fact]
-    public void A_rerun_replaces_the_file_atomically_and_the_old_one_stays_readable_until_commit()
+    public async Task A_rerun_replaces_the_file_atomically_and_the_old_one_stays_readable_until_commit()
     {
         var store = new LocalArtifactStore(_home.Home.ExportsFolder);
         ArtifactManifest Manifest(string run, byte[] bytes) => new()
@@ -131,7 +131,7 @@ public sealed class RunLifecycleTests : IDisposable
         var v2 = Encoding.UTF8.GetBytes("{\"v\":2}\n");
         var first = store.BeginWrite("atomic", "atomic.jsonl", new string('1', 32));
         first.Content.Write(v1);
-        first.CommitAsync(Manifest("1", v1), CancellationToken.None).GetAwaiter().GetResult();
+        await first.CommitAsync(Manifest("1", v1), CancellationToken.None);
 
         var second = store.BeginWrite("atomic", "atomic.jsonl", new string('2', 32));
         second.Content.Write(v2);
@@ -139,19 +139,19 @@ public sealed class RunLifecycleTests : IDisposable
         var during = store.ReadManifest("atomic")!;
         Assert.Equal("1", during.RunId);
         using (var reader = ArtifactVerifier.Open(store, "atomic", during)) reader.DrainAndVerify();
-        second.CommitAsync(Manifest("2", v2), CancellationToken.None).GetAwaiter().GetResult();
+        await second.CommitAsync(Manifest("2", v2), CancellationToken.None);
         Assert.Equal("2", store.ReadManifest("atomic")!.RunId);
         Assert.Equal(v2, File.ReadAllBytes(Path.Combine(ExportFolder("atomic"), "atomic.jsonl")));
         Assert.Equal(2, Directory.EnumerateFiles(ExportFolder("atomic")).Count());
     }
 
     [Fact]
-    public void Receive_verifies_the_sha256_and_refuses_a_tampered_file()
+    public async Task Receive_verifies_the_sha256_and_refuses_a_tampered_file()
     {
         _home.LoadSample(SampleKind.Events, 100);
         _home.Run(new ExportDefinition { Name = "tamper", Query = "*" });
         var target = Path.Combine(_home.Root, "download.jsonl");
-        var received = _home.Service.ReceiveAsync("tamper", target, false, null, CancellationToken.None).GetAwaiter().GetResult();
+        var received = await _home.Service.ReceiveAsync("tamper", target, false, null, CancellationToken.None);
         Assert.Equal(received.Manifest.Sha256, Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(target))).ToLowerInvariant());
 
         File.AppendAllText(Path.Combine(ExportFolder("tamper"), "tamper.jsonl"), "{\"injected\":true}\n");
@@ -209,7 +209,7 @@ public sealed class RunLifecycleTests : IDisposable
     /// <summary>The kill point no timer can hit: between the commit's two renames (the new file in place, the new
     /// manifest still in its temp file). Reproduced on disk exactly as a SIGKILL there leaves it.</summary>
     [Fact]
-    public void A_crash_between_the_commits_renames_is_finished_by_recovery_and_one_before_them_is_rolled_back()
+    public async Task A_crash_between_the_commits_renames_is_finished_by_recovery_and_one_before_them_is_rolled_back()
     {
         _home.LoadSample(SampleKind.Events, 200);
         _home.Run(new ExportDefinition { Name = "torn", Query = "*" });
@@ -219,7 +219,7 @@ public sealed class RunLifecycleTests : IDisposable
         var oldFile = File.ReadAllBytes(file);
         var oldManifest = File.ReadAllBytes(manifest);
         _home.LoadSample(SampleKind.Events, 100, seed: 7); // the re-run's file differs
-        var rerun = _home.Service.Start("torn", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        var rerun = await _home.Service.Start("torn", RunTrigger.Manual).Completion;
         Assert.Equal(RunStatus.Completed, rerun.Status);
         var newManifest = File.ReadAllBytes(manifest);
         var manifestTemp = Path.Combine(folder, $".tmp-{rerun.Id}-torn.jsonl.manifest.json");
@@ -233,7 +233,7 @@ public sealed class RunLifecycleTests : IDisposable
         _home.Service.Recover();
         Assert.Equal(newManifest, File.ReadAllBytes(manifest));
         Assert.False(File.Exists(manifestTemp));
-        var received = _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-after.jsonl"), true, null, CancellationToken.None).GetAwaiter().GetResult();
+        var received = await _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-after.jsonl"), true, null, CancellationToken.None);
         Assert.Equal(rerun.Records, received.Manifest.Records);
 
         // Killed before the file's rename: both temps exist; recovery discards them and the old pair stands.
@@ -245,19 +245,19 @@ public sealed class RunLifecycleTests : IDisposable
         _home.Service.Recover();
         Assert.Equal(oldManifest, File.ReadAllBytes(manifest));
         Assert.Empty(Directory.GetFiles(folder, ".tmp-*"));
-        _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-old.jsonl"), true, null, CancellationToken.None).GetAwaiter().GetResult();
+        await _home.Service.ReceiveAsync("torn", Path.Combine(_home.Root, "torn-old.jsonl"), true, null, CancellationToken.None);
         ReliabilityReport.Record("crash", "kill between the commit's two renames (state reproduced on disk): recovery finished the commit (new file served, verified); " +
                                           "kill before them: recovery discarded both temps (old file served, verified)");
     }
 
     [Fact]
-    public void Every_state_change_is_in_the_audit_trail_with_the_actor()
+    public async Task Every_state_change_is_in_the_audit_trail_with_the_actor()
     {
         _home.LoadSample(SampleKind.Events, 50);
         _home.Service.Create(new ExportDefinition { Name = "audited", Query = "*" });
-        _home.Service.Start("audited", RunTrigger.Create).Completion.Wait();
-        _home.Service.Start("audited", RunTrigger.Manual).Completion.Wait();
-        _home.Service.ReceiveAsync("audited", Path.Combine(_home.Root, "a.jsonl"), false, null, CancellationToken.None).Wait();
+        await _home.Service.Start("audited", RunTrigger.Create).Completion;
+        await _home.Service.Start("audited", RunTrigger.Manual).Completion;
+        await _home.Service.ReceiveAsync("audited", Path.Combine(_home.Root, "a.jsonl"), false, null, CancellationToken.None);
         _home.Service.Remove("audited");
         var events = _home.Catalog.ListAudit("audited", 50).Select(e => e.Event).Reverse().ToArray();
         Assert.Equal([AuditEvents.ExportCreated, AuditEvents.ExportRequested, AuditEvents.ExportRerun, AuditEvents.ExportDownloaded, AuditEvents.ExportDeleted], events);

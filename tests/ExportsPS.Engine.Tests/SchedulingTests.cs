@@ -44,7 +44,7 @@ public sealed class SchedulingTests : IDisposable
     }
 
     [Fact]
-    public void A_due_export_runs_once_and_a_missed_window_fires_once_then_continues_from_the_present()
+    public async Task A_due_export_runs_once_and_a_missed_window_fires_once_then_continues_from_the_present()
     {
         _home.LoadSample(SampleKind.Events, 20);
         _home.Service.Create(new ExportDefinition { Name = "nightly", Query = "*" });
@@ -53,14 +53,14 @@ public sealed class SchedulingTests : IDisposable
 
         Assert.Empty(_home.Service.Schedules.StartDue(due.AddSeconds(-1)));
         var first = Assert.Single(_home.Service.Schedules.StartDue(due));
-        var run = first.Run!.Completion.GetAwaiter().GetResult();
+        var run = await first.Run!.Completion;
         Assert.Equal((RunStatus.Completed, RunTrigger.Schedule), (run.Status, run.Trigger));
         Assert.Empty(_home.Service.Schedules.StartDue(due));     // claimed: never twice
 
         // The machine was off for three days: one run, not three, and the next is tomorrow 02:00.
         var late = due.AddDays(3).AddHours(8);
         var caughtUp = Assert.Single(_home.Service.Schedules.StartDue(late));
-        caughtUp.Run!.Completion.Wait();
+        await caughtUp.Run!.Completion;
         Assert.Equal(due.AddDays(4), _home.Service.Schedules.Get("nightly")!.NextDue);
     }
 
@@ -83,7 +83,7 @@ public sealed class SchedulingTests : IDisposable
     }
 
     [Fact]
-    public void A_scheduled_run_whose_host_died_is_failed_and_retried_at_the_next_scheduler_call()
+    public async Task A_scheduled_run_whose_host_died_is_failed_and_retried_at_the_next_scheduler_call()
     {
         _home.LoadSample(SampleKind.Events, 5);
         _home.Service.Create(new ExportDefinition { Name = "retried", Query = "*" });
@@ -93,7 +93,7 @@ public sealed class SchedulingTests : IDisposable
         _home.Service.Recover();
         Assert.Equal(RunStatus.Failed, _home.Catalog.FindRun(run.Id)!.Status);
         var retry = Assert.Single(_home.Service.Schedules.StartDue(DateTimeOffset.UtcNow));
-        Assert.Equal(RunStatus.Completed, retry.Run!.Completion.GetAwaiter().GetResult().Status);
+        Assert.Equal(RunStatus.Completed, (await retry.Run!.Completion).Status);
         Assert.Equal(schedule.NextDue, _home.Service.Schedules.Get("retried")!.NextDue);              // back on its normal rhythm
     }
 }

@@ -12,7 +12,7 @@ public sealed class TenantTests : IDisposable
     public void Dispose() => _home.Dispose();
 
     [Fact]
-    public void Runs_beyond_the_tenant_limit_stay_queued_and_start_when_a_slot_frees()
+    public async Task Runs_beyond_the_tenant_limit_stay_queued_and_start_when_a_slot_frees()
     {
         _home.LoadSample(SampleKind.Events, 40_000);
         _home.Service.Create(new ExportDefinition { Name = "first", Query = "*", Format = "csv", Tenant = "soc" });
@@ -26,8 +26,8 @@ public sealed class TenantTests : IDisposable
             Assert.Equal(RunStatus.Queued, _home.Catalog.FindRun(second.RunId)!.Status);   // default limit: 1 per tenant
             Assert.StartsWith("queued", second.Phase);
         }
-        var a = first.Completion.GetAwaiter().GetResult();
-        var b = second.Completion.GetAwaiter().GetResult();
+        var a = await first.Completion;
+        var b = await second.Completion;
         Assert.Equal((RunStatus.Completed, RunStatus.Completed), (a.Status, b.Status));
         Assert.True(b.StartedAt >= a.EndedAt, "the second run started before the first one ended");
     }

@@ -177,14 +177,14 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     [Fact]
-    public void An_expired_point_in_time_fails_the_run_clearly_and_keeps_the_previous_file()
+    public async Task An_expired_point_in_time_fails_the_run_clearly_and_keeps_the_previous_file()
     {
         Register(pageSize: 100);
         Assert.Equal(RunStatus.Completed, Export("expiring", "cluster").Status);
         var path = Path.Combine(_home.Home.ExportsFolder, "expiring", "expiring.jsonl");
         var previous = File.ReadAllBytes(path);
         _server.Faults.Enqueue(new Fault.ExpireContexts("/_search") { Skip = 1 });
-        var run = _home.Service.Start("expiring", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        var run = await _home.Service.Start("expiring", RunTrigger.Manual).Completion;
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Contains("expired", run.Error);
         Assert.Contains("-KeepAlive", run.Error);
@@ -280,14 +280,14 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     [Fact]
-    public void The_index_map_sends_logical_names_to_real_indices_and_the_probe_reports_capabilities()
+    public async Task The_index_map_sends_logical_names_to_real_indices_and_the_probe_reports_capabilities()
     {
         new OpenSearchSettings
         {
             Name = "mapped", Urls = [_server.Url], IndexMap = new Dictionary<string, string> { ["logs"] = "events" },
         }.Save(_home.Catalog);
         var source = (OpenSearchSource)_home.Service.SourceOf("mapped");
-        var probe = source.ProbeAsync("logs", ["source.*"], CancellationToken.None).GetAwaiter().GetResult();
+        var probe = await source.ProbeAsync("logs", ["source.*"], CancellationToken.None);
         Assert.Equal("events", probe.ResolvedIndex);
         Assert.True(probe.IndexExists);
         Assert.Equal(Documents, probe.DocumentCount);
@@ -298,7 +298,7 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Contains("source.ip", probe.Fields);
 
         _server.Version = "2.11.0";
-        var older = source.ProbeAsync(null, [], CancellationToken.None).GetAwaiter().GetResult();
+        var older = await source.ProbeAsync(null, [], CancellationToken.None);
         Assert.False(older.SupportsShardDoc);
         Assert.StartsWith("none", older.SortKey);
         var run = _home.Run(new ExportDefinition { Name = "no-tiebreaker", Query = "*", Source = "mapped", Index = "logs" });
@@ -307,7 +307,7 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     [Fact]
-    public void Canceling_a_run_deletes_the_point_in_time()
+    public async Task Canceling_a_run_deletes_the_point_in_time()
     {
         Register(pageSize: 10);
         _server.SearchDelay = TimeSpan.FromMilliseconds(20);
@@ -316,7 +316,7 @@ public sealed class OpenSearchSourceTests : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (handle.Processed < 50 && DateTime.UtcNow < deadline) Thread.Sleep(1);
         _home.Service.Cancel("cancel-me");
-        var run = handle.Completion.GetAwaiter().GetResult();
+        var run = await handle.Completion;
         Assert.Equal(RunStatus.Canceled, run.Status);
         Assert.Equal(0, _server.OpenContexts);
         Assert.Single(_server.RequestsTo("/_search/point_in_time"), r => r.Method == "DELETE");

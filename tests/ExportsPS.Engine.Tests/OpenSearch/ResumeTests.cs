@@ -78,7 +78,7 @@ public sealed class ResumeTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void An_interrupted_run_resumed_twice_gives_the_records_of_an_uninterrupted_export(string format, bool gzip, int slices, int pageSize)
+    public async Task An_interrupted_run_resumed_twice_gives_the_records_of_an_uninterrupted_export(string format, bool gzip, int slices, int pageSize)
     {
         Register(pageSize);
         Assert.Equal(RunStatus.Completed, _home.Run(Definition("baseline", SourceNames.Embedded, format, gzip, 1)).Status);
@@ -105,7 +105,7 @@ public sealed class ResumeTests : IDisposable
 
         // The file verifies against its manifest, holds one header / one array, and leaves nothing behind.
         var received = Path.Combine(_home.Root, "received-" + format);
-        _home.Service.ReceiveAsync("resumable", received, overwrite: true, null, CancellationToken.None).GetAwaiter().GetResult();
+        await _home.Service.ReceiveAsync("resumable", received, overwrite: true, null, CancellationToken.None);
         Assert.Empty(Directory.GetFiles(ExportFolder("resumable"), ".tmp-*"));
         Assert.Null(_home.Catalog.FindResumePoint("resumable"));
         Assert.Contains(_server.RequestsTo("/_search"), r => r.Body.Contains("\"gt\""));
@@ -130,7 +130,7 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
-    public void The_partial_file_survives_a_restart_and_the_orphan_sweep()
+    public async Task The_partial_file_survives_a_restart_and_the_orphan_sweep()
     {
         Register(pageSize: 80);
         _home.Service.Create(Definition("restart", "cluster", "jsonl", gzip: false, slices: 2));
@@ -140,14 +140,14 @@ public sealed class ResumeTests : IDisposable
         var again = new ExportService(_home.Home, _home.Catalog, settings: _home.Service.Settings);
         again.Recover();
         Assert.Single(Directory.GetFiles(ExportFolder("restart"), $".tmp-{failed.Id}-*"));
-        var resumed = again.Start("restart", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        var resumed = await again.Start("restart", RunTrigger.Manual, resume: true).Completion;
         Assert.True(resumed.Status == RunStatus.Completed, resumed.Error);
         Assert.Equal(_home.Run(Definition("restart-baseline", SourceNames.Embedded, "jsonl", false, 1)).Records, resumed.Records);
         Assert.Equal(resumed.Records, Records("restart").Distinct().Count());
     }
 
     [Fact]
-    public void A_fresh_start_discards_the_partial_file_and_a_changed_definition_refuses_the_resume()
+    public async Task A_fresh_start_discards_the_partial_file_and_a_changed_definition_refuses_the_resume()
     {
         Register(pageSize: 80);
         _home.Service.Create(Definition("changed", "cluster", "jsonl", gzip: false, slices: 1));
@@ -158,7 +158,7 @@ public sealed class ResumeTests : IDisposable
         Assert.Equal(ExportErrorCode.ResumeNotPossible, refused.Code);
         Assert.Contains("was changed", refused.Message);
 
-        var fresh = _home.Service.Start("changed", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        var fresh = await _home.Service.Start("changed", RunTrigger.Manual).Completion;
         Assert.True(fresh.Status == RunStatus.Completed, fresh.Error);
         Assert.Empty(Directory.GetFiles(ExportFolder("changed"), ".tmp-*"));
         Assert.Null(_home.Catalog.FindResumePoint("changed"));
@@ -170,18 +170,18 @@ public sealed class ResumeTests : IDisposable
     /// <summary>Which slice a document falls in depends on the shards the PIT covers: a resume over a changed
     /// layout would miss or repeat records, so it is refused.</summary>
     [Fact]
-    public void A_sliced_resume_over_a_changed_shard_layout_is_refused()
+    public async Task A_sliced_resume_over_a_changed_shard_layout_is_refused()
     {
         Register(pageSize: 80);
         _home.Service.Create(Definition("reshard", "cluster", "jsonl", gzip: false, slices: 2));
         RunFailingAfter("reshard", 12, resume: false);
         _server.Shards = 3;
-        var refused = _home.Service.Start("reshard", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        var refused = await _home.Service.Start("reshard", RunTrigger.Manual, resume: true).Completion;
         Assert.Equal(RunStatus.Failed, refused.Status);
         Assert.Contains("shards", refused.Error);
         Assert.Equal(0, _server.OpenContexts);
         _server.Shards = 1;
-        var resumed = _home.Service.Start("reshard", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        var resumed = await _home.Service.Start("reshard", RunTrigger.Manual, resume: true).Completion;
         Assert.True(resumed.Status == RunStatus.Completed, resumed.Error);
         Assert.Equal(resumed.Records, Records("reshard").Distinct().Count());
     }
@@ -189,14 +189,14 @@ public sealed class ResumeTests : IDisposable
     /// <summary>A csv without -Field takes the index's columns; the index may gain a field before the resume.
     /// The continued rows must keep the columns the kept header names.</summary>
     [Fact]
-    public void A_resumed_csv_keeps_its_header_columns_when_the_index_gains_a_field()
+    public async Task A_resumed_csv_keeps_its_header_columns_when_the_index_gains_a_field()
     {
         Register(pageSize: 80);
         _home.Service.Create(new ExportDefinition { Name = "columns", Query = "*", Source = "cluster", Format = "csv", Slices = 1 });
         RunFailingAfter("columns", 10, resume: false);
         _home.Load("events", """{"@timestamp":"2026-06-18T00:00:00Z","aaa":{"first":"sorts before every other column"},"event":{"id":"zzz-late"}}""");
         Register(pageSize: 81); // changed settings build a fresh client, which reads the field list anew (as after its cache minute)
-        var resumed = _home.Service.Start("columns", RunTrigger.Manual, resume: true).Completion.GetAwaiter().GetResult();
+        var resumed = await _home.Service.Start("columns", RunTrigger.Manual, resume: true).Completion;
         Assert.True(resumed.Status == RunStatus.Completed, resumed.Error);
         var lines = File.ReadAllLines(Path.Combine(ExportFolder("columns"), "columns.csv"));
         Assert.DoesNotContain("aaa.first", lines[0]);
@@ -216,18 +216,18 @@ public sealed class ResumeTests : IDisposable
     /// <summary>A scheduled run resumes by itself; when that resume is refused, the checkpoint goes, so the
     /// next tick starts over instead of failing the same way every night.</summary>
     [Fact]
-    public void A_refused_scheduled_resume_drops_the_checkpoint_and_the_next_tick_starts_over()
+    public async Task A_refused_scheduled_resume_drops_the_checkpoint_and_the_next_tick_starts_over()
     {
         Register(pageSize: 80);
         _home.Service.Create(Definition("nightly-reshard", "cluster", "jsonl", gzip: false, slices: 2));
         RunFailingAfter("nightly-reshard", 12, resume: false);
         _server.Shards = 2;
-        var refused = _home.Service.Start("nightly-reshard", RunTrigger.Schedule).Completion.GetAwaiter().GetResult();
+        var refused = await _home.Service.Start("nightly-reshard", RunTrigger.Schedule).Completion;
         Assert.Equal(RunStatus.Failed, refused.Status);
         Assert.Contains("next scheduled run starts over", refused.Error);
         Assert.Null(_home.Catalog.FindResumePoint("nightly-reshard"));
         Assert.Empty(Directory.GetFiles(ExportFolder("nightly-reshard"), ".tmp-*"));
-        var fresh = _home.Service.Start("nightly-reshard", RunTrigger.Schedule).Completion.GetAwaiter().GetResult();
+        var fresh = await _home.Service.Start("nightly-reshard", RunTrigger.Schedule).Completion;
         Assert.True(fresh.Status == RunStatus.Completed, fresh.Error);
         Assert.Equal(fresh.Records, Records("nightly-reshard").Distinct().Count());
     }
@@ -235,7 +235,7 @@ public sealed class ResumeTests : IDisposable
     /// <summary>Without the right to read _settings, a sliced run cannot know its shard layout: it still exports,
     /// but is not resumable (it used to need no such privilege).</summary>
     [Fact]
-    public void A_sliced_run_that_may_not_read_settings_exports_but_is_not_resumable()
+    public async Task A_sliced_run_that_may_not_read_settings_exports_but_is_not_resumable()
     {
         Register(pageSize: 80);
         _home.Service.Create(Definition("no-settings", "cluster", "jsonl", gzip: false, slices: 2));
@@ -244,18 +244,18 @@ public sealed class ResumeTests : IDisposable
         Assert.DoesNotContain("-Resume", failed.Error);
         Assert.Contains("no interrupted run", Assert.Throws<ExportException>(() => _home.Service.Start("no-settings", RunTrigger.Manual, resume: true)).Message);
         _server.Faults.Enqueue(new Fault.Status("/_settings", 403));
-        var run = _home.Service.Start("no-settings", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        var run = await _home.Service.Start("no-settings", RunTrigger.Manual).Completion;
         Assert.True(run.Status == RunStatus.Completed, run.Error);
     }
 
     [Fact]
-    public void A_scheduled_run_continues_its_interrupted_predecessor_by_itself()
+    public async Task A_scheduled_run_continues_its_interrupted_predecessor_by_itself()
     {
         Register(pageSize: 80);
         _home.Service.Create(Definition("nightly", "cluster", "jsonl", gzip: true, slices: 2));
         var failed = RunFailingAfter("nightly", 12, resume: false);
         var kept = ResumePoint.FromJson(_home.Catalog.FindResumePoint("nightly")!.Value.StateJson);
-        var scheduled = _home.Service.Start("nightly", RunTrigger.Schedule).Completion.GetAwaiter().GetResult();
+        var scheduled = await _home.Service.Start("nightly", RunTrigger.Schedule).Completion;
         Assert.True(scheduled.Status == RunStatus.Completed, scheduled.Error);
         var audit = Assert.Single(_home.Catalog.ListAudit("nightly", 50), a => a.Event == AuditEvents.ExportResumed);
         Assert.Contains(failed.Id, audit.Detail);
