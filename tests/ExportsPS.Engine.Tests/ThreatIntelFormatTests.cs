@@ -86,6 +86,29 @@ public sealed class ThreatIntelFormatTests
         Assert.False(only.TryGetProperty("first_seen", out _));
     }
 
+    /// <summary>Times beyond what a date holds (a corrupted field, nanoseconds taken for seconds) are one record's
+    /// problem: warned about and left out, never an exception that fails the whole export.</summary>
+    [Fact]
+    public void Times_beyond_any_date_are_warned_about_not_fatal_in_misp_and_stix()
+    {
+        const string damaged = """{"uuid":"5f0c4d1e-0000-4000-8000-00000000000b","event_uuid":"e1","type":"domain","value":"far.example","to_ids":true,"timestamp":9000000000000000000,"first_seen":9000000000000000000,"last_seen":-90000000000000000}""";
+
+        var (misp, mispWarnings) = Write(new MispFormat(), Export, damaged);
+        using var mispDocument = JsonDocument.Parse(misp);
+        var attribute = mispDocument.RootElement.GetProperty("Event").GetProperty("Attribute")[0];
+        Assert.False(attribute.TryGetProperty("first_seen", out _));
+        Assert.False(attribute.TryGetProperty("last_seen", out _));
+        Assert.Equal(2, mispWarnings.Count(w => w.Contains("is not epoch seconds")));
+
+        var before = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var (stix, stixWarnings) = Write(new StixFormat(), StixExport, damaged);
+        using var bundle = JsonDocument.Parse(stix);
+        var indicator = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "indicator");
+        Assert.InRange(DateTimeOffset.Parse(indicator.GetProperty("created").GetString()!), before, DateTimeOffset.UtcNow.AddMinutes(1)); // the run's time
+        Assert.Equal(2, stixWarnings.Count(w => w.Contains("is not epoch seconds")));
+        AssertValid(stix);
+    }
+
     [Theory]
     [InlineData(null, "needs a distribution level")]
     [InlineData("Everyone", "is not a MISP distribution level")]
@@ -177,6 +200,35 @@ public sealed class ThreatIntelFormatTests
         { "mac-address", "00:1A:2B:3C:4D:5E", "[mac-addr:value = '00:1a:2b:3c:4d:5e']" },
         { "user-agent", "Mozilla/5.0 (X11)", "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Mozilla/5.0 (X11)']" },
     };
+
+    /// <summary>MISP itself writes to_ids as true, 1 or "1" depending on version and API; one attribute must mean the
+    /// same in both formats: to_ids in the misp event, an indicator (not observed-data) in the STIX bundle.</summary>
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("1", true)]
+    [InlineData("\"1\"", true)]
+    [InlineData("\"True\"", true)]
+    [InlineData("false", false)]
+    [InlineData("0", false)]
+    [InlineData("\"0\"", false)]
+    [InlineData("null", false)]
+    public void To_ids_means_the_same_in_misp_and_stix_in_each_form_misp_writes_it(string toIds, bool expected)
+    {
+        var attribute = $$"""{"uuid":"5f0c4d1e-0000-4000-8000-00000000000a","event_uuid":"e1","type":"domain","category":"Network activity","value":"evil.example","to_ids":{{toIds}},"timestamp":"1718755200"}""";
+
+        var (misp, _) = Write(new MispFormat(), Export, attribute);
+        using var mispDocument = JsonDocument.Parse(misp);
+        Assert.Equal(expected, mispDocument.RootElement.GetProperty("Event").GetProperty("Attribute")[0].GetProperty("to_ids").GetBoolean());
+
+        var (stix, _) = Write(new StixFormat(), StixExport, attribute);
+        using var bundle = JsonDocument.Parse(stix);
+        var mapped = bundle.RootElement.GetProperty("objects").EnumerateArray()
+            .Single(o => o.GetProperty("type").GetString() is "indicator" or "observed-data");
+        Assert.Equal(expected ? "indicator" : "observed-data", mapped.GetProperty("type").GetString());
+        Assert.Contains($"misp:to_ids=\"{(expected ? "True" : "False")}\"", mapped.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal("2024-06-19T00:00:00.000Z", mapped.GetProperty("created").GetString()); // the attribute's timestamp, given as a string
+        AssertValid(stix);
+    }
 
     [Theory]
     [MemberData(nameof(Mapped))]

@@ -31,7 +31,7 @@ internal static class MispAttributeMapper
         foreach (var field in TextFields.Skip(1))
             if (Text(attribute, field) is { } text) writer.WriteString(field, text);
         writer.WriteString("value", value);
-        writer.WriteBoolean("to_ids", Bool(attribute, "to_ids") ?? false);
+        writer.WriteBoolean("to_ids", ToIds(attribute));
         if ((Text(attribute, "distribution") ?? defaultDistribution) is { } distribution) writer.WriteString("distribution", distribution);
         if (Epoch(attribute, "timestamp") is { } timestamp) writer.WriteString("timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
         foreach (var field in new[] { "first_seen", "last_seen" })
@@ -70,10 +70,13 @@ internal static class MispAttributeMapper
     {
         formatted = "";
         DateTimeOffset instant;
-        if (raw.ValueKind == JsonValueKind.Number && raw.TryGetInt64(out var number))
-            instant = Math.Abs(number) >= 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(number) : DateTimeOffset.FromUnixTimeSeconds(number);
-        else if (raw.ValueKind == JsonValueKind.String && long.TryParse(JsonText.String(raw), NumberStyles.Integer, CultureInfo.InvariantCulture, out number))
-            instant = Math.Abs(number) >= 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(number) : DateTimeOffset.FromUnixTimeSeconds(number);
+        if (Integer(raw) is { } number)
+        {
+            // Seconds until the year 5138; beyond that only milliseconds make sense.
+            var milliseconds = Math.Abs(number) >= 100_000_000_000 ? number : number * 1000;
+            if (milliseconds < MinEpochMilliseconds || milliseconds > MaxEpochMilliseconds) return false;
+            instant = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+        }
         else if (raw.ValueKind != JsonValueKind.String ||
                  !DateTimeOffset.TryParse(JsonText.String(raw), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
             return false;
@@ -91,23 +94,34 @@ internal static class MispAttributeMapper
             _ => null,
         } : null;
 
-    static bool? Bool(JsonElement source, string name) =>
-        source.TryGetProperty(name, out var value) ? value.ValueKind switch
+    /// <summary>Whether the attribute is flagged for detection, in each form MISP versions and APIs write it:
+    /// true, 1, "1" or "true". Shared by the misp and stix formats, so one attribute means the same in both.</summary>
+    public static bool ToIds(JsonElement attribute) =>
+        attribute.TryGetProperty("to_ids", out var value) && value.ValueKind switch
         {
             JsonValueKind.True => true,
-            JsonValueKind.False => false,
             JsonValueKind.String => JsonText.String(value) is "1" or "true" or "True",
             JsonValueKind.Number => value.TryGetInt32(out var n) && n != 0,
-            _ => null,
-        } : null;
+            _ => false,
+        };
 
-    static long? Epoch(JsonElement source, string name)
-    {
-        if (!source.TryGetProperty(name, out var value)) return null;
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n)) return n;
-        if (value.ValueKind == JsonValueKind.String && long.TryParse(JsonText.String(value), out n)) return n;
-        return null;
-    }
+    /// <summary>Epoch seconds given as a number or a numeric string (MISP's timestamp), or null.</summary>
+    public static long? Epoch(JsonElement source, string name) =>
+        source.TryGetProperty(name, out var value) ? Integer(value) : null;
+
+    /// <summary>The instant of an epoch-seconds field, or null when it is missing or beyond what a date can hold,
+    /// so one damaged record never fails an export.</summary>
+    public static DateTimeOffset? EpochInstant(JsonElement source, string name) =>
+        Epoch(source, name) is { } seconds && seconds >= MinEpochMilliseconds / 1000 && seconds <= MaxEpochMilliseconds / 1000
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+
+    static readonly long MinEpochMilliseconds = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    static readonly long MaxEpochMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    static long? Integer(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n
+        : value.ValueKind == JsonValueKind.String && long.TryParse(JsonText.String(value), NumberStyles.Integer, CultureInfo.InvariantCulture, out n) ? n
+        : null;
 
     static string Abbreviate(JsonElement element)
     {

@@ -109,7 +109,7 @@ internal sealed class StixWriter : IRecordFormatter
         var labels = Labels(attribute, type);
         string? id;
         if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
-        else if (IsToIds(attribute) && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
+        else if (MispAttributeMapper.ToIds(attribute) && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
         else id = ObservedData(source, type, value, created, labels, attribute) ?? Custom(source, type, value, created, labels, attribute);
         group.Refs.Add(id);
     }
@@ -126,21 +126,14 @@ internal sealed class StixWriter : IRecordFormatter
         return group;
     }
 
-    string Created(JsonElement attribute)
-    {
-        if (attribute.TryGetProperty("timestamp", out var t) && (t.ValueKind == JsonValueKind.Number ? t.TryGetInt64(out var s) : long.TryParse(JsonText.String(t), out s)))
-            return StixFormat.Timestamp(DateTimeOffset.FromUnixTimeSeconds(s));
-        return _now;
-    }
-
-    static bool IsToIds(JsonElement attribute) =>
-        attribute.TryGetProperty("to_ids", out var v) && (v.ValueKind == JsonValueKind.True || (v.ValueKind == JsonValueKind.String && JsonText.String(v) is "1" or "true" or "True"));
+    string Created(JsonElement attribute) =>
+        MispAttributeMapper.EpochInstant(attribute, "timestamp") is { } instant ? StixFormat.Timestamp(instant) : _now;
 
     List<string> Labels(JsonElement attribute, string type)
     {
         var labels = new List<string> { $"misp:type=\"{type}\"" };
         if (MispAttributeMapper.Text(attribute, "category") is { } category) labels.Add($"misp:category=\"{category}\"");
-        labels.Add($"misp:to_ids=\"{(IsToIds(attribute) ? "True" : "False")}\"");
+        labels.Add($"misp:to_ids=\"{(MispAttributeMapper.ToIds(attribute) ? "True" : "False")}\"");
         JsonElement tags;
         if ((attribute.TryGetProperty("Tag", out tags) || attribute.TryGetProperty("tags", out tags)) && tags.ValueKind == JsonValueKind.Array)
             foreach (var tag in tags.EnumerateArray())
