@@ -213,6 +213,7 @@ public sealed class FormatTests
     [InlineData("""{"a\u002Eb":1,"a":{"b":2}}""", "a.b", """{"a.b":1,"a":{"b":2}}""")]        // escaped dotted key
     [InlineData("""{"o":[[{"k":1,"z":0}],{"k":2}],"p":3}""", "o.k", """{"o":[[{"k":1}],{"k":2}]}""")] // nested arrays
     [InlineData("""{"t":["x","y"],"u":null}""", "t,u", """{"t":["x","y"],"u":null}""")]          // whole values, null kept
+    [InlineData("""{"a.b":1,"a.c.d":2,"ab.c":3}""", "a", """{"a.b":1,"a.c.d":2}""")]             // flat keys under an included whole path
     public void Source_filter_cases(string document, string includes, string expected)
     {
         var filter = new SourceFilter(includes.Split(','));

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -26,9 +25,7 @@ public sealed class ColumnExtractor
         for (var i = 0; i < columns.Count; i++)
         {
             _columns[i] = new ColumnBuffer();
-            var node = _root;
-            foreach (var segment in columns[i].Split('.')) node = node.Child(segment);
-            node.AddColumn(i);
+            _root.Add(columns[i]).AddColumn(i);
         }
     }
 
@@ -175,55 +172,13 @@ public sealed class ColumnExtractor
         }
     }
 
-    sealed class Node(string name)
+    sealed class Node(string name) : FieldPathNode<Node>(name)
     {
-        public readonly byte[] Utf8Name = Encoding.UTF8.GetBytes(name);
-        public readonly string Name = name;
-        // Arrays, not lists: they are read for every property of every document.
+        // An array, not a list: it is read for every value the document has at this path.
         public int[] Columns = [];
-        Node[] _children = [];
-
-        public bool HasChildren => _children.Length > 0;
 
         public void AddColumn(int column) => Columns = [.. Columns, column];
 
-        public Node Child(string segment)
-        {
-            foreach (var child in _children) if (child.Name == segment) return child;
-            var created = new Node(segment);
-            _children = [.. _children, created];
-            return created;
-        }
-
-        /// <summary>The node a property name leads to (following dots in flat keys), or null.</summary>
-        public Node? Find(ref Utf8JsonReader reader)
-        {
-            if (!reader.ValueIsEscaped)
-            {
-                // The common case: raw bytes, most children ruled out on their length and first byte alone.
-                var name = reader.ValueSpan;
-                foreach (var child in _children)
-                {
-                    var candidate = child.Utf8Name;
-                    if (candidate.Length == name.Length && (name.Length == 0 || candidate[0] == name[0]) && name.SequenceEqual(candidate)) return child;
-                }
-                if (name.IndexOf((byte)'.') < 0) return null;
-            }
-            // Rare: an escaped name, or a flat dotted key ("source.ip", or "source\u002eip" alike).
-            var text = JsonText.DecodeLossy(reader.ValueSpan, reader.ValueIsEscaped);
-            if (reader.ValueIsEscaped)
-            {
-                foreach (var child in _children)
-                    if (child.Name == text) return child;
-                if (!text.Contains('.')) return null;
-            }
-            Node? node = this;
-            foreach (var segment in text.Split('.'))
-            {
-                node = Array.Find(node._children, c => c.Name == segment);
-                if (node is null) return null;
-            }
-            return node;
-        }
+        protected override Node CreateChild(string segment) => new(segment);
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -28,13 +27,7 @@ public sealed class SourceFilter
 
     public SourceFilter(IEnumerable<string> includes)
     {
-        foreach (var path in includes)
-        {
-            var node = _root;
-            foreach (var segment in path.Split('.'))
-                node = node.Child(segment);
-            node.Whole = true;
-        }
+        foreach (var path in includes) _root.Add(path).Whole = true;
         _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
     }
 
@@ -59,7 +52,7 @@ public sealed class SourceFilter
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var target = node.Resolve(ref reader);
+            var target = node.Find(ref reader);
             // Most kept names are the include's own segment: its bytes are reused, not copied per document.
             var name = target is null ? null
                 : !reader.ValueIsEscaped && reader.ValueSpan.SequenceEqual(target.Utf8Name) ? target.Utf8Name
@@ -115,40 +108,13 @@ public sealed class SourceFilter
         }
     }
 
-    sealed class IncludeNode(string name)
+    sealed class IncludeNode(string name) : FieldPathNode<IncludeNode>(name)
     {
-        public readonly byte[] Utf8Name = Encoding.UTF8.GetBytes(name);
-        public readonly string Name = name;
-        List<IncludeNode>? _children;
+        /// <summary>The include names this path itself: its whole value is kept.</summary>
         public bool Whole;
 
-        public IncludeNode Child(string segment)
-        {
-            _children ??= new List<IncludeNode>();
-            foreach (var child in _children) if (child.Name == segment) return child;
-            var created = new IncludeNode(segment);
-            _children.Add(created);
-            return created;
-        }
+        protected override bool TakesDescendants => Whole;
 
-        /// <summary>Follows a property name (reader on it), which may itself contain dots.</summary>
-        public IncludeNode? Resolve(ref Utf8JsonReader reader)
-        {
-            if (_children is null) return null;
-            // ValueTextEquals and GetString throw on an escaped lone surrogate, so escaped names are decoded here.
-            var escaped = reader.ValueIsEscaped ? JsonText.DecodeLossy(reader.ValueSpan, escaped: true) : null;
-            foreach (var child in _children)
-                if (escaped is null ? reader.ValueSpan.SequenceEqual(child.Utf8Name) : escaped == child.Name) return child;
-            var dotted = escaped?.Contains('.') ?? reader.ValueSpan.IndexOf((byte)'.') >= 0;
-            if (!dotted) return null;
-            IncludeNode? node = this;
-            foreach (var segment in (escaped ?? JsonText.DecodeLossy(reader.ValueSpan, escaped: false)).Split('.'))
-            {
-                if (node.Whole) return node;
-                node = node._children?.FirstOrDefault(c => c.Name == segment);
-                if (node is null) return null;
-            }
-            return node;
-        }
+        protected override IncludeNode CreateChild(string segment) => new(segment);
     }
 }
