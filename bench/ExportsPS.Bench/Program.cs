@@ -58,11 +58,12 @@ public static class Program
             do
             {
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-                var (gcBefore, pauseBefore) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
+                var (gcBefore, pauseBefore, allocatedBefore) = (GC.CollectionCount(0), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(true));
                 run = Export(service, "rss-" + format, format, "*", [], gzip: gzipped);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
                 Console.Error.WriteLine($"  {onlyFormat}: {run.Duration?.TotalSeconds:N2} s, {cpu.TotalSeconds:N2} CPU-s, " +
-                                        $"{GC.CollectionCount(0) - gcBefore} GCs pausing {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:N0} ms");
+                                        $"{GC.CollectionCount(0) - gcBefore} GCs pausing {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:N0} ms, " +
+                                        $"{(GC.GetTotalAllocatedBytes(true) - allocatedBefore) / 1e6:N0} MB allocated");
             } while (--repeat > 0);
             sampler.Dispose();
             Console.WriteLine($"RECORDS={run.Records} SECONDS={run.Duration?.TotalSeconds:F3} PEAK_MB={PeakMb()} PEAK_ANON_MB={Interlocked.Read(ref peakAnon) / 1024}");
