@@ -91,21 +91,22 @@ public sealed class ThreatIntelFormatTests
     [Fact]
     public void Times_beyond_any_date_are_warned_about_not_fatal_in_misp_and_stix()
     {
-        const string damaged = """{"uuid":"5f0c4d1e-0000-4000-8000-00000000000b","event_uuid":"e1","type":"domain","value":"far.example","to_ids":true,"timestamp":9000000000000000000,"first_seen":9000000000000000000,"last_seen":-90000000000000000}""";
+        const string damaged = """{"uuid":"5f0c4d1e-0000-4000-8000-00000000000b","event_uuid":"e1","type":"domain","value":"far.example","to_ids":true,"timestamp":9000000000000000000,"first_seen":9000000000000000000,"last_seen":"-9223372036854775808"}""";
 
         var (misp, mispWarnings) = Write(new MispFormat(), Export, damaged);
         using var mispDocument = JsonDocument.Parse(misp);
         var attribute = mispDocument.RootElement.GetProperty("Event").GetProperty("Attribute")[0];
         Assert.False(attribute.TryGetProperty("first_seen", out _));
         Assert.False(attribute.TryGetProperty("last_seen", out _));
-        Assert.Equal(2, mispWarnings.Count(w => w.Contains("is not epoch seconds")));
+        Assert.False(attribute.TryGetProperty("timestamp", out _));
+        Assert.Equal(3, mispWarnings.Count(w => w.Contains("is not epoch seconds")));
 
         var before = DateTimeOffset.UtcNow.AddMinutes(-1);
         var (stix, stixWarnings) = Write(new StixFormat(), StixExport, damaged);
         using var bundle = JsonDocument.Parse(stix);
         var indicator = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "indicator");
         Assert.InRange(DateTimeOffset.Parse(indicator.GetProperty("created").GetString()!), before, DateTimeOffset.UtcNow.AddMinutes(1)); // the run's time
-        Assert.Equal(2, stixWarnings.Count(w => w.Contains("is not epoch seconds")));
+        Assert.Equal(3, stixWarnings.Count(w => w.Contains("is not epoch seconds")));
         AssertValid(stix);
     }
 
@@ -208,6 +209,8 @@ public sealed class ThreatIntelFormatTests
     [InlineData("1", true)]
     [InlineData("\"1\"", true)]
     [InlineData("\"True\"", true)]
+    [InlineData("\" TRUE \"", true)]
+    [InlineData("4294967296", true)]
     [InlineData("false", false)]
     [InlineData("0", false)]
     [InlineData("\"0\"", false)]

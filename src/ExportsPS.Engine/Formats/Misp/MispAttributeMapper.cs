@@ -33,7 +33,11 @@ internal static class MispAttributeMapper
         writer.WriteString("value", value);
         writer.WriteBoolean("to_ids", ToIds(attribute));
         if ((Text(attribute, "distribution") ?? defaultDistribution) is { } distribution) writer.WriteString("distribution", distribution);
-        if (Epoch(attribute, "timestamp") is { } timestamp) writer.WriteString("timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
+        if (attribute.TryGetProperty("timestamp", out var timestamp) && timestamp.ValueKind != JsonValueKind.Null)
+        {
+            if (EpochInstant(attribute, "timestamp") is { } instant) writer.WriteString("timestamp", instant.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+            else warn($"{where}: timestamp '{timestamp}' of {type} attribute '{value}' is not epoch seconds; omitted.");
+        }
         foreach (var field in new[] { "first_seen", "last_seen" })
         {
             if (!attribute.TryGetProperty(field, out var raw) || raw.ValueKind == JsonValueKind.Null) continue;
@@ -73,7 +77,7 @@ internal static class MispAttributeMapper
         if (Integer(raw) is { } number)
         {
             // Seconds until the year 5138; beyond that only milliseconds make sense.
-            var milliseconds = Math.Abs(number) >= 100_000_000_000 ? number : number * 1000;
+            var milliseconds = number is >= 100_000_000_000 or <= -100_000_000_000 ? number : number * 1000; // not Math.Abs: it throws on long.MinValue
             if (milliseconds < MinEpochMilliseconds || milliseconds > MaxEpochMilliseconds) return false;
             instant = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
         }
@@ -95,13 +99,13 @@ internal static class MispAttributeMapper
         } : null;
 
     /// <summary>Whether the attribute is flagged for detection, in each form MISP versions and APIs write it:
-    /// true, 1, "1" or "true". Shared by the misp and stix formats, so one attribute means the same in both.</summary>
+    /// true, any non-zero number, "1" or "true" in any case. Shared by the misp and stix formats, so one attribute means the same in both.</summary>
     public static bool ToIds(JsonElement attribute) =>
         attribute.TryGetProperty("to_ids", out var value) && value.ValueKind switch
         {
             JsonValueKind.True => true,
-            JsonValueKind.String => JsonText.String(value) is "1" or "true" or "True",
-            JsonValueKind.Number => value.TryGetInt32(out var n) && n != 0,
+            JsonValueKind.String => JsonText.String(value).Trim() is var text && (text == "1" || text.Equals("true", StringComparison.OrdinalIgnoreCase)),
+            JsonValueKind.Number => value.TryGetDouble(out var number) && number != 0,
             _ => false,
         };
 

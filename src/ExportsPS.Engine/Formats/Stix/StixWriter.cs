@@ -102,6 +102,8 @@ internal sealed class StixWriter : IRecordFormatter
         foreach (var field in new[] { "first_seen", "last_seen" })
             if (attribute.TryGetProperty(field, out var raw) && raw.ValueKind != JsonValueKind.Null && !MispAttributeMapper.TryMispTime(raw, out _))
                 _context.Warn($"record {_record}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; the attribute's timestamp is used instead.");
+        if (attribute.TryGetProperty("timestamp", out var timestamp) && timestamp.ValueKind != JsonValueKind.Null && MispAttributeMapper.EpochInstant(attribute, "timestamp") is null)
+            _context.Warn($"record {_record}: timestamp '{timestamp}' of {type} attribute '{value}' is not epoch seconds; the run's time is used instead.");
         var group = GroupOf(eventUuid, eventInfo);
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = Created(attribute);
