@@ -33,11 +33,9 @@ internal static class MispAttributeMapper
         writer.WriteString("value", value);
         writer.WriteBoolean("to_ids", ToIds(attribute));
         if ((Text(attribute, "distribution") ?? defaultDistribution) is { } distribution) writer.WriteString("distribution", distribution);
-        if (attribute.TryGetProperty("timestamp", out var timestamp) && timestamp.ValueKind != JsonValueKind.Null)
-        {
-            if (EpochInstant(attribute, "timestamp") is { } instant) writer.WriteString("timestamp", instant.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
-            else warn($"{where}: timestamp '{timestamp}' of {type} attribute '{value}' is not epoch seconds; omitted.");
-        }
+        if (!TryTimestamp(attribute, out var timestamp))
+            warn($"{where}: timestamp '{attribute.GetProperty("timestamp")}' of {type} attribute '{value}' is not epoch seconds; omitted.");
+        else if (timestamp is { } instant) writer.WriteString("timestamp", instant.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
         foreach (var field in new[] { "first_seen", "last_seen" })
         {
             if (!attribute.TryGetProperty(field, out var raw) || raw.ValueKind == JsonValueKind.Null) continue;
@@ -104,20 +102,22 @@ internal static class MispAttributeMapper
         attribute.TryGetProperty("to_ids", out var value) && value.ValueKind switch
         {
             JsonValueKind.True => true,
-            JsonValueKind.String => JsonText.String(value).Trim() is var text && (text == "1" || text.Equals("true", StringComparison.OrdinalIgnoreCase)),
+            JsonValueKind.String => JsonText.String(value)?.Trim() is { } text && (text == "1" || text.Equals("true", StringComparison.OrdinalIgnoreCase)),
             JsonValueKind.Number => value.TryGetDouble(out var number) && number != 0,
             _ => false,
         };
 
-    /// <summary>Epoch seconds given as a number or a numeric string (MISP's timestamp), or null.</summary>
-    public static long? Epoch(JsonElement source, string name) =>
-        source.TryGetProperty(name, out var value) ? Integer(value) : null;
-
-    /// <summary>The instant of an epoch-seconds field, or null when it is missing or beyond what a date can hold,
-    /// so one damaged record never fails an export.</summary>
-    public static DateTimeOffset? EpochInstant(JsonElement source, string name) =>
-        Epoch(source, name) is { } seconds && seconds >= MinEpochMilliseconds / 1000 && seconds <= MaxEpochMilliseconds / 1000
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
+    /// <summary>The attribute's timestamp, epoch seconds as a number or a numeric string: null when it has none;
+    /// false when it holds something else or beyond what a date can hold, which the caller warns about, so one
+    /// damaged record never fails an export.</summary>
+    public static bool TryTimestamp(JsonElement attribute, out DateTimeOffset? instant)
+    {
+        instant = null;
+        if (!attribute.TryGetProperty("timestamp", out var raw) || raw.ValueKind == JsonValueKind.Null) return true;
+        if (Integer(raw) is not { } seconds || seconds < MinEpochMilliseconds / 1000 || seconds > MaxEpochMilliseconds / 1000) return false;
+        instant = DateTimeOffset.FromUnixTimeSeconds(seconds);
+        return true;
+    }
 
     static readonly long MinEpochMilliseconds = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
     static readonly long MaxEpochMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();

@@ -102,11 +102,11 @@ internal sealed class StixWriter : IRecordFormatter
         foreach (var field in new[] { "first_seen", "last_seen" })
             if (attribute.TryGetProperty(field, out var raw) && raw.ValueKind != JsonValueKind.Null && !MispAttributeMapper.TryMispTime(raw, out _))
                 _context.Warn($"record {_record}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; the attribute's timestamp is used instead.");
-        if (attribute.TryGetProperty("timestamp", out var timestamp) && timestamp.ValueKind != JsonValueKind.Null && MispAttributeMapper.EpochInstant(attribute, "timestamp") is null)
-            _context.Warn($"record {_record}: timestamp '{timestamp}' of {type} attribute '{value}' is not epoch seconds; the run's time is used instead.");
+        if (!MispAttributeMapper.TryTimestamp(attribute, out var timestamp))
+            _context.Warn($"record {_record}: timestamp '{attribute.GetProperty("timestamp")}' of {type} attribute '{value}' is not epoch seconds; the run's time is used instead.");
         var group = GroupOf(eventUuid, eventInfo);
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
-        var created = Created(attribute);
+        var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
         group.Published ??= created;
         var labels = Labels(attribute, type);
         string? id;
@@ -127,9 +127,6 @@ internal sealed class StixWriter : IRecordFormatter
         group.Info ??= info;
         return group;
     }
-
-    string Created(JsonElement attribute) =>
-        MispAttributeMapper.EpochInstant(attribute, "timestamp") is { } instant ? StixFormat.Timestamp(instant) : _now;
 
     List<string> Labels(JsonElement attribute, string type)
     {
