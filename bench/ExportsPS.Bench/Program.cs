@@ -59,9 +59,10 @@ public static class Program
             {
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var (gcBefore, pauseBefore, allocatedBefore) = (GC.CollectionCount(0), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(true));
+                var jit = new JitMeter();
                 run = Export(service, "rss-" + format, format, "*", [], gzip: gzipped);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-                Console.Error.WriteLine($"  {onlyFormat}: {run.Duration?.TotalSeconds:N2} s, {cpu.TotalSeconds:N2} CPU-s, " +
+                Console.Error.WriteLine($"  {onlyFormat}: {run.Duration?.TotalSeconds:N2} s, {cpu.TotalSeconds:N2} CPU-s ({jit}), " +
                                         $"{GC.CollectionCount(0) - gcBefore} GCs pausing {(GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds:N0} ms, " +
                                         $"{(GC.GetTotalAllocatedBytes(true) - allocatedBefore) / 1e6:N0} MB allocated");
             } while (--repeat > 0);
@@ -87,6 +88,7 @@ public static class Program
         }
         var (reads, gzips, jsonlGzRuns, csvRuns) = (new List<double>(), new List<double>(), new List<RunRecord>(), new List<RunRecord>());
         long readCount = 0;
+        var timedPairs = new JitMeter();
         for (var i = 0; i < Runs; i++)
         {
             var read = BareRead(home);
@@ -96,6 +98,7 @@ public static class Program
             jsonlGzRuns.Add(Completed("jsonl.gz", Export(service, "bench-jsonl-gz", "jsonl", "*", [], gzip: true)));
             csvRuns.Add(Completed("csv", Export(service, "bench-csv", "csv", "*", [])));
         }
+        var timedPairsJit = timedPairs.ToString();
         var jsonlGz = Summarise(results, "jsonl.gz", jsonlGzRuns);
         var csv = Summarise(results, "csv", csvRuns);
         var limitRatio = Median(Enumerable.Range(0, Runs).Select(i => Seconds(jsonlGzRuns[i]) / Math.Max(reads[i], gzips[i])));
@@ -131,6 +134,7 @@ public static class Program
         Console.WriteLine($"physical limit: bare doc-values read {readSeconds:N2} s ({readCount:N0} docs), bare GZip-Fastest of the same {jsonlBytes.Length / 1e6:N0} MB {gzipSeconds:N2} s");
         Console.WriteLine($"jsonl.gz / physical limit          = {limitRatio:N2}x   (target <= 1.3x; median of {Runs} side-by-side pairs)");
         Console.WriteLine($"csv / jsonl.gz                     = {csvRatio:N2}x   (target <= 1.3x; median of {Runs} side-by-side pairs)");
+        Console.WriteLine($"the {Runs} timed pairs still compiled ({timedPairsJit}): code an export runs once is tiered up over many exports");
         if (peerSeconds is { } peer && projected is not null)
             Console.WriteLine($"jq|gzip -1 / ExportsPS (same query, same 4 fields) = {peer / projected.Seconds:N2}x faster   (jq {peer:N2} s, target >= 2x)");
         if (rss is { } peak)
@@ -149,7 +153,7 @@ public static class Program
             {
                 events, cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow,
                 results = results.Select(r => new { r.Name, r.Records, r.Seconds, r.Min, r.Max, r.Bytes, eventsPerSecond = r.Records / r.Seconds }),
-                runsPerFigure = Runs, bareReadSeconds = readSeconds, bareGzipSeconds = gzipSeconds, physicalLimitRatio = limitRatio,
+                runsPerFigure = Runs, timedPairsJit, bareReadSeconds = readSeconds, bareGzipSeconds = gzipSeconds, physicalLimitRatio = limitRatio,
                 csvOverJsonlGz = csvRatio, coldJsonlGzSeconds = rss?.Seconds, jqGzipSeconds = peerSeconds,
                 jqOverExportsPS = peerSeconds / projected?.Seconds, peakRssMb = rss?.Total, peakAnonymousMb = rss?.Anonymous, cappedHeapMb = HeapCapMb, cappedPeakRssMb = capped?.Total,
             };
@@ -162,11 +166,23 @@ public static class Program
     const int Runs = 5;
     const int WarmUps = 2;
 
+    /// <summary>What the JIT compiled (all threads) since this meter was made: its thread takes CPU from a run.</summary>
+    sealed class JitMeter
+    {
+        readonly long _methods = System.Runtime.JitInfo.GetCompiledMethodCount();
+        readonly TimeSpan _time = System.Runtime.JitInfo.GetCompilationTime();
+
+        public override string ToString() =>
+            $"JIT: {System.Runtime.JitInfo.GetCompiledMethodCount() - _methods:N0} methods in {(System.Runtime.JitInfo.GetCompilationTime() - _time).TotalMilliseconds:N0} ms";
+    }
+
     sealed record Result(string Name, long Records, double Seconds, double Min, double Max, long Bytes);
 
     /// <summary><see cref="WarmUps"/> untimed runs, then <see cref="Runs"/> timed ones. The untimed runs are where .NET
-    /// compiles and tiers up the code: on 2 cores a first CSV export took ~1.5 s longer than the next, and the
-    /// second still spent ~0.4 CPU-s tiering up rarely called code (catalog, index opening).</summary>
+    /// compiles and tiers up the code: on 2 cores a first CSV export took ~1.5 s longer than the next. Code an export
+    /// runs once (catalog, index opening) goes on being tiered up: csv exports 2–3 in a process compiled 800–900
+    /// methods in 0.5–0.6 s, exports 4–7 some 260 in 0.1–0.4 s, the 8th 57. More untimed runs did not move the
+    /// ratios (8 untimed pairs: csv / jsonl.gz 1.48×), so two are kept and the timed pairs' JIT is printed.</summary>
     static Result Measure(List<Result> results, ExportService service, string label, string format, string query,
         string[] fields, bool gzip = false, string index = "events", Dictionary<string, string>? options = null)
     {
