@@ -70,20 +70,27 @@ internal static class MispAttributeMapper
     /// <summary>MISP's first_seen/last_seen form: microseconds and an offset, 2026-06-19T00:00:00.000000+00:00.</summary>
     public static bool TryMispTime(JsonElement raw, out string formatted)
     {
-        formatted = "";
-        DateTimeOffset instant;
+        formatted = TrySeenTime(raw, out var instant)
+            ? instant.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", CultureInfo.InvariantCulture)
+            : "";
+        return formatted.Length > 0;
+    }
+
+    /// <summary>A first_seen/last_seen value in any form MISP writes it: epoch seconds or milliseconds (number or
+    /// numeric string) or ISO-8601; false for anything else or beyond what a date can hold.</summary>
+    public static bool TrySeenTime(JsonElement raw, out DateTimeOffset instant)
+    {
+        instant = default;
         if (Integer(raw) is { } number)
         {
             // Seconds until the year 5138; beyond that only milliseconds make sense.
             var milliseconds = number is >= 100_000_000_000 or <= -100_000_000_000 ? number : number * 1000; // not Math.Abs: it throws on long.MinValue
             if (milliseconds < MinEpochMilliseconds || milliseconds > MaxEpochMilliseconds) return false;
             instant = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+            return true;
         }
-        else if (raw.ValueKind != JsonValueKind.String ||
-                 !DateTimeOffset.TryParse(JsonText.String(raw), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
-            return false;
-        formatted = instant.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'+00:00'", CultureInfo.InvariantCulture);
-        return true;
+        return raw.ValueKind == JsonValueKind.String &&
+               DateTimeOffset.TryParse(JsonText.String(raw), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant);
     }
 
     public static string? Text(JsonElement source, string name) =>

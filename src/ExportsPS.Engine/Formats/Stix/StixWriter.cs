@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using ExportsPS.Engine.Json;
 using ExportsPS.Engine.Formats.Misp;
@@ -99,21 +98,31 @@ internal sealed class StixWriter : IRecordFormatter
             _context.Warn($"record {_record}: skipped an attribute without type or value.");
             return;
         }
-        foreach (var field in new[] { "first_seen", "last_seen" })
-            if (attribute.TryGetProperty(field, out var raw) && raw.ValueKind != JsonValueKind.Null && !MispAttributeMapper.TryMispTime(raw, out _))
-                _context.Warn($"record {_record}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; the attribute's timestamp is used instead.");
+        var firstSeen = Seen(attribute, "first_seen", type, value);
+        var lastSeen = Seen(attribute, "last_seen", type, value);
         if (!MispAttributeMapper.TryTimestamp(attribute, out var timestamp))
             _context.Warn($"record {_record}: timestamp '{attribute.GetProperty("timestamp")}' of {type} attribute '{value}' is not epoch seconds; the run's time is used instead.");
         var group = GroupOf(eventUuid, eventInfo);
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
         group.Published ??= created;
-        var labels = Labels(attribute, type);
+        var toIds = MispAttributeMapper.ToIds(attribute);
+        var labels = Labels(attribute, type, toIds);
         string? id;
         if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
-        else if (MispAttributeMapper.ToIds(attribute) && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
-        else id = ObservedData(source, type, value, created, labels, attribute) ?? Custom(source, type, value, created, labels, attribute);
+        else if (toIds && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
+        else id = ObservedData(source, type, value, created, firstSeen, lastSeen, labels) ?? Custom(source, type, value, created, labels, attribute);
         group.Refs.Add(id);
+    }
+
+    /// <summary>The attribute's first_seen or last_seen as a STIX timestamp; null when it has none, or holds
+    /// something that is no time (a warning: the attribute's timestamp stands in).</summary>
+    string? Seen(JsonElement attribute, string field, string type, string value)
+    {
+        if (!attribute.TryGetProperty(field, out var raw) || raw.ValueKind == JsonValueKind.Null) return null;
+        if (MispAttributeMapper.TrySeenTime(raw, out var instant)) return StixFormat.Timestamp(instant);
+        _context.Warn($"record {_record}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; the attribute's timestamp is used instead.");
+        return null;
     }
 
     Group GroupOf(string? eventUuid, string? info)
@@ -128,11 +137,11 @@ internal sealed class StixWriter : IRecordFormatter
         return group;
     }
 
-    List<string> Labels(JsonElement attribute, string type)
+    List<string> Labels(JsonElement attribute, string type, bool toIds)
     {
         var labels = new List<string> { $"misp:type=\"{type}\"" };
         if (MispAttributeMapper.Text(attribute, "category") is { } category) labels.Add($"misp:category=\"{category}\"");
-        labels.Add($"misp:to_ids=\"{(MispAttributeMapper.ToIds(attribute) ? "True" : "False")}\"");
+        labels.Add($"misp:to_ids=\"{(toIds ? "True" : "False")}\"");
         JsonElement tags;
         if ((attribute.TryGetProperty("Tag", out tags) || attribute.TryGetProperty("tags", out tags)) && tags.ValueKind == JsonValueKind.Array)
             foreach (var tag in tags.EnumerateArray())
@@ -220,19 +229,19 @@ internal sealed class StixWriter : IRecordFormatter
     }
 
     /// <summary>observed-data and its SCOs; null when the type has no observable mapping.</summary>
-    string? ObservedData(string source, string type, string value, string created, List<string> labels, JsonElement attribute)
+    string? ObservedData(string source, string type, string value, string created, string? firstSeen, string? lastSeen, List<string> labels)
     {
         var observables = StixObservables.For(type, value, source);
         if (observables is null) return null;
         foreach (var observable in observables)
             if (_written.Add(observable.Id)) observable.Write(_json);
         var id = StixFormat.DeterministicId("observed-data", source);
-        var seen = FirstSeen(attribute) ?? created;
+        var seen = firstSeen ?? created;
         _json.WriteStartObject();
         Common("observed-data", id, created);
         _json.WriteString("created_by_ref", _identity);
         _json.WriteString("first_observed", seen);
-        _json.WriteString("last_observed", LastSeen(attribute) ?? seen);
+        _json.WriteString("last_observed", lastSeen ?? seen);
         _json.WriteNumber("number_observed", 1);
         _json.WriteStartArray("object_refs");
         foreach (var observable in observables) _json.WriteStringValue(observable.Id);
@@ -241,14 +250,6 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteEndObject();
         return id;
     }
-
-    static string? FirstSeen(JsonElement attribute) => Seen(attribute, "first_seen");
-    static string? LastSeen(JsonElement attribute) => Seen(attribute, "last_seen");
-
-    static string? Seen(JsonElement attribute, string field) =>
-        attribute.TryGetProperty(field, out var raw) && MispAttributeMapper.TryMispTime(raw, out var misp)
-            ? StixFormat.Timestamp(DateTimeOffset.Parse(misp, CultureInfo.InvariantCulture))
-            : null;
 
     public void WriteEnd()
     {
