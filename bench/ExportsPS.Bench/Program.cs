@@ -152,7 +152,7 @@ public static class Program
             var summary = new
             {
                 events, cores = Environment.ProcessorCount, date = DateTimeOffset.UtcNow,
-                results = results.Select(r => new { r.Name, r.Records, r.Seconds, r.Min, r.Max, r.Bytes, eventsPerSecond = r.Records / r.Seconds }),
+                results = results.Select(r => new { r.Name, r.Records, r.Seconds, r.Min, r.Max, r.Bytes, eventsPerSecond = r.Records / r.Seconds, megabytesPerSecond = r.Bytes / 1e6 / r.Seconds }),
                 runsPerFigure = Runs, timedPairsJit, bareReadSeconds = readSeconds, bareGzipSeconds = gzipSeconds, physicalLimitRatio = limitRatio,
                 csvOverJsonlGz = csvRatio, coldJsonlGzSeconds = rss?.Seconds, jqGzipSeconds = peerSeconds,
                 jqOverExportsPS = peerSeconds / projected?.Seconds, peakRssMb = rss?.Total, peakAnonymousMb = rss?.Anonymous, cappedHeapMb = HeapCapMb, cappedPeakRssMb = capped?.Total,
