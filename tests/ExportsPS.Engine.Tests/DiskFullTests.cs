@@ -61,4 +61,24 @@ public sealed class DiskFullTests : IDisposable
             Directory.EnumerateFiles(Path.Combine(_mount, "grows")).Select(n => Path.GetFileName(n)).OrderBy(n => n).ToArray());
         ReliabilityReport.Record("disk full", "1 run filled a 4 MB tmpfs: failed with path and size, previous file kept and verified, no partial file");
     }
+
+    [Fact]
+    public void An_encrypted_run_that_fills_the_disk_fails_and_leaves_nothing_behind()
+    {
+        if (!_mounted)
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "CI must be able to mount a tmpfs");
+            return;
+        }
+        // Encryption buffers its small writes, so closing the file retries a flush that cannot succeed.
+        _home.LoadSample(SampleKind.Events, 40_000);
+        var key = Storage.ArtifactKey.Generate();
+        _home.Service.Create(new ExportDefinition { Name = "sealed", Query = "*", KeyFingerprint = key.Fingerprint });
+        var run = _home.Service.Start("sealed", RunTrigger.Manual, key).Completion.GetAwaiter().GetResult();
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("disk is full", run.Error);
+        Assert.Equal(RunStatus.Failed, _home.Service.GetRun(run.Id).Status);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_mount, "sealed")));
+    }
 }

@@ -281,7 +281,8 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             if (_finished) return;
             _finished = true;
             _writeback.Dispose();
-            await _stream.DisposeAsync();
+            // Closing retries a flush that failed (a full disk) and throws again: the file goes anyway.
+            try { await _stream.DisposeAsync(); } catch (IOException) { }
             TryDelete(_tempPath);
             TryDelete(Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}"));
         }
