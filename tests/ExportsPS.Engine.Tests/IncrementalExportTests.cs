@@ -39,4 +39,31 @@ public sealed class IncrementalExportTests : IDisposable
         var third = await _home.Service.Start("feed", RunTrigger.Manual).Completion;
         Assert.Equal((RunStatus.Completed, 0L), (third.Status, third.Records ?? -1));
     }
+
+    [Fact]
+    public async Task An_expired_file_is_deleted_once_and_the_next_incremental_run_still_starts_from_its_mark()
+    {
+        _home.Load("events", Event("old-1", DateTimeOffset.UtcNow.AddHours(-1)));
+        var first = _home.Run(new ExportDefinition { Name = "feed", Query = "*", SinceLastRun = true, DownloadWindow = TimeSpan.FromSeconds(1) });
+        Assert.True(first.Status == RunStatus.Completed, first.Error);
+        var folder = Path.Combine(_home.Home.ExportsFolder, "feed");
+        // What a run writing the next file, or a partial file kept for -Resume, has in the folder.
+        var partial = Path.Combine(folder, ".tmp-run-of-another-feed.jsonl");
+        File.WriteAllText(partial, "{}\n");
+
+        Thread.Sleep(1100);
+        var later = DateTimeOffset.UtcNow;
+        Assert.Equal(1, _home.Service.DeleteExpiredArtifacts(later));
+        Assert.Equal(0, _home.Service.DeleteExpiredArtifacts(later));
+        Assert.False(File.Exists(Path.Combine(folder, "feed.jsonl")));
+        Assert.True(File.Exists(partial));
+        Assert.Single(_home.Catalog.ListAudit("feed", 50), e => e.Event == Catalog.AuditEvents.ArtifactExpired);
+        var refused = Assert.Throws<ExportException>(() => _home.Service.RequireArtifact("feed"));
+        Assert.Equal(ExportErrorCode.ArtifactExpired, refused.Code);
+
+        // Nothing new arrived: the next run ships nothing again, because the mark outlived the file.
+        Thread.Sleep(20);
+        var second = await _home.Service.Start("feed", RunTrigger.Manual).Completion;
+        Assert.Equal((RunStatus.Completed, 0L), (second.Status, second.Records ?? -1));
+    }
 }

@@ -106,7 +106,8 @@ public sealed class ExportService
         _registeredStores.Forget(name);
     }
 
-    /// <summary>Deletes artifacts whose download window has passed (the scheduler calls this each pass).</summary>
+    /// <summary>Deletes files whose download window has passed (the scheduler calls this each pass); each is
+    /// audited once, and its manifest stays as the record of the run.</summary>
     public int DeleteExpiredArtifacts(DateTimeOffset now)
     {
         var deleted = 0;
@@ -115,9 +116,9 @@ public sealed class ExportService
             try
             {
                 var store = StoreOf(export.Storage);
-                if (store.ReadManifest(export.Name) is { ExpiresAt: { } expires } && expires <= now)
+                if (store.ReadManifest(export.Name) is { ExpiresAt: { } expires } manifest && expires <= now
+                    && store.DeleteExpired(export.Name, manifest))
                 {
-                    store.Delete(export.Name);
                     Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
                     deleted++;
                 }

@@ -19,8 +19,14 @@ public interface IArtifactStore
     /// <summary>Opens the artifact the manifest describes, for streaming.</summary>
     Stream OpenRead(string exportName, ArtifactManifest manifest, ArtifactKey? key = null);
 
-    /// <summary>Removes the artifact and its manifest; no error when there is none.</summary>
+    /// <summary>Removes everything the export has in the store (its removal); no error when there is none.</summary>
     void Delete(string exportName);
+
+    /// <summary>Removes the file <paramref name="expired"/> describes if it is still the export's latest, and nothing
+    /// else: its manifest stays as the record of that run (a later -Since LastRun run starts from its high-water
+    /// mark; a download is refused as expired), and a run writing the next file or a partial file kept for -Resume
+    /// is left alone. True when a file was removed.</summary>
+    bool DeleteExpired(string exportName, ArtifactManifest expired);
 
     /// <summary>Removes what interrupted writes left behind (temp files, orphan uploads) for runs that
     /// are no longer active.</summary>

@@ -136,6 +136,14 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
     }
 
+    public bool DeleteExpired(string exportName, ArtifactManifest expired)
+    {
+        var path = Locate(exportName, expired.FileName);
+        if (ReadManifest(exportName)?.RunId != expired.RunId || !File.Exists(path)) return false;
+        File.Delete(path);
+        return true;
+    }
+
     public int RemoveOrphans(Func<string, bool> isActiveRun)
     {
         if (!Directory.Exists(_root)) return 0;

@@ -409,7 +409,11 @@ public sealed class S3StorageTests : IDisposable
         var expired = Assert.Throws<ExportException>(() => _home.Service.RequireArtifact("to-s3"));
         Assert.Equal(ExportErrorCode.ArtifactExpired, expired.Code);
         Assert.Equal(1, _home.Service.DeleteExpiredArtifacts(DateTimeOffset.UtcNow));
-        Assert.Null(_store.ReadManifest("to-s3"));
+        Assert.Equal(0, _home.Service.DeleteExpiredArtifacts(DateTimeOffset.UtcNow)); // deleted and audited once
+        var kept = _store.ReadManifest("to-s3")!; // the run's record stays; its object does not
+        Assert.Equal(run.Id, kept.RunId);
+        Assert.ThrowsAny<Exception>(() => _store.OpenRead("to-s3", kept, key).ReadByte());
+        Assert.Equal(ExportErrorCode.ArtifactExpired, Assert.Throws<ExportException>(() => _home.Service.RequireArtifact("to-s3")).Code);
     }
 
     [ServiceFact(UrlVariable)]

@@ -262,6 +262,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             Call(() => _client.DeleteObjectAsync(_target.Bucket, item.Key), "delete the file");
     }
 
+    public bool DeleteExpired(string exportName, ArtifactManifest expired)
+    {
+        var key = KeyOf(exportName, expired.FileName);
+        if (ReadManifest(exportName)?.RunId != expired.RunId || !ListKeys(FolderKey(exportName)).Any(o => o.Key == key)) return false;
+        Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete the expired file");
+        return true;
+    }
+
     const string RunMetadata = "exportsps-run";
 
     /// <summary>The sha256 of a stored (unencrypted) object, read back whole.</summary>
