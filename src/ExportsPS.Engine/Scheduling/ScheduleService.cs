@@ -61,15 +61,20 @@ public sealed class ScheduleService(ExportService exports)
     /// <summary>Claims and starts the exports due at <paramref name="asOf"/>, lazily: each is claimed only
     /// when the caller asks for the next, so a scheduler that waits for each run leaves the remaining ticks
     /// to other schedulers instead of queueing hundreds of runs in one process. A tick another scheduler
-    /// claimed first is not returned; an export whose previous run is still active is skipped.</summary>
-    public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf)
+    /// claimed first is not returned; an export whose previous run is still active is skipped. With
+    /// <paramref name="only"/>, exports it refuses are left due (not claimed) for a later pass.</summary>
+    public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf, Func<string, bool>? only = null)
     {
         // Every scheduler pass also enforces download windows: expired files are deleted, not just refused.
         exports.DeleteExpiredArtifacts(asOf);
+        var pass = System.Diagnostics.Stopwatch.StartNew();
         foreach (var schedule in Due(asOf))
         {
+            if (only is not null && !only(schedule.ExportName)) continue;
             var due = schedule.NextDue!.Value;
-            if (!Catalog.TryClaimTick(schedule.ExportName, due, schedule.NextAfter(asOf))) continue;
+            // The next tick counts from when this one is claimed: a caller that waited for a long run before
+            // asking would otherwise set a next tick that is already past, and the export would run twice.
+            if (!Catalog.TryClaimTick(schedule.ExportName, due, schedule.NextAfter(asOf + pass.Elapsed))) continue;
             ScheduledStart start;
             try { start = new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null); }
             catch (ExportException ex) { start = new ScheduledStart(schedule, due, null, ex.Message); }
