@@ -22,6 +22,9 @@ public abstract record Fault(string Path)
     public sealed record Status(string Path, int Code, int RetryAfterSeconds = 0) : Fault(Path);
     /// <summary>Sends half of the real response, then resets the connection.</summary>
     public sealed record DropMidBody(string Path) : Fault(Path);
+    /// <summary>Sends half of the real response, then sends nothing more for <see cref="For"/> (a node that
+    /// froze, a half-open connection) before resetting it.</summary>
+    public sealed record StallMidBody(string Path, TimeSpan For) : Fault(Path);
     /// <summary>Forgets every point in time and scroll (as a keep-alive lapsing does), then answers.</summary>
     public sealed record ExpireContexts(string Path) : Fault(Path);
 }
@@ -122,7 +125,7 @@ public sealed class LoopbackOpenSearch : IDisposable
                     break;
             }
             var (code, response) = Route(request.HttpMethod, request.Url!.AbsolutePath, request.QueryString, body);
-            if (fault is Fault.DropMidBody)
+            if (fault is Fault.DropMidBody or Fault.StallMidBody)
             {
                 var bytes = Encoding.UTF8.GetBytes(response);
                 http.Response.StatusCode = code;
@@ -130,6 +133,7 @@ public sealed class LoopbackOpenSearch : IDisposable
                 http.Response.ContentLength64 = bytes.Length;
                 http.Response.OutputStream.Write(bytes, 0, bytes.Length / 2);
                 http.Response.OutputStream.Flush();
+                if (fault is Fault.StallMidBody stall) _stop.Token.WaitHandle.WaitOne(stall.For);
                 http.Response.Abort();
                 return;
             }

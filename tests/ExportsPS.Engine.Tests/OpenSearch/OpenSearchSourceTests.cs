@@ -142,6 +142,25 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_response_that_stalls_mid_body_times_out_and_is_retried()
+    {
+        new OpenSearchSettings
+        {
+            Name = "cluster", Urls = [_server.Url], PageSize = 500, MaxRetries = 2, RetryDelay = TimeSpan.FromMilliseconds(20),
+            RequestTimeout = TimeSpan.FromSeconds(1),
+        }.Save(_home.Catalog);
+        Export("baseline", SourceNames.Embedded);
+        _server.Faults.Enqueue(new Fault.StallMidBody("/_search", TimeSpan.FromSeconds(60)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = Export("stalled", "cluster");
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{clock.Elapsed}: the stalled page was waited out, not timed out");
+        Assert.Empty(_server.Faults);
+        AssertSameRecords("baseline", "stalled");
+        Assert.Equal(0, _server.OpenContexts);
+    }
+
+    [Fact]
     public void Scroll_pages_are_not_resent_after_a_dropped_response_because_that_would_skip_a_page()
     {
         _server.Version = "2.3.0";

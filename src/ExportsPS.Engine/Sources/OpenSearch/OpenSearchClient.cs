@@ -173,13 +173,13 @@ internal sealed class OpenSearchClient : IDisposable
             ResponseBody content;
             try
             {
-                content = await ResponseBody.ReadAsync(response, token);
+                content = await ResponseBody.ReadAsync(response, _settings.RequestTimeout, token);
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
                 throw new TransientFailure($"dropped the connection in the middle of a response: {ex.Message}", ex, refused: false);
             }
-            catch (TaskCanceledException ex) when (!token.IsCancellationRequested)
+            catch (OperationCanceledException ex) when (!token.IsCancellationRequested)
             {
                 throw new TransientFailure($"stopped sending a response for {_settings.RequestTimeout.TotalSeconds:0} s", ex, refused: false);
             }
@@ -233,14 +233,19 @@ internal sealed class ResponseBody : IDisposable
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
 
-    public static async Task<ResponseBody> ReadAsync(HttpResponseMessage response, CancellationToken token)
+    /// <summary>Reads the whole body, giving up when no byte arrives for <paramref name="idleTimeout"/>: with
+    /// ResponseHeadersRead, HttpClient.Timeout stops at the headers, and a node that stalls mid-body would
+    /// otherwise hold the run forever.</summary>
+    public static async Task<ResponseBody> ReadAsync(HttpResponseMessage response, TimeSpan idleTimeout, CancellationToken token)
     {
         var expected = response.Content.Headers.ContentLength;
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(expected ?? 64 * 1024, 4096, 64 * 1024 * 1024));
         var length = 0;
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
         try
         {
-            await using var stream = await response.Content.ReadAsStreamAsync(token);
+            idle.CancelAfter(idleTimeout);
+            await using var stream = await response.Content.ReadAsStreamAsync(idle.Token);
             while (true)
             {
                 if (length == buffer.Length)
@@ -250,7 +255,8 @@ internal sealed class ResponseBody : IDisposable
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
-                var read = await stream.ReadAsync(buffer.AsMemory(length), token);
+                idle.CancelAfter(idleTimeout);
+                var read = await stream.ReadAsync(buffer.AsMemory(length), idle.Token);
                 if (read == 0) break;
                 length += read;
             }
