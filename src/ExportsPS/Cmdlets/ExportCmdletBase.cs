@@ -30,6 +30,19 @@ public abstract class ExportCmdletBase : PSCmdlet
         catch (Exception ex) when (EngineError(ex) is { } engine) { WriteError(ErrorRecords.From(engine)); }
     }
 
+    /// <summary>ShouldProcess, except that <paramref name="force"/> skips the confirmation prompt. -Force never
+    /// overrides -WhatIf, whether given here or inherited ($WhatIfPreference, a calling function's -WhatIf),
+    /// nor an explicit -Confirm.</summary>
+    private protected bool ShouldProcessUnlessForced(bool force, string target, string action)
+    {
+        var bound = MyInvocation.BoundParameters;
+        var whatIf = bound.TryGetValue("WhatIf", out var w)
+            ? ((SwitchParameter)w).IsPresent
+            : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
+        var confirm = bound.TryGetValue("Confirm", out var c) && ((SwitchParameter)c).IsPresent;
+        return (force && !whatIf && !confirm) || ShouldProcess(target, action);
+    }
+
     /// <summary>Writes the items whose name matches any of <paramref name="patterns"/> (wildcards allowed); a
     /// pattern without wildcards that matches nothing is a non-terminating error saying how to add one.</summary>
     private protected void WriteMatching<T>(IReadOnlyList<T> all, Func<T, string> nameOf, string[] patterns, string what, string addHint)

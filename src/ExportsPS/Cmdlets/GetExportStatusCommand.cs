@@ -46,16 +46,20 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
 
     protected override void ProcessRecord()
     {
-        var service = EngineAccess.Service();
         if (ParameterSetName == RunIdSet)
         {
-            Invoke(() => Emit(service, service.GetRun(RunId)));
+            Invoke(() =>
+            {
+                var service = EngineAccess.Service();
+                Emit(service, service.GetRun(RunId));
+            });
             return;
         }
         foreach (var name in Name)
         {
             InvokeForItem(() =>
             {
+                var service = EngineAccess.Service();
                 if (History)
                 {
                     foreach (var run in service.History(name, Last)) WriteObject(EngineAccess.ToRunInfo(run));
@@ -80,6 +84,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
                 run = RunWaiter.WaitWithoutCancel(this, handle, 1, timeout.Token) ?? service.GetRun(run.Id);
             }
             else run = PollCatalog(service, run);
+            if (!run.IsSettled && !Stopping.IsCancellationRequested) WriteWarning(RunWaiter.StillActive(run, Timeout));
         }
         WriteObject(EngineAccess.ToRunInfo(run, service.FindRunning(run.Id)));
     }

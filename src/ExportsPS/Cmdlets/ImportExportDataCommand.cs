@@ -53,6 +53,7 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
 
     readonly List<string> _files = new();
     readonly List<JsonElement> _objects = new();
+    long _received;
 
     protected override void BeginProcessing() => Invoke(() => EmbeddedIndexStore.ValidateName(Index));
 
@@ -78,6 +79,9 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
             _files.Add(file.FullName);
             return;
         }
+        // Blank lines (Get-Content of a JSONL file) are skipped, as an import from -Path skips them.
+        if (InputObject?.BaseObject is string text && string.IsNullOrWhiteSpace(text)) return;
+        _received++;
         try
         {
             // Pipeline objects are buffered only until end of input, then imported in one commit.
@@ -86,12 +90,20 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
         }
         catch (FormatException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "InvalidData", ErrorCategory.InvalidData, InputObject));
+            ThrowTerminatingError(new ErrorRecord(
+                new FormatException($"Pipeline object {_received:N0} is not a document: {ex.Message}. Nothing was imported; fix or filter it out and import again.", ex),
+                "InvalidData", ErrorCategory.InvalidData, InputObject));
         }
     }
 
     protected override void EndProcessing() => Invoke(() =>
     {
+        // An empty pipeline (a drop folder with no files) imports nothing; with -Replace it must not empty the index.
+        if (_files.Count == 0 && _objects.Count == 0)
+        {
+            WriteWarning($"Nothing to import: no files or documents were given, so index '{Index}' was left as it is.");
+            return;
+        }
         var what = _objects.Count == 0 ? string.Join(", ", _files) : $"{_objects.Count} objects";
         if (!ShouldProcess(Index, $"{(Replace ? "Replace" : "Import into")} embedded index from {what}")) return;
         var service = EngineAccess.Service();

@@ -39,9 +39,11 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
         var service = EngineAccess.Service();
         var due = service.Schedules.Due(asOf);
         if (due.Count == 0) return;
-        // -WhatIf lists what would run and claims nothing.
-        if (!due.Any(s => ShouldProcess($"{s.ExportName} (due {s.NextDue:u})", "Run scheduled export"))) return;
-        foreach (var start in service.Schedules.StartDue(asOf))
+        // Each run is confirmed on its own (-Confirm); -WhatIf lists what would run and claims nothing.
+        var confirmed = due.Where(s => ShouldProcess($"{s.ExportName} (due {s.NextDue:u})", "Run scheduled export"))
+            .Select(s => s.ExportName).ToHashSet(StringComparer.Ordinal);
+        if (confirmed.Count == 0) return;
+        foreach (var start in service.Schedules.StartDue(asOf, confirmed.Contains))
         {
             if (start.Run is null)
             {

@@ -181,16 +181,17 @@ public sealed class NewExportCommand : ExportCmdletBase
         var created = service.Create(definition);
         if (Schedule is not null) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim(), DateTimeOffset.UtcNow);
         if (Interval is { } interval) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Interval, interval.ToString("c"), DateTimeOffset.UtcNow);
+        // A generated key is returned whether or not the export runs now: it exists nowhere else.
+        if (key is not null && EncryptionKey is null)
+        {
+            WriteWarning($"Export '{created.Name}' is encrypted with a new key (fingerprint {key.Fingerprint}) returned once in the EncryptionKey property. " +
+                         "Save it now (e.g. in a SecretManagement vault): without it the export cannot run and its file cannot be downloaded, and ExportsPS does not keep it.");
+            WriteObject(new PSObject(new ExportKeyInfo { Name = created.Name, EncryptionKey = EncryptionKeys.ToSecureString(key), Fingerprint = key.Fingerprint }));
+        }
         if (NoRun)
         {
             WriteObject(EngineAccess.ToInfo(service, created));
             return;
-        }
-        if (key is not null && EncryptionKey is null)
-        {
-            WriteWarning($"Export '{created.Name}' is encrypted with a new key (fingerprint {key.Fingerprint}) returned once in the EncryptionKey property. " +
-                         "Save it now (e.g. in a SecretManagement vault): without it the file cannot be downloaded, and ExportsPS does not keep it.");
-            WriteObject(new PSObject(new ExportKeyInfo { Name = created.Name, EncryptionKey = EncryptionKeys.ToSecureString(key), Fingerprint = key.Fingerprint }));
         }
         var handle = service.Start(created.Name, RunTrigger.Create, key);
         if (AsJob)

@@ -26,9 +26,7 @@ public sealed class RemoveExportCommand : ExportCmdletBase
             {
                 var service = EngineAccess.Service();
                 var export = service.Get(name);
-                // -Force skips the confirmation prompt, but -WhatIf still only reports.
-                var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && ((SwitchParameter)w).IsPresent;
-                if ((!Force || whatIf) && !ShouldProcess(export.Name, "Remove export, its file and its run history")) return;
+                if (!ShouldProcessUnlessForced(Force, export.Name, "Remove export, its file and its run history")) return;
                 service.Remove(export.Name);
             });
         }

@@ -18,6 +18,11 @@ public sealed class StopExportCommand : ExportCmdletBase
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
+    /// <summary>With -Wait: give up after this long (a warning says so; the run still stops).</summary>
+    [Parameter]
+    [ValidateRange("00:00:01", "1.00:00:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
+
     protected override void ProcessRecord()
     {
         foreach (var name in Name)
@@ -30,12 +35,14 @@ public sealed class StopExportCommand : ExportCmdletBase
                 var run = service.Cancel(export.Name);
                 if (Wait)
                 {
-                    var deadline = DateTime.UtcNow.AddSeconds(60);
+                    var deadline = DateTime.UtcNow + Timeout;
                     while (!run.IsSettled && DateTime.UtcNow < deadline && !Stopping.IsCancellationRequested)
                     {
                         Thread.Sleep(100);
                         run = service.GetRun(run.Id);
                     }
+                    if (!run.IsSettled && !Stopping.IsCancellationRequested)
+                        WriteWarning(RunWaiter.StillActive(run, Timeout));
                 }
                 WriteObject(EngineAccess.ToRunInfo(run));
             });

@@ -51,6 +51,11 @@ internal static class RunWaiter
         return handle.Completion.GetAwaiter().GetResult();
     }
 
+    /// <summary>Why a wait returned a run that has not settled, and how to go on waiting.</summary>
+    public static string StillActive(RunRecord run, TimeSpan waited) =>
+        $"Stopped waiting after {waited}: run {run.Id} of export '{run.ExportName}' is still {run.Status.ToString().ToLowerInvariant()}. " +
+        $"Wait again with Get-ExportStatus -RunId {run.Id} -Wait.";
+
     static string Capitalize(string phase) => phase.Length == 0 ? phase : char.ToUpperInvariant(phase[0]) + phase[1..];
 
     /// <summary>Writes the run and, when it did not complete, a non-terminating error explaining why.</summary>

@@ -1,0 +1,67 @@
+namespace ExportsPS.Module.Tests;
+
+/// <summary>What an admin's script can get wrong without meaning to: inherited -WhatIf, an empty drop
+/// folder, a blank line in a JSONL file, a key that exists only once, a wait that ends before the run.</summary>
+public sealed class SafeguardTests : IDisposable
+{
+    readonly PowerShellSession _ps = new();
+    public void Dispose() => _ps.Dispose();
+
+    [Fact]
+    public void An_encrypted_export_created_without_running_returns_its_key_and_the_key_runs_it()
+    {
+        _ps.Ok("New-ExportSampleData -Count 200 | Out-Null");
+        var output = _ps.Run("$out = New-Export sealed -Query '*' -Encrypt -NoRun; $out; " +
+                             "$key = $out | Where-Object Fingerprint; (Start-Export sealed -EncryptionKey $key.EncryptionKey).Status");
+        Assert.Null(output.Terminating);
+        Assert.Empty(output.Errors);
+        Assert.Contains(output.Output, o => o.TypeNames[0] == "ExportsPS.ExportKeyInfo" && o.Properties["EncryptionKey"].Value is System.Security.SecureString);
+        Assert.Contains(output.Output, o => o.TypeNames[0] == "ExportsPS.ExportInfo");
+        Assert.Equal("Completed", output.Output[^1].ToString());
+        Assert.Contains(output.Warnings, w => w.Contains("returned once"));
+    }
+
+    [Fact]
+    public void Force_skips_the_prompt_but_never_an_inherited_WhatIf()
+    {
+        _ps.Ok("New-ExportSampleData -Count 50 | Out-Null; New-Export keep -Query '*' -NoRun | Out-Null");
+        _ps.Ok("function Remove-Everything { [CmdletBinding(SupportsShouldProcess)] param() Get-Export | Remove-Export -Force }; Remove-Everything -WhatIf");
+        _ps.Ok("$WhatIfPreference = $true; Remove-Export keep -Force; $WhatIfPreference = $false");
+        Assert.Single(_ps.Ok("Get-Export keep"));
+        // No prompt (this host cannot show one): -Force alone removes.
+        _ps.Ok("Remove-Export keep -Force");
+        Assert.Empty(_ps.Ok("Get-Export keep*"));
+    }
+
+    [Fact]
+    public void An_empty_pipeline_with_Replace_leaves_the_index_as_it_is()
+    {
+        _ps.Ok("New-ExportSampleData -Count 30 | Out-Null");
+        var result = _ps.Run("@() | Import-ExportData events -Replace");
+        Assert.Null(result.Terminating);
+        Assert.Empty(result.Errors);
+        Assert.Contains(result.Warnings, w => w.Contains("Nothing to import") && w.Contains("'events'"));
+        Assert.Equal("30", _ps.Ok("(Get-ExportIndex events).Documents").Single().ToString());
+    }
+
+    [Fact]
+    public void Blank_lines_from_Get_Content_are_skipped_and_a_bad_line_is_named_by_its_position()
+    {
+        var imported = _ps.Ok("'{\"a\":1}', '', '   ', '{\"a\":2}' | Import-ExportData lines").Single();
+        Assert.Equal(2L, imported.Properties["Documents"].Value);
+        var bad = _ps.Run("'{\"a\":1}', '', 'not json' | Import-ExportData lines2");
+        Assert.Equal("InvalidData,ExportsPS.Commands.ImportExportDataCommand", bad.ErrorId);
+        Assert.Contains("Pipeline object 2", (bad.Terminating ?? bad.Errors[0].Exception).Message);
+        Assert.Empty(_ps.Ok("Get-ExportIndex lines2*"));
+    }
+
+    [Fact]
+    public void A_wait_that_ends_before_the_run_says_so()
+    {
+        _ps.Ok("New-ExportSampleData -Count 150000 | Out-Null");
+        var result = _ps.Run("New-Export slow -Query '*' -Format csv -NoRun | Out-Null; $job = Start-Export slow -AsJob; " +
+                             "(Get-ExportStatus slow -Wait -Timeout 00:00:00.2).Status; Stop-Export slow -Wait | Out-Null; $job | Wait-Job | Out-Null");
+        Assert.Contains(result.Warnings, w => w.Contains("Stopped waiting after 00:00:00.2") && w.Contains("Get-ExportStatus -RunId"));
+        Assert.Contains(result.Output, o => o.ToString() is "Running" or "Queued");
+    }
+}
