@@ -34,6 +34,27 @@ public sealed class CmdletPipelineTests : IDisposable
     }
 
     [Fact]
+    public void An_export_piped_into_the_tenant_index_source_and_storage_cmdlets_names_its_own_tenant_index_source_and_storage()
+    {
+        Sample(50);
+        _ps.Ok("New-Export partner-feed -Query '*' -Tenant partner-x -NoRun | Out-Null");
+        // The export's Name must not bind: PowerShell prefers a parameter's own name over its aliases.
+        var quota = _ps.Ok("Get-Export partner-feed | Set-ExportTenant -MonthlyQuota 2GB").Single();
+        Assert.Equal("partner-x", quota.Properties["Tenant"].Value);
+        Assert.Equal(2L << 30, (long)_ps.Ok("(Get-ExportQuota partner-x).QuotaBytes").Single().BaseObject);
+        Assert.Empty(_ps.Ok("Get-ExportQuota | Where-Object Tenant -eq 'partner-feed'"));
+        Assert.Equal("events", _ps.Ok("Get-Export partner-feed | Get-ExportIndex").Single().Properties["Name"].Value);
+        Assert.Equal("embedded", _ps.Ok("Get-Export partner-feed | Get-ExportSource").Single().Properties["Name"].Value);
+        Assert.Equal("local", _ps.Ok("Get-Export partner-feed | Get-ExportStorage").Single().Properties["Name"].Value);
+        Assert.Single(_ps.Ok("Get-Export partner-feed | Test-ExportSource"));
+        // Objects that carry only a Name still bind through the alias, and -Name still works.
+        Assert.Equal("events", _ps.Ok("Get-ExportIndex events | Get-ExportIndex").Single().Properties["Name"].Value);
+        Assert.Equal("events", _ps.Ok("Get-ExportIndex -Name events").Single().Properties["Name"].Value);
+        Assert.Equal("embedded", _ps.Ok("Get-ExportSource embedded | Get-ExportSource").Single().Properties["Name"].Value);
+        Assert.Equal("partner-x", _ps.Ok("Set-ExportTenant -Name partner-x -ConcurrencyLimit 2").Single().Properties["Tenant"].Value);
+    }
+
+    [Fact]
     public void Receive_as_object_streams_records_that_where_object_can_filter()
     {
         Sample();

@@ -13,16 +13,16 @@ public sealed class GetExportIndexCommand : ExportCmdletBase
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(IndexNameCompleter))]
     [SupportsWildcards]
-    [Alias("Index")]
-    public string Name { get; set; } = "*";
+    [Alias("Name")]
+    public string Index { get; set; } = "*";
 
     protected override void ProcessRecord() => Invoke(() =>
     {
         var store = EngineAccess.Service().Indexes;
-        var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
-        var names = WildcardPattern.ContainsWildcardCharacters(Name)
+        var pattern = new WildcardPattern(Index, WildcardOptions.IgnoreCase);
+        var names = WildcardPattern.ContainsWildcardCharacters(Index)
             ? store.List().Where(n => pattern.IsMatch(n)).ToList()
-            : [Name];
+            : [Index];
         foreach (var name in names)
         {
             var folder = store.RequireExisting(name);

@@ -12,7 +12,8 @@ public sealed class GetExportSourceCommand : ExportCmdletBase
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(SourceNameCompleter))]
     [SupportsWildcards]
-    public string[] Name { get; set; } = ["*"];
+    [Alias("Name")]
+    public string[] Source { get; set; } = ["*"];
 
     protected override void ProcessRecord() => Invoke(() =>
     {
@@ -20,6 +21,6 @@ public sealed class GetExportSourceCommand : ExportCmdletBase
         var all = new[] { SourceViews.Embedded(service) }
             .Concat(service.Sources.Registered().Select(s => SourceViews.ToInfo(service, s)))
             .ToList();
-        WriteMatching(all, s => s.Name, Name, "source", "Register-ExportSource adds one.");
+        WriteMatching(all, s => s.Name, Source, "source", "Register-ExportSource adds one.");
     });
 }

@@ -12,7 +12,8 @@ public sealed class GetExportStorageCommand : ExportCmdletBase
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(StorageNameCompleter))]
     [SupportsWildcards]
-    public string[] Name { get; set; } = ["*"];
+    [Alias("Name")]
+    public string[] Storage { get; set; } = ["*"];
 
     protected override void ProcessRecord() => Invoke(() =>
     {
@@ -20,6 +21,6 @@ public sealed class GetExportStorageCommand : ExportCmdletBase
         var all = new[] { StorageViews.Local(service) }
             .Concat(Engine.Storage.S3.S3StorageTarget.List(service.Catalog).Select(t => StorageViews.ToInfo(service, t)))
             .ToList();
-        WriteMatching(all, s => s.Name, Name, "storage", "Register-ExportStorage adds one.");
+        WriteMatching(all, s => s.Name, Storage, "storage", "Register-ExportStorage adds one.");
     });
 }

@@ -10,9 +10,9 @@ namespace ExportsPS.Commands;
 public sealed class SetExportTenantCommand : ExportCmdletBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Tenant")]
+    [Alias("Name")]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
+    public string Tenant { get; set; } = "";
 
     [Parameter]
     [ValidateRange(1, 1000)]
@@ -26,14 +26,14 @@ public sealed class SetExportTenantCommand : ExportCmdletBase
     protected override void ProcessRecord() => Invoke(() =>
     {
         var service = EngineAccess.Service();
-        var policy = Engine.Tenants.TenantPolicy.Load(service.Catalog, Name);
+        var policy = Engine.Tenants.TenantPolicy.Load(service.Catalog, Tenant);
         policy = policy with
         {
             ConcurrencyLimit = ConcurrencyLimit ?? policy.ConcurrencyLimit,
             MonthlyQuotaBytes = MonthlyQuota ?? policy.MonthlyQuotaBytes,
         };
-        if (!ShouldProcess(Name, $"Set tenant limits: {policy.ConcurrencyLimit} concurrent runs, {policy.MonthlyQuotaBytes:N0} bytes a month")) return;
+        if (!ShouldProcess(Tenant, $"Set tenant limits: {policy.ConcurrencyLimit} concurrent runs, {policy.MonthlyQuotaBytes:N0} bytes a month")) return;
         policy.Save(service.Catalog);
-        WriteObject(EngineAccess.QuotaOf(service, Name));
+        WriteObject(EngineAccess.QuotaOf(service, Tenant));
     });
 }

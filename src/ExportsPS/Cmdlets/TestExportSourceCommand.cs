@@ -14,7 +14,8 @@ public sealed class TestExportSourceCommand : ExportCmdletBase
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(SourceNameCompleter))]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
+    [Alias("Name")]
+    public string Source { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -29,7 +30,7 @@ public sealed class TestExportSourceCommand : ExportCmdletBase
         var service = EngineAccess.Service();
         if (Field.Length > 0 && Index is null)
             throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption, "-Field needs -Index: fields belong to an index.");
-        var probe = service.Sources.ProbeAsync(Name, Index, Field, Stopping).GetAwaiter().GetResult();
+        var probe = service.Sources.ProbeAsync(Source, Index, Field, Stopping).GetAwaiter().GetResult();
         if (probe.IndexExists == false)
             WriteWarning($"Index '{probe.ResolvedIndex}' does not exist on source '{probe.Name}'.");
         WriteObject(SourceViews.ToResult(probe));
