@@ -51,7 +51,7 @@ public sealed class RunLifecycleTests : IDisposable
         _home.LoadSample(SampleKind.Events, 1_000);  // spread over the 7 days before SampleEnd
         var run = _home.Run(new ExportDefinition
         {
-            Name = "one-day", Query = "*", From = "2026-06-17T00:00:00Z", To = "2026-06-17T00:00:00Z||+1d-1s",
+            Name = "one-day", Query = "*", From = "2026-06-17T00:00:00Z", To = "2026-06-17T00:00:00Z||+1d",
         });
         Assert.InRange(run.Records!.Value, 100, 200);
         foreach (var record in Records("one-day"))
@@ -59,6 +59,17 @@ public sealed class RunLifecycleTests : IDisposable
             var at = DateTimeOffset.Parse(record.GetProperty("@timestamp").GetString()!);
             Assert.Equal(new DateTime(2026, 6, 17), at.UtcDateTime.Date);
         }
+    }
+
+    [Fact]
+    public void Consecutive_daily_windows_ship_a_document_stamped_at_midnight_once()
+    {
+        _home.Load("events", "{\"@timestamp\":\"2026-06-17T00:00:00.000Z\",\"id\":\"midnight\"}",
+            "{\"@timestamp\":\"2026-06-16T12:00:00.000Z\",\"id\":\"day-before\"}");
+        var first = _home.Run(new ExportDefinition { Name = "day-16", Query = "*", From = "2026-06-16", To = "2026-06-17" });
+        var second = _home.Run(new ExportDefinition { Name = "day-17", Query = "*", From = "2026-06-17", To = "2026-06-18" });
+        Assert.Equal((1L, 1L), (first.Records!.Value, second.Records!.Value));
+        Assert.Equal("midnight", Records("day-17").Single().GetProperty("id").GetString());
     }
 
     [Fact]

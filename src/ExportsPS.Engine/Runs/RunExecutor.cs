@@ -103,12 +103,12 @@ public sealed class RunExecutor
             }
             else if (export.SinceLastRun)
             {
-                // Bounded above by now, so the next run can start exactly where this one ends: documents
-                // are shipped once. One indexed late with an older timestamp is not (documented).
+                // Bounded above by now, so the next run starts exactly where this one ends ([From, To) is
+                // half-open): documents are shipped once. One indexed late with an older timestamp is not (documented).
                 to ??= now;
                 highWaterMark = to;
                 if (store.ReadManifest(export.Name)?.HighWaterMark is { } previous && (from is null || previous >= from))
-                    from = previous.AddMilliseconds(1);
+                    from = previous;
             }
             var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices, resume?.Positions);
 

@@ -421,7 +421,8 @@ public sealed class LoopbackOpenSearch : IDisposable
                 if (bounds!["gt"] is not null) continue; // a resumed slice's start (see StartAfter)
                 field = name;
                 if (bounds!["gte"] is { } gte) from = DateTimeOffset.Parse(gte.GetValue<string>());
-                if (bounds["lte"] is { } lte) to = DateTimeOffset.Parse(lte.GetValue<string>());
+                if (bounds["lt"] is { } lt) to = DateTimeOffset.Parse(lt.GetValue<string>());
+                if (bounds["lte"] is not null) throw new InvalidOperationException("the client sends -To as an exclusive 'lt' bound");
             }
         return (query, from, to, field);
     }

@@ -104,7 +104,7 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.True(run.Status == RunStatus.Completed, run.Error);
         AssertSameRecords("embedded-range", "opensearch-range");
         Assert.InRange(Lines("opensearch-range").Count, 1, Documents - 1);
-        Assert.Contains(_server.RequestsTo("/_search"), r => r.Body.Contains("\"range\"") && r.Body.Contains("\"gte\""));
+        Assert.Contains(_server.RequestsTo("/_search"), r => r.Body.Contains("\"range\"") && r.Body.Contains("\"gte\"") && r.Body.Contains("\"lt\""));
     }
 
     [Fact]

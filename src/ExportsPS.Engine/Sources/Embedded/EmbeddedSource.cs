@@ -80,7 +80,7 @@ public sealed class EmbeddedSource : IRecordSource
                 (kind is null ? "does not have" : $"maps as {kind.ToString()!.ToLowerInvariant()}, not a date") +
                 ". Set -TimestampField to a date field.", query.TimestampField);
         var range = NumericRangeQuery.NewInt64Range(query.TimestampField, EmbeddedFields.NumericPrecisionStep,
-            query.From?.ToUnixTimeMilliseconds(), query.To?.ToUnixTimeMilliseconds(), true, true);
+            query.From?.ToUnixTimeMilliseconds(), query.To?.ToUnixTimeMilliseconds(), true, false); // [From, To), as OpenSearch's gte/lt
         return new BooleanQuery { { parsed, Occur.MUST }, { range, Occur.MUST } };
     }
 

@@ -130,7 +130,7 @@ internal static class SearchRequests
             json.WriteStartObject("range");
             json.WriteStartObject(query.TimestampField);
             if (query.From is { } from) json.WriteString("gte", Iso(from));
-            if (query.To is { } to) json.WriteString("lte", Iso(to));
+            if (query.To is { } to) json.WriteString("lt", Iso(to)); // half-open, so consecutive windows never share a document
             json.WriteString("format", "strict_date_optional_time");
             json.WriteEndObject();
             json.WriteEndObject();
