@@ -11,6 +11,7 @@
     FormatsToProcess       = @('ExportsPS.format.ps1xml')
     CmdletsToExport        = @(
         'New-Export'
+        'Set-Export'
         'Start-Export'
         'Stop-Export'
         'Get-Export'

@@ -103,6 +103,18 @@ public sealed class SchedulingTests : IDisposable
     }
 
     [Fact]
+    public void Scheduling_lifts_a_default_download_window_but_keeps_a_chosen_one()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        _home.Service.Create(new ExportDefinition { Name = "defaulted", Query = "*", DownloadWindow = TimeSpan.FromHours(24), DownloadWindowIsDefault = true });
+        _home.Service.Create(new ExportDefinition { Name = "chosen", Query = "*", DownloadWindow = TimeSpan.FromHours(2) });
+        _home.Service.Schedules.Set("defaulted", ScheduleKind.Cron, "0 2 * * 1", Noon);
+        _home.Service.Schedules.Set("chosen", ScheduleKind.Cron, "0 2 * * 1", Noon);
+        Assert.Null(_home.Service.Get("defaulted").DownloadWindow);   // a weekly file must not vanish after a day
+        Assert.Equal(TimeSpan.FromHours(2), _home.Service.Get("chosen").DownloadWindow);
+    }
+
+    [Fact]
     public void Pausing_keeps_the_schedule_and_resuming_continues_from_the_present()
     {
         _home.LoadSample(SampleKind.Events, 5);

@@ -55,6 +55,35 @@ public sealed class CmdletPipelineTests : IDisposable
     }
 
     [Fact]
+    public void Set_export_changes_only_what_is_given_checks_it_first_and_keeps_name_history_and_schedule()
+    {
+        Sample(500);
+        _ps.Ok("New-Export edit-me -Query 'user.name:alice' -Format csv -Field '@timestamp','user.name' | Out-Null; " +
+               "Set-ExportSchedule edit-me -Daily -At 02:00 | Out-Null");
+        var changed = _ps.Ok("Get-Export edit-me | Set-Export -Query 'user.name:bob' -Format jsonl -Field @() -Compress -PassThru").Single();
+        Assert.Equal(("user.name:bob", "jsonl", "gzip"), ((string)changed.Properties["Query"].Value, (string)changed.Properties["Format"].Value, (string)changed.Properties["Compression"].Value));
+        Assert.Empty((string[])changed.Properties["Field"].Value);
+        Assert.Equal("events", changed.Properties["Index"].Value);                  // not given: unchanged
+        Assert.Equal("Daily · 02:00", changed.Properties["Schedule"].Value);
+
+        var run = _ps.Ok("Start-Export edit-me").Single();
+        Assert.EndsWith("edit-me.jsonl.gz", (string)run.Properties["Location"].Value);
+        Assert.Empty(_ps.Ok("Receive-ExportFile edit-me -AsObject | Where-Object { $_.user.name -ne 'bob' }"));
+        Assert.False(File.Exists(Path.Combine(_ps.Home, "exports", "edit-me", "edit-me.csv")));   // the old format's file went
+        Assert.Equal("2", _ps.Ok("(Get-ExportStatus edit-me -History).Count").Single().ToString());
+
+        // Refused before anything changes, and -WhatIf changes nothing.
+        var bad = _ps.Run("Set-Export edit-me -Query 'user.name:(' ");
+        Assert.StartsWith("InvalidQuery,", bad.ErrorId);
+        _ps.Ok("Set-Export edit-me -Query 'user.name:carol' -WhatIf");
+        Assert.Equal("user.name:bob", _ps.Ok("(Get-Export edit-me).Query").Single().ToString());
+        // Scheduling lifted New-Export's default download window; Set-Export's change is named in full.
+        var updates = _ps.Ok("Get-ExportAuditEvent edit-me | Where-Object Event -eq 'EXPORT_UPDATED' | ForEach-Object Detail").Select(d => d.ToString()).ToList();
+        Assert.Contains("download window (none): the export is scheduled", updates);
+        Assert.Contains(updates, d => d.Contains("query 'user.name:bob'") && d.Contains("format jsonl") && d.Contains("every field") && d.Contains("gzip"));
+    }
+
+    [Fact]
     public void Receive_as_object_streams_records_that_where_object_can_filter()
     {
         Sample();

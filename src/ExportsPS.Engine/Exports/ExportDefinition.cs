@@ -26,6 +26,9 @@ public sealed record ExportDefinition
     public string? KeyFingerprint { get; init; }
     /// <summary>How long after a run its file may be downloaded; null for no limit.</summary>
     public TimeSpan? DownloadWindow { get; init; }
+    /// <summary>The window is the default of an unscheduled export (nobody chose it): scheduling the export
+    /// lifts it, because a scheduled export's file must stay until the next run replaces it.</summary>
+    public bool DownloadWindowIsDefault { get; init; }
     /// <summary>Incremental: each run reads only documents newer than the previous complete run's high-water
     /// mark (the upper bound of its time range), so a schedule ships each document once.</summary>
     public bool SinceLastRun { get; init; }

@@ -228,13 +228,21 @@ public sealed class ExportService
         return export;
     }
 
-    public ExportDefinition Update(ExportDefinition export)
+    /// <summary>Replaces the definition (name, runs, file and schedule stay); <paramref name="change"/> says what
+    /// changed, for the audit trail.</summary>
+    public ExportDefinition Update(ExportDefinition export, string? change = null)
     {
-        Get(export.Name);
-        export = ExpandFields(export);
+        var current = Get(export.Name);
+        if (export.Storage != current.Storage)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Export '{current.Name}' keeps its file in storage '{current.Storage}', so its storage cannot change. Create a new export with -Storage {export.Storage}.", export.Storage);
+        if (export.KeyFingerprint != current.KeyFingerprint)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Export '{current.Name}' cannot change its encryption. Create a new export (New-Export -Encrypt) instead.", export.Name);
+        export = ExpandFields(export with { CreatedAt = current.CreatedAt, CreatedBy = current.CreatedBy });
         Validate(export);
         Catalog.UpdateExport(export);
-        Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, null, DateTimeOffset.UtcNow);
+        Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, change, DateTimeOffset.UtcNow);
         return export;
     }
 

@@ -28,6 +28,8 @@ public sealed class ScheduleService(ExportService exports)
                 "Schedule an unencrypted export, or run this one with Start-Export -EncryptionKey.", export.Name);
         var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = true };
         schedule = schedule with { NextDue = schedule.NextAfter(now) };
+        if (export.DownloadWindowIsDefault && export.DownloadWindow is not null)
+            exports.Update(export with { DownloadWindow = null, DownloadWindowIsDefault = false }, "download window (none): the export is scheduled");
         Catalog.SaveSchedule(schedule);
         Catalog.Audit(AuditEvents.ScheduleSet, export.Name, null, exports.Actor, $"{schedule.Summary} ({kind.ToString().ToLowerInvariant()} {expression})", now);
         return schedule;

@@ -165,6 +165,7 @@ public sealed class NewExportCommand : ExportCmdletBase
             DownloadWindow = DownloadWindow is { } window
                 ? (window == TimeSpan.Zero ? null : window)
                 : (Schedule is null && Interval is null ? TimeSpan.FromHours(24) : null),
+            DownloadWindowIsDefault = DownloadWindow is null && Schedule is null && Interval is null,
             FormatOptions = FormatOptions(),
         };
         // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
