@@ -42,8 +42,10 @@ public sealed class RegistrationCache<TBuilt>(IExportCatalog catalog, string kin
         lock (_built)
         {
             if (_built.TryGetValue(name, out var cached) && cached.Json == json) return cached.Built;
+            // The replaced one is not disposed: a run that started before the re-registration (credentials
+            // rotated with -Force) still reads or uploads through it, and finishes with the old settings.
+            // Its idle connections close on their own and the collector takes it once the run lets go.
             var created = build();
-            if (_built.Remove(name, out var stale)) stale.Built.Dispose();
             _built[name] = (json, created);
             return created;
         }

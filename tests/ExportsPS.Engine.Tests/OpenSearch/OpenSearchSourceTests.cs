@@ -326,6 +326,24 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Re_registering_the_source_mid_run_lets_the_running_export_finish()
+    {
+        Register(pageSize: 10);
+        _server.SearchDelay = TimeSpan.FromMilliseconds(20);
+        _home.Service.Create(new ExportDefinition { Name = "rotated", Query = "*", Source = "cluster", Format = "jsonl" });
+        var handle = _home.Service.Start("rotated", RunTrigger.Manual);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (handle.Processed < 50 && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        // Credentials rotated with -Force while the run reads: the next use of the source builds a new client.
+        Register(pageSize: 20);
+        await _home.Service.Sources.ProbeAsync("cluster", null, [], CancellationToken.None);
+        var run = await handle.Completion;
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Equal(Documents, run.Records);
+        Assert.Equal(0, _server.OpenContexts);
+    }
+
+    [Fact]
     public async Task Canceling_a_run_deletes_the_point_in_time()
     {
         Register(pageSize: 10);
