@@ -153,12 +153,14 @@ public sealed class ExportService
         foreach (var run in retry)
             if (Catalog.FindSchedule(run.ExportName) is { Enabled: true } schedule && schedule.NextDue > now)
                 Catalog.SaveSchedule(schedule with { NextDue = now });
-        // Partial files of interrupted runs stay until they are resumed or superseded.
-        var active = Catalog.ActiveRuns().Select(r => r.Id).Concat(Catalog.ResumableRunIds()).ToHashSet(StringComparer.Ordinal);
-        foreach (var store in _stores.Values) store.RemoveOrphans(active.Contains);
+        // Partial files of interrupted runs stay until they are resumed or superseded. Each leftover is looked up
+        // when it is found, not in a list taken before the sweep: a run that starts meanwhile (its record exists
+        // before its first byte) must not lose its temp file or upload.
+        bool Keep(string runId) => Catalog.FindRun(runId) is { IsSettled: false } || Catalog.ResumableRunIds().Contains(runId);
+        foreach (var store in _stores.Values) store.RemoveOrphans(Keep);
         foreach (var store in _registeredStores.All())
         {
-            try { store.RemoveOrphans(active.Contains); }
+            try { store.RemoveOrphans(Keep); }
             catch (ExportException) { /* unreachable now: the next recovery retries */ }
         }
         return failed;
