@@ -64,8 +64,9 @@ public interface IExportCatalog
     RunRecord? LatestRun(string exportName);
     IReadOnlyList<RunRecord> ListRuns(string? exportName, int limit);
     IReadOnlyList<RunRecord> ActiveRuns();
-    /// <summary>Marks running runs whose heartbeat is older than <paramref name="heartbeatBefore"/> failed.</summary>
-    int FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason);
+    /// <summary>Marks running runs whose heartbeat is older than <paramref name="heartbeatBefore"/> failed and
+    /// returns them as they were: each to exactly one of any number of concurrent callers.</summary>
+    IReadOnlyList<RunRecord> FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason);
 
     /// <summary>Named configuration objects (kind "source", "storage", …) stored as JSON. Secrets inside
     /// must already be encrypted with <see cref="Secrets.SecretVault"/>: the catalog stores text as given.</summary>
@@ -81,6 +82,9 @@ public interface IExportCatalog
     /// <summary>Claims the tick due at <paramref name="seenDue"/> by moving it to <paramref name="nextDue"/>;
     /// true for exactly one caller among any number of concurrent schedulers.</summary>
     bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue);
+    /// <summary>Makes an enabled schedule due at <paramref name="now"/> if its next tick is still
+    /// <paramref name="seenDue"/> (a retry); changes nothing else, so a concurrent pause or edit stands.</summary>
+    bool TryRearm(string exportName, DateTimeOffset seenDue, DateTimeOffset now);
 
     /// <summary>Records the export's resume point (replacing any earlier one): the run whose partial file it
     /// describes and its state as JSON (see <see cref="Runs.ResumePoint"/>).</summary>

@@ -275,12 +275,13 @@ public abstract class SqlCatalog : IExportCatalog
         return QueryRuns(connection, $"SELECT {RunColumns} FROM runs WHERE status IN ('queued', 'running') ORDER BY queued_at");
     }
 
-    public int FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason)
+    public IReadOnlyList<RunRecord> FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason)
     {
         using var connection = OpenConnection();
-        return Execute(connection, null,
+        // RETURNING (SQLite 3.35+, PostgreSQL): each stale run is reported to the one caller that failed it.
+        return QueryRuns(connection,
             "UPDATE runs SET status = 'failed', ended_at = @now, error = @reason, active_key = NULL " +
-            "WHERE status IN ('queued', 'running') AND heartbeat_at < @before",
+            $"WHERE status IN ('queued', 'running') AND heartbeat_at < @before RETURNING {RunColumns}",
             ("now", Time(now)), ("reason", reason), ("before", Time(heartbeatBefore)));
     }
 
@@ -435,6 +436,14 @@ public abstract class SqlCatalog : IExportCatalog
     {
         using var connection = OpenConnection();
         return Execute(connection, null, "DELETE FROM schedules WHERE name_key = @key", ("key", exportName.ToLowerInvariant())) > 0;
+    }
+
+    public bool TryRearm(string exportName, DateTimeOffset seenDue, DateTimeOffset now)
+    {
+        using var connection = OpenConnection();
+        return Execute(connection, null,
+            "UPDATE schedules SET next_due = @now WHERE name_key = @key AND enabled = 1 AND next_due = @seen",
+            ("now", Time(now)), ("seen", Time(seenDue)), ("key", exportName.ToLowerInvariant())) == 1;
     }
 
     public bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue)

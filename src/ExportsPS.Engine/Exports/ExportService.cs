@@ -145,14 +145,13 @@ public sealed class ExportService
     public int Recover()
     {
         var now = DateTimeOffset.UtcNow;
-        var retry = Catalog.ActiveRuns().Where(r => r.Trigger == RunTrigger.Schedule && r.HeartbeatAt < now - Settings.RunLease).ToList();
         var failed = Catalog.FailStaleRuns(now - Settings.RunLease, now,
             $"The run stopped sending heartbeats for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
-        // Retry policy: a scheduled run whose host died runs again at the next scheduler call (once: the
-        // retry is an ordinary due tick, claimed by exactly one scheduler).
-        foreach (var run in retry)
-            if (Catalog.FindSchedule(run.ExportName) is { Enabled: true } schedule && schedule.NextDue > now)
-                Catalog.SaveSchedule(schedule with { NextDue = now });
+        // Retry policy: a scheduled run whose host died runs again at the next scheduler call (once: only the
+        // caller that failed the run re-arms it, and the retry is an ordinary due tick, claimed by exactly one scheduler).
+        foreach (var run in failed.Where(r => r.Trigger == RunTrigger.Schedule))
+            if (Catalog.FindSchedule(run.ExportName) is { Enabled: true, NextDue: { } next } && next > now)
+                Catalog.TryRearm(run.ExportName, next, now);
         // Partial files of interrupted runs stay until they are resumed or superseded. Each leftover is looked up
         // when it is found, not in a list taken before the sweep: a run that starts meanwhile (its record exists
         // before its first byte) must not lose its temp file or upload.
@@ -163,7 +162,7 @@ public sealed class ExportService
             try { store.RemoveOrphans(Keep); }
             catch (ExportException) { /* unreachable now: the next recovery retries */ }
         }
-        return failed;
+        return failed.Count;
     }
 
     // ---- definitions ---------------------------------------------------------------------------
