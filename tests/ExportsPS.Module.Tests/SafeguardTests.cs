@@ -34,6 +34,22 @@ public sealed class SafeguardTests : IDisposable
     }
 
     [Fact]
+    public void Registering_with_a_secret_under_WhatIf_writes_nothing_not_even_the_master_key()
+    {
+        var masterKey = Path.Combine(_ps.Home, "keys", "master.key");
+        _ps.Ok("$c = [pscredential]::new('exporter', [System.Net.NetworkCredential]::new('', 's3cret-value').SecurePassword); " +
+               "Register-ExportSource prod -Uri https://search.example:9200 -Credential $c -WhatIf; " +
+               "Register-ExportStorage bucket -Bucket exports -Endpoint http://127.0.0.1:1 -Credential $c -WhatIf");
+        Assert.False(File.Exists(masterKey));
+        Assert.Empty(_ps.Ok("Get-ExportSource prod*"));
+        // Confirmed, the secret is protected and stored.
+        _ps.Ok("$c = [pscredential]::new('exporter', [System.Net.NetworkCredential]::new('', 's3cret-value').SecurePassword); " +
+               "Register-ExportSource prod -Uri https://search.example:9200 -Credential $c | Out-Null");
+        Assert.True(File.Exists(masterKey));
+        Assert.Equal("Basic", _ps.Ok("(Get-ExportSource prod).Authentication").Single().ToString());
+    }
+
+    [Fact]
     public void An_empty_pipeline_with_Replace_leaves_the_index_as_it_is()
     {
         _ps.Ok("New-ExportSampleData -Count 30 | Out-Null");

@@ -18,6 +18,10 @@ public sealed class SecretVault
 
     public static bool IsProtected(string? value) => value is not null && value.StartsWith(Prefix, StringComparison.Ordinal);
 
+    /// <summary>Stands for a secret in a registration that is validated before it is confirmed: the secret is
+    /// protected only after confirmation, so -WhatIf creates no master key. Never stored (Unprotect refuses it).</summary>
+    public const string NotYetProtected = Prefix;
+
     public string Protect(string secret)
     {
         var plain = Encoding.UTF8.GetBytes(secret);
@@ -31,7 +35,7 @@ public sealed class SecretVault
 
     public string Unprotect(string protectedValue)
     {
-        if (!IsProtected(protectedValue))
+        if (!IsProtected(protectedValue) || protectedValue == NotYetProtected)
             throw new ExportException(ExportErrorCode.InvalidOption, "A stored secret is not in the protected format; register it again.");
         var bytes = Convert.FromBase64String(protectedValue[Prefix.Length..]);
         var plain = new byte[bytes.Length - 28];

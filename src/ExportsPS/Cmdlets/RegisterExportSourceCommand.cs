@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
+using ExportsPS.Engine.Secrets;
 using ExportsPS.Engine.Sources.OpenSearch;
 using ExportsPS.Internal;
 
@@ -100,8 +101,7 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
             Username = Credential?.UserName,
             AwsRegion = AwsRegion,
             AwsService = AwsService,
-            // Protected here, so the plain secret lives only for this statement.
-            ProtectedSecret = secret is null ? null : service.Vault.Protect(new NetworkCredential("", secret).Password),
+            ProtectedSecret = secret is null ? null : SecretVault.NotYetProtected,
             CertificateAuthorityPath = string.IsNullOrWhiteSpace(CertificatePath) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CertificatePath),
             SkipCertificateCheck = SkipCertificateCheck,
             RequestTimeout = TimeSpan.FromSeconds(TimeoutSec),
@@ -117,6 +117,8 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
         if (SkipCertificateCheck)
             WriteWarning($"Source '{Name}' will not verify the cluster's TLS certificate: anyone on the network path can read the exported data. Prefer -CertificatePath with the cluster's CA.");
         if (!ShouldProcess(Name, $"Register OpenSearch source at {string.Join(", ", Uri.Select(u => u.ToString()))}")) return;
+        // Protected only now, so -WhatIf writes no master key and the plain secret lives for one statement.
+        if (secret is not null) settings = settings with { ProtectedSecret = service.Vault.Protect(new NetworkCredential("", secret).Password) };
         service.Sources.Register(settings, Force);
         WriteObject(SourceViews.ToInfo(service, settings));
     });

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Net;
+using ExportsPS.Engine.Secrets;
 using ExportsPS.Engine.Storage.S3;
 using ExportsPS.Internal;
 
@@ -62,12 +63,14 @@ public sealed class RegisterExportStorageCommand : ExportCmdletBase
             Region = Region,
             ForcePathStyle = !VirtualHostedStyle,
             AccessKeyId = Credential?.UserName,
-            ProtectedSecretAccessKey = Credential is null ? null : service.Vault.Protect(new NetworkCredential("", Credential.Password).Password),
+            ProtectedSecretAccessKey = Credential is null ? null : SecretVault.NotYetProtected,
             ProfileName = ProfileName,
             PartSize = PartSizeMB * 1024 * 1024,
         };
         target.Validate();
         if (!ShouldProcess(Name, $"Register S3 storage {target.Describe()}")) return;
+        // Protected only now, so -WhatIf writes no master key.
+        if (Credential is not null) target = target with { ProtectedSecretAccessKey = service.Vault.Protect(new NetworkCredential("", Credential.Password).Password) };
         service.RegisterStorage(target, Force);
         WriteObject(StorageViews.ToInfo(service, target));
     });
