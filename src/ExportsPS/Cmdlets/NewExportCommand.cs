@@ -121,13 +121,7 @@ public sealed class NewExportCommand : ExportCmdletBase
 
     #region Members
 
-    Dictionary<string, string> FormatOptions()
-    {
-        var options = new Dictionary<string, string>();
-        if (Distribution is not null) options[Engine.Formats.Misp.MispDistribution.OptionName] = Distribution;
-        if (StixRecordCap is { } cap) options[Engine.Formats.Stix.StixFormat.MaxRecordsOption] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return options;
-    }
+    Dictionary<string, string> FormatOptions() => FormatOptionParameters.Apply(new Dictionary<string, string>(), Distribution, StixRecordCap);
 
     #endregion
 

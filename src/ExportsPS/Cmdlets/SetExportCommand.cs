@@ -108,9 +108,6 @@ public sealed class SetExportCommand : ExportCmdletBase
 
     ExportDefinition Changed(ExportDefinition current)
     {
-        var options = new Dictionary<string, string>(current.FormatOptions);
-        if (Distribution is not null) options[Engine.Formats.Misp.MispDistribution.OptionName] = Distribution;
-        if (StixRecordCap is { } cap) options[Engine.Formats.Stix.StixFormat.MaxRecordsOption] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return current with
         {
             Query = Query ?? current.Query,
@@ -130,7 +127,7 @@ public sealed class SetExportCommand : ExportCmdletBase
             SinceLastRun = Given(nameof(Since)) ? Since == "LastRun" : current.SinceLastRun,
             DownloadWindow = DownloadWindow is { } window ? (window == TimeSpan.Zero ? null : window) : current.DownloadWindow,
             DownloadWindowIsDefault = DownloadWindow is null && current.DownloadWindowIsDefault,
-            FormatOptions = options,
+            FormatOptions = FormatOptionParameters.Apply(current.FormatOptions, Distribution, StixRecordCap),
         };
     }
 
