@@ -41,6 +41,28 @@ public sealed class IncrementalExportTests : IDisposable
     }
 
     [Fact]
+    public void A_changed_download_window_reaches_the_file_already_written_and_a_half_committed_file_is_never_expired()
+    {
+        _home.Load("events", Event("one", DateTimeOffset.UtcNow.AddHours(-1)));
+        var run = _home.Run(new ExportDefinition { Name = "feed", Query = "*", DownloadWindow = TimeSpan.FromSeconds(1) });
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        _home.Service.Update(_home.Service.Get("feed") with { DownloadWindow = null });   // Set-Export -DownloadWindow 0
+        Thread.Sleep(1100);
+        Assert.Null(_home.Service.RequireArtifact("feed").ExpiresAt);
+        Assert.Equal(0, _home.Service.DeleteExpiredArtifacts(DateTimeOffset.UtcNow));
+
+        _home.Service.Update(_home.Service.Get("feed") with { DownloadWindow = TimeSpan.FromSeconds(1) });
+        // A file newer than the manifest: a run's commit halfway (its manifest comes next). Not the expired file.
+        var file = Path.Combine(_home.Home.ExportsFolder, "feed", "feed.jsonl");
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddSeconds(5));
+        Assert.Equal(0, _home.Service.DeleteExpiredArtifacts(DateTimeOffset.UtcNow));
+        Assert.True(File.Exists(file));
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-5));
+        Assert.Equal(1, _home.Service.DeleteExpiredArtifacts(DateTimeOffset.UtcNow));
+        Assert.False(File.Exists(file));
+    }
+
+    [Fact]
     public async Task An_expired_file_is_deleted_once_and_the_next_incremental_run_still_starts_from_its_mark()
     {
         _home.Load("events", Event("old-1", DateTimeOffset.UtcNow.AddHours(-1)));

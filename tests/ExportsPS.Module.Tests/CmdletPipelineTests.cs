@@ -47,6 +47,8 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal("embedded", _ps.Ok("Get-Export partner-feed | Get-ExportSource").Single().Properties["Name"].Value);
         Assert.Equal("local", _ps.Ok("Get-Export partner-feed | Get-ExportStorage").Single().Properties["Name"].Value);
         Assert.Single(_ps.Ok("Get-Export partner-feed | Test-ExportSource"));
+        var unregister = _ps.Run("Get-Export partner-feed | Unregister-ExportStorage -Confirm:$false");
+        Assert.Contains("'local' is built in", unregister.Errors.Single().Exception.Message);
         // Objects that carry only a Name still bind through the alias, and -Name still works.
         Assert.Equal("events", _ps.Ok("Get-ExportIndex events | Get-ExportIndex").Single().Properties["Name"].Value);
         Assert.Equal("events", _ps.Ok("Get-ExportIndex -Name events").Single().Properties["Name"].Value);
@@ -81,6 +83,13 @@ public sealed class CmdletPipelineTests : IDisposable
         var updates = _ps.Ok("Get-ExportAuditEvent edit-me | Where-Object Event -eq 'EXPORT_UPDATED' | ForEach-Object Detail").Select(d => d.ToString()).ToList();
         Assert.Contains("download window (none): the export is scheduled", updates);
         Assert.Contains(updates, d => d.Contains("query 'user.name:bob'") && d.Contains("format jsonl") && d.Contains("every field") && d.Contains("gzip"));
+
+        // Parameters PowerShell matches case-insensitively are read that way; 0 removes a limit.
+        _ps.Ok("Set-Export edit-me -Since lastrun -TimeLimit 00:10:00 -RecordCap 1000 -DownloadWindow 0");
+        string[] Updates() => _ps.Ok("Get-ExportAuditEvent edit-me | Where-Object Event -eq 'EXPORT_UPDATED' | ForEach-Object Detail").Select(d => d.ToString()!).ToArray();
+        Assert.Contains(Updates(), d => d.Contains("since last run") && d.Contains("time limit 00:10:00") && d.Contains("record cap 1,000"));
+        _ps.Ok("Set-Export edit-me -Since '' -TimeLimit 0");
+        Assert.Contains(Updates(), d => d.Contains("full range each run") && d.Contains("time limit (none)"));
     }
 
     [Fact]

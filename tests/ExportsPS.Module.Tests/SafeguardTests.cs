@@ -72,6 +72,17 @@ public sealed class SafeguardTests : IDisposable
     }
 
     [Fact]
+    public void Time_span_limits_compare_as_time_spans()
+    {
+        // [ValidateRange] with string bounds compared these as text: 10 hours was "more" than a day.
+        var tenHours = _ps.Run("Stop-Export nosuch -Wait -Timeout 10:00:00 -Confirm:$false");
+        Assert.Equal("ExportNotFound,ExportsPS.Commands.StopExportCommand", tenHours.ErrorId);
+        var twoDays = _ps.Run("Stop-Export nosuch -Wait -Timeout 2.00:00:00");
+        Assert.StartsWith("ParameterArgumentValidationError,", twoDays.ErrorId);
+        Assert.Contains("from 00:00:01 to 1.00:00:00", (twoDays.Terminating ?? twoDays.Errors[0].Exception).Message);
+    }
+
+    [Fact]
     public void A_wait_that_ends_before_the_run_says_so()
     {
         _ps.Ok("New-ExportSampleData -Count 150000 | Out-Null");

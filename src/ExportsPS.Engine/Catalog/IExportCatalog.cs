@@ -65,7 +65,7 @@ public interface IExportCatalog
     IReadOnlyList<RunRecord> ListRuns(string? exportName, int limit);
     IReadOnlyList<RunRecord> ActiveRuns();
     /// <summary>Marks running runs whose heartbeat is older than <paramref name="heartbeatBefore"/> failed and
-    /// returns them as they were: each to exactly one of any number of concurrent callers.</summary>
+    /// returns them (now failed): each to exactly one of any number of concurrent callers.</summary>
     IReadOnlyList<RunRecord> FailStaleRuns(DateTimeOffset heartbeatBefore, DateTimeOffset now, string reason);
 
     /// <summary>Named configuration objects (kind "source", "storage", …) stored as JSON. Secrets inside

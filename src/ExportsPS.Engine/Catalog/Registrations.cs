@@ -30,7 +30,7 @@ public static class Registrations
 }
 
 /// <summary>What registrations of one kind build, by name, rebuilt when the registration's JSON changes.</summary>
-public sealed class RegistrationCache<TBuilt>(IExportCatalog catalog, string kind) where TBuilt : class, IDisposable
+public sealed class RegistrationCache<TBuilt>(IExportCatalog catalog, string kind) where TBuilt : class
 {
     readonly Dictionary<string, (string Json, TBuilt Built)> _built = new(StringComparer.OrdinalIgnoreCase);
 
@@ -51,10 +51,11 @@ public sealed class RegistrationCache<TBuilt>(IExportCatalog catalog, string kin
         }
     }
 
+    /// <summary>Drops what was built for a registration that is gone; not disposed, for the same reason as a
+    /// replaced one in <see cref="Get"/> (a run may still hold it).</summary>
     public void Forget(string name)
     {
-        lock (_built)
-            if (_built.Remove(name, out var stale)) stale.Built.Dispose();
+        lock (_built) _built.Remove(name);
     }
 
     public IReadOnlyList<TBuilt> All()

@@ -116,7 +116,7 @@ public sealed class ExportService
             try
             {
                 var store = StoreOf(export.Storage);
-                if (store.ReadManifest(export.Name) is { ExpiresAt: { } expires } manifest && expires <= now
+                if (store.ReadManifest(export.Name) is { } manifest && ExpiryOf(export, manifest) is { } expires && expires <= now
                     && store.DeleteExpired(export.Name, manifest))
                 {
                     Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
@@ -375,12 +375,19 @@ public sealed class ExportService
 
     // ---- artifacts -----------------------------------------------------------------------------
 
+    /// <summary>When the file runs out of its download window: counted from the run that wrote it under the
+    /// export's window as it is now, so Set-Export -DownloadWindow (or scheduling, which lifts a default window)
+    /// also reaches the file already written.</summary>
+    static DateTimeOffset? ExpiryOf(ExportDefinition export, ArtifactManifest manifest) =>
+        export.DownloadWindow is { } window ? manifest.CreatedAt + window : null;
+
     /// <summary>The export's latest complete artifact. Refuses (the seed API's 409) when none exists
     /// yet, naming the latest run's status.</summary>
     public ArtifactManifest RequireArtifact(string name)
     {
         var export = Get(name);
         var manifest = StoreOf(export.Storage).ReadManifest(export.Name);
+        if (manifest is not null) manifest = manifest with { ExpiresAt = ExpiryOf(export, manifest) };
         if (manifest is { ExpiresAt: { } expires } && expires <= DateTimeOffset.UtcNow)
             throw new ExportException(ExportErrorCode.ArtifactExpired,
                 $"The file of export '{export.Name}' could be downloaded until {expires:u} (its download window); it is no longer served. " +

@@ -29,7 +29,11 @@ public sealed class ScheduleService(ExportService exports)
         var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = true };
         schedule = schedule with { NextDue = schedule.NextAfter(now) };
         if (export.DownloadWindowIsDefault && export.DownloadWindow is not null)
-            exports.Update(export with { DownloadWindow = null, DownloadWindowIsDefault = false }, "download window (none): the export is scheduled");
+        {
+            // Only the window changes: no source round trip, so a schedule can be set while the cluster is down.
+            Catalog.UpdateExport(export with { DownloadWindow = null, DownloadWindowIsDefault = false });
+            Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, exports.Actor, "download window (none): the export is scheduled", now);
+        }
         Catalog.SaveSchedule(schedule);
         Catalog.Audit(AuditEvents.ScheduleSet, export.Name, null, exports.Actor, $"{schedule.Summary} ({kind.ToString().ToLowerInvariant()} {expression})", now);
         return schedule;

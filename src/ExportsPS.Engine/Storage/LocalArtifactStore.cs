@@ -140,6 +140,8 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
     {
         var path = Locate(exportName, expired.FileName);
         if (ReadManifest(exportName)?.RunId != expired.RunId || !File.Exists(path)) return false;
+        // A file newer than its manifest is a run's commit halfway (file moved in, manifest next): not the expired one.
+        if (File.GetLastWriteTimeUtc(path) > File.GetLastWriteTimeUtc(path + ManifestSuffix)) return false;
         File.Delete(path);
         return true;
     }

@@ -22,7 +22,7 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
     public SwitchParameter Continuous { get; set; }
 
     [Parameter(ParameterSetName = ContinuousSet)]
-    [ValidateRange("00:00:01", "01:00:00")]
+    [ValidateTimeSpan("00:00:01", "01:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     protected override void ProcessRecord() => Invoke(() =>

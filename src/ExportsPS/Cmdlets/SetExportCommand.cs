@@ -124,7 +124,7 @@ public sealed class SetExportCommand : ExportCmdletBase
             Tenant = Tenant ?? current.Tenant,
             Source = Source ?? current.Source,
             Slices = Slices ?? current.Slices,
-            SinceLastRun = Given(nameof(Since)) ? Since == "LastRun" : current.SinceLastRun,
+            SinceLastRun = Given(nameof(Since)) ? string.Equals(Since, "LastRun", StringComparison.OrdinalIgnoreCase) : current.SinceLastRun,
             DownloadWindow = DownloadWindow is { } window ? (window == TimeSpan.Zero ? null : window) : current.DownloadWindow,
             DownloadWindowIsDefault = DownloadWindow is null && current.DownloadWindowIsDefault,
             FormatOptions = FormatOptionParameters.Apply(current.FormatOptions, Distribution, StixRecordCap),

@@ -20,7 +20,7 @@ public sealed class StopExportCommand : ExportCmdletBase
 
     /// <summary>With -Wait: give up after this long (a warning says so; the run still stops).</summary>
     [Parameter]
-    [ValidateRange("00:00:01", "1.00:00:00")]
+    [ValidateTimeSpan("00:00:01", "1.00:00:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(1);
 
     protected override void ProcessRecord()

@@ -13,12 +13,13 @@ public sealed class UnregisterExportSourceCommand : ExportCmdletBase
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(SourceNameCompleter))]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
+    [Alias("Name")]
+    public string Source { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
         var service = EngineAccess.Service();
-        if (!ShouldProcess(Name, "Unregister export source")) return;
-        service.Sources.Unregister(Name);
+        if (!ShouldProcess(Source, "Unregister export source")) return;
+        service.Sources.Unregister(Source);
     });
 }

@@ -13,12 +13,13 @@ public sealed class UnregisterExportStorageCommand : ExportCmdletBase
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(StorageNameCompleter))]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
+    [Alias("Name")]
+    public string Storage { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
         var service = EngineAccess.Service();
-        if (!ShouldProcess(Name, "Unregister export storage")) return;
-        service.UnregisterStorage(Name);
+        if (!ShouldProcess(Storage, "Unregister export storage")) return;
+        service.UnregisterStorage(Storage);
     });
 }

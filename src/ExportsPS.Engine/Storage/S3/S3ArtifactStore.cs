@@ -265,7 +265,12 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     public bool DeleteExpired(string exportName, ArtifactManifest expired)
     {
         var key = KeyOf(exportName, expired.FileName);
-        if (ReadManifest(exportName)?.RunId != expired.RunId || !ListKeys(FolderKey(exportName)).Any(o => o.Key == key)) return false;
+        if (ReadManifest(exportName)?.RunId != expired.RunId) return false;
+        var listed = ListKeys(FolderKey(exportName)).ToList();
+        var file = listed.FirstOrDefault(o => o.Key == key);
+        var manifest = listed.FirstOrDefault(o => o.Key == key + ManifestSuffix);
+        // An object newer than its manifest is a run's commit halfway (upload completed, manifest next): not the expired one.
+        if (file is null || manifest is null || file.LastModified > manifest.LastModified) return false;
         Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete the expired file");
         return true;
     }
