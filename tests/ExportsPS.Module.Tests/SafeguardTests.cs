@@ -72,6 +72,26 @@ public sealed class SafeguardTests : IDisposable
     }
 
     [Fact]
+    public void Invoke_ExportScheduler_Confirm_asks_for_each_due_export_and_runs_only_the_confirmed()
+    {
+        _ps.Ok("New-ExportSampleData -Count 50 | Out-Null; " +
+               "'yes-1', 'no-1', 'yes-2' | ForEach-Object { New-Export $_ -Query '*' -NoRun | Out-Null; Set-ExportSchedule $_ -Daily -At 02:00 | Out-Null }");
+        var host = new AnsweringHost(message => message.Contains("no-1") ? "No" : "Yes");
+        var state = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
+        state.ThrowOnRunspaceOpenError = true;
+        state.ImportPSModule([PowerShellSession.ModulePath]);
+        using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host, state);
+        runspace.Open();
+        using var shell = System.Management.Automation.PowerShell.Create(runspace);
+        var runs = shell.AddScript("Invoke-ExportScheduler -AsOf ([DateTimeOffset]::UtcNow.AddDays(2)) -Confirm").Invoke();
+
+        Assert.Empty(shell.Streams.Error);
+        Assert.Equal(3, host.Prompts.Count);                                    // one question per due export
+        Assert.Equal(["yes-1", "yes-2"], runs.Select(r => (string)r.Properties["Name"].Value).Order().ToArray());
+        Assert.Equal("True", _ps.Ok("(Get-ExportSchedule no-1 -AsOf ([DateTimeOffset]::UtcNow.AddDays(2))).Due").Single().ToString());
+    }
+
+    [Fact]
     public void Time_span_limits_compare_as_time_spans()
     {
         // [ValidateRange] with string bounds compared these as text: 10 hours was "more" than a day.
