@@ -36,20 +36,22 @@ public sealed class EmbeddedImporter
         if (!File.Exists(path))
             throw new ExportException(ExportErrorCode.InvalidPath, $"File '{path}' does not exist.", path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        Stream stream = file;
-        if (file.ReadByte() == 0x1f && file.ReadByte() == 0x8b)
-        {
-            file.Position = 0;
-            stream = new GZipStream(file, CompressionMode.Decompress);
-        }
-        else file.Position = 0;
+        var gzip = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
+        // Whether the content is an array or lines is read from its first byte; a decompressing stream cannot go
+        // back, so that byte is read through a throwaway one and the file starts over.
+        file.Position = 0;
+        int first;
+        if (gzip)
+            using (var peek = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true)) first = FirstNonWhitespace(peek);
+        else first = FirstNonWhitespace(file);
+        file.Position = 0;
+        using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
         using var buffered = new BufferedStream(stream, 1 << 16);
-        foreach (var element in ReadJson(buffered, path, cancellationToken)) yield return element;
+        foreach (var element in ReadJson(buffered, first, path, cancellationToken)) yield return element;
     }
 
-    static IEnumerable<JsonElement> ReadJson(Stream stream, string origin, CancellationToken cancellationToken)
+    static IEnumerable<JsonElement> ReadJson(Stream stream, int first, string origin, CancellationToken cancellationToken)
     {
-        var first = PeekNonWhitespace(stream);
         if (first == '[')
         {
             var items = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream, cancellationToken: cancellationToken);
@@ -89,14 +91,11 @@ public sealed class EmbeddedImporter
         }
     }
 
-    static int PeekNonWhitespace(Stream stream)
+    /// <summary>The first byte that is not whitespace or a UTF-8 byte-order mark; -1 for an empty stream.</summary>
+    static int FirstNonWhitespace(Stream stream)
     {
-        // BufferedStream cannot un-read; rely on it being seekable over its own buffer instead.
-        var start = stream.CanSeek ? stream.Position : -1;
         int b;
         do { b = stream.ReadByte(); } while (b is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF);
-        if (start >= 0) stream.Position = start;
-        else throw new InvalidOperationException("stream must be seekable");
         return b;
     }
 
