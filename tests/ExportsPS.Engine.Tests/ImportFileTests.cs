@@ -46,4 +46,14 @@ public sealed class ImportFileTests : IDisposable
             _home.Service.Import("files", EmbeddedImporter.ReadFile(path), new ImportOptions(), null, CancellationToken.None));
         Assert.Contains("Line 2 of", error.Message);
     }
+
+    [Fact]
+    public void A_lone_surrogate_escape_is_imported_as_a_replacement_character_not_an_aborted_import()
+    {
+        // A truncated emoji, as logs often hold: GetString() throws on it.
+        var result = _home.Load("lossy", "{\"msg\":\"cut \\ud83d here\",\"n\":1}", "{\"msg\":\"fine\",\"n\":2}");
+        Assert.Equal(2, result.Documents);
+        var run = _home.Run(new ExportDefinition { Name = "lossy", Index = "lossy", Query = "msg:cut" });
+        Assert.Equal(1L, run.Records);
+    }
 }

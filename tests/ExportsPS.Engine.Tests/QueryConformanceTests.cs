@@ -70,6 +70,13 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
         { "message:quarantine~2", "4" },
         { "message:/sess.*/", "6" },                          // regexp
         { "user.name:alice^2 OR user.name:bob", "1,2,6" },   // boost
+        { "user.name.keyword:*", "1,2,3,4,6" },               // a text field's keyword subfield exists
+        { "_exists_:user.name.keyword", "1,2,3,4,6" },
+        { "bytes:*", "1,2,3,4,5,6" },
+        { "*:* AND NOT event.outcome:success", "2,6" },       // match-all inside a larger query
+        { "bytes:<100.5", "1,4,5" },                          // a fractional bound on a whole-number field
+        { "bytes:>99.5", "1,2,3,6" },
+        { "bytes:100.5", "" },
     };
 
     [Theory]
@@ -101,6 +108,10 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
     [InlineData("bytes:[abc TO 5]", "InvalidQuery")]
     [InlineData("@timestamp:[yesterday TO now]", "InvalidQuery")]
     [InlineData("_exists_:nothing", "InvalidField")]
+    [InlineData("bytes:10*", "InvalidQuery")]                 // wildcards compare characters: refused on numbers,
+    [InlineData("@timestamp:2025-01*", "InvalidQuery")]       // dates
+    [InlineData("active:tr?e", "InvalidQuery")]               // and booleans, as OpenSearch does
+    [InlineData("bytes:/10.*/", "InvalidQuery")]
     public void Bad_queries_are_refused_before_any_work_with_a_clear_error(string query, string code)
     {
         var source = new EmbeddedSource(_corpus.Home.Service.Indexes);

@@ -48,8 +48,19 @@ internal sealed class DocumentBuilder
 
         _compact.ResetWrittenCount();
         _writer.Reset(_compact);
-        source.WriteTo(_writer);
-        _writer.Flush();
+        try
+        {
+            source.WriteTo(_writer);
+            _writer.Flush();
+        }
+        catch (InvalidOperationException)
+        {
+            // A lone surrogate escape (a truncated emoji, "\ud83d"): valid JSON the writer cannot re-encode. The
+            // document is kept as written; exports repair the value to U+FFFD.
+            _compact.ResetWrittenCount();
+            _writer.Reset(_compact);
+            _compact.Write(System.Text.Encoding.UTF8.GetBytes(source.GetRawText()));
+        }
         MemoryMarshal.TryGetArray(_compact.WrittenMemory, out var written);
         _sourceField.SetBytesValue(new BytesRef(written.Array, written.Offset, written.Count));
         _document.Add(_sourceField);
@@ -134,7 +145,11 @@ internal sealed class DocumentBuilder
                 var text = ScalarText(value);
                 document.Add(Rent(path, Slot.Text, text, static (name, v) => new TextField(name, v, Field.Store.NO)));
                 if (text.Length <= EmbeddedFields.KeywordIgnoreAbove)
-                    document.Add(Rent(path + IndexMapping.KeywordSuffix, Slot.Exact, text, static (name, v) => new StringField(name, v, Field.Store.NO)));
+                {
+                    var keyword = path + IndexMapping.KeywordSuffix;
+                    document.Add(Rent(keyword, Slot.Exact, text, static (name, v) => new StringField(name, v, Field.Store.NO)));
+                    _paths.Add(keyword); // _exists_:x.keyword and x.keyword:* match where the subfield was indexed, as in OpenSearch
+                }
                 return true;
             }
             case FieldKind.Keyword:
@@ -169,7 +184,7 @@ internal sealed class DocumentBuilder
 
     static string ScalarText(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.String => Json.JsonText.String(value)!,
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
         _ => value.GetRawText(),
@@ -180,7 +195,7 @@ internal sealed class DocumentBuilder
         millis = 0;
         if (value.ValueKind == JsonValueKind.Number) return value.TryGetInt64(out millis);
         if (value.ValueKind != JsonValueKind.String) return false;
-        if (!Exports.DateMath.TryParseAbsolute(value.GetString()!, out var instant)) return false;
+        if (!Exports.DateMath.TryParseAbsolute(Json.JsonText.String(value)!, out var instant)) return false;
         millis = instant.ToUnixTimeMilliseconds();
         return true;
     }
@@ -196,7 +211,7 @@ internal sealed class DocumentBuilder
             return false;
         }
         return value.ValueKind == JsonValueKind.String &&
-               long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out number);
+               long.TryParse(Json.JsonText.String(value), NumberStyles.Integer, CultureInfo.InvariantCulture, out number);
     }
 
     static bool TryDouble(JsonElement value, out double number)
@@ -204,13 +219,13 @@ internal sealed class DocumentBuilder
         number = 0;
         if (value.ValueKind == JsonValueKind.Number) return value.TryGetDouble(out number);
         return value.ValueKind == JsonValueKind.String &&
-               double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out number);
+               double.TryParse(Json.JsonText.String(value), NumberStyles.Float, CultureInfo.InvariantCulture, out number);
     }
 
     static bool TryBoolean(JsonElement value, out bool flag)
     {
         flag = value.ValueKind == JsonValueKind.True;
         if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) return true;
-        return value.ValueKind == JsonValueKind.String && bool.TryParse(value.GetString(), out flag);
+        return value.ValueKind == JsonValueKind.String && bool.TryParse(Json.JsonText.String(value), out flag);
     }
 }

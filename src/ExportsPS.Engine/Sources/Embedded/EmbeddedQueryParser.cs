@@ -157,7 +157,7 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         if (field == "_exists_")
         {
             if (!_mapping.Knows(queryText)) throw UnknownField(queryText);
-            return new TermQuery(new Term(EmbeddedFields.FieldNames, queryText));
+            return Exists(queryText);
         }
         switch (KindOf(field))
         {
@@ -186,17 +186,36 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             startInclusive, endInclusive);
     }
 
+    /// <summary>Documents that have the field (for a text field's <c>.keyword</c>: where it was indexed).</summary>
+    static Query Exists(string field) => new TermQuery(new Term(EmbeddedFields.FieldNames, field));
+
+    /// <summary>Wildcards, prefixes, regular expressions and fuzzy terms compare characters; OpenSearch refuses them
+    /// on numbers, dates and booleans, and so does this parser rather than silently matching nothing.</summary>
+    void RequireCharacters(string field, string what)
+    {
+        var kind = KindOf(field);
+        if (kind is FieldKind.Text or FieldKind.Keyword) return;
+        var hint = kind == FieldKind.Date
+            ? $"a date term covers its whole unit ({field}:2025-01 is that month), or use a range, e.g. {field}:[2025-01-01 TO 2025-01-31]"
+            : $"use a range, e.g. {field}:[100 TO 199]";
+        throw new ExportException(ExportErrorCode.InvalidQuery,
+            $"Field '{field}' is {kind.ToString()!.ToLowerInvariant()}, and {what} only apply to text and keyword fields: {hint}.", field);
+    }
+
     protected override Query GetWildcardQuery(string field, string termStr)
     {
+        if (field == "*" && termStr == "*") return new MatchAllDocsQuery(); // *:* anywhere in a query
         if (field == EmbeddedFields.All) return AnyTextField(f => GetWildcardQuery(f, termStr));
+        if (termStr == "*" && KindOf(field) != FieldKind.Text) return Exists(field);
+        RequireCharacters(field, "wildcards");
         if (KindOf(field) == FieldKind.Text) return base.GetWildcardQuery(field, termStr);
-        if (termStr == "*") return new TermQuery(new Term(EmbeddedFields.FieldNames, field));
         return new WildcardQuery(new Term(field, termStr));
     }
 
     protected override Query GetPrefixQuery(string field, string termStr)
     {
         if (field == EmbeddedFields.All) return AnyTextField(f => GetPrefixQuery(f, termStr));
+        RequireCharacters(field, "prefixes");
         if (KindOf(field) == FieldKind.Text) return base.GetPrefixQuery(field, termStr);
         return new PrefixQuery(new Term(field, termStr));
     }
@@ -204,14 +223,14 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
     protected override Query GetFuzzyQuery(string field, string termStr, float minSimilarity)
     {
         if (field == EmbeddedFields.All) return AnyTextField(f => base.GetFuzzyQuery(f, termStr, minSimilarity));
-        KindOf(field);
+        RequireCharacters(field, "fuzzy terms");
         return base.GetFuzzyQuery(field, termStr, minSimilarity);
     }
 
     protected override Query GetRegexpQuery(string field, string termStr)
     {
         if (field == EmbeddedFields.All) return AnyTextField(f => base.GetRegexpQuery(f, termStr));
-        KindOf(field);
+        RequireCharacters(field, "regular expressions");
         return base.GetRegexpQuery(field, termStr);
     }
 
@@ -236,9 +255,24 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             if (max is not null && !endInclusive) { max--; }
             return NumericRangeQuery.NewInt64Range(field, EmbeddedFields.NumericPrecisionStep, min, max, true, true);
         }
-        min = Open(part1) ? null : ParseLong(field, part1!);
-        max = Open(part2) ? null : ParseLong(field, part2!);
+        (min, startInclusive) = Open(part1) ? (null, startInclusive) : LongBound(field, part1!, lower: true, startInclusive);
+        (max, endInclusive) = Open(part2) ? (null, endInclusive) : LongBound(field, part2!, lower: false, endInclusive);
         return NumericRangeQuery.NewInt64Range(field, EmbeddedFields.NumericPrecisionStep, min, max, startInclusive, endInclusive);
+    }
+
+    /// <summary>A bound on a whole-number field. A fractional one becomes the nearest whole number inside the range,
+    /// inclusive: bytes:&lt;1.5 keeps 1, bytes:&gt;=0.5 leaves out 0, and bytes:1.5 matches nothing.</summary>
+    static (long?, bool) LongBound(string field, string text, bool lower, bool inclusive)
+    {
+        text = text.Trim('"');
+        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return (value, inclusive);
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real))
+        {
+            if (real == Math.Floor(real)) return ((long)real, inclusive);
+            return ((long)(lower ? Math.Ceiling(real) : Math.Floor(real)), true);
+        }
+        throw new ExportException(ExportErrorCode.InvalidQuery,
+            $"Field '{field}' is numeric, but the query compares it with '{text}'. Use a number, e.g. {field}:[100 TO 200].", text);
     }
 
     /// <summary>A date bound: an inclusive upper bound or exclusive lower bound covers the whole unit the
@@ -280,15 +314,6 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             10 => instant.AddDays(1),       // 2025-01-31
             _ => null,
         };
-    }
-
-    static long ParseLong(string field, string text)
-    {
-        text = text.Trim('"');
-        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) return value;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real)) return (long)Math.Floor(real);
-        throw new ExportException(ExportErrorCode.InvalidQuery,
-            $"Field '{field}' is numeric, but the query compares it with '{text}'. Use a number, e.g. {field}:[100 TO 200].", text);
     }
 
     static double ParseDouble(string field, string text)

@@ -91,7 +91,7 @@ public sealed class IndexMapping
         if (!Dynamic) return null;
         kind = value.ValueKind switch
         {
-            JsonValueKind.String => LooksLikeDate(value.GetString()!) ? FieldKind.Date : FieldKind.Text,
+            JsonValueKind.String => LooksLikeDate(Json.JsonText.String(value)!) ? FieldKind.Date : FieldKind.Text,
             JsonValueKind.Number => value.TryGetInt64(out _) ? FieldKind.Long : FieldKind.Double,
             JsonValueKind.True or JsonValueKind.False => FieldKind.Boolean,
             _ => FieldKind.Text,
