@@ -136,6 +136,30 @@ public sealed class ThreatIntelFormatTests
             v => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$", v));
     }
 
+    /// <summary>An attribute as MISP's attributes/restSearch returns it: type and value, with Event and Object summaries.</summary>
+    const string RestSearchAttribute = """{"id":"12","type":"ip-src","category":"Network activity","value":"198.51.100.23","to_ids":false,"timestamp":"1718755200","last_seen":"2020-01-01T00:00:00Z","Event":{"id":"3","uuid":"e9","info":"Scan from abroad","org_id":"1"},"Object":{"id":"0","distribution":"5"}}""";
+
+    [Fact]
+    public void An_attribute_in_MISPs_own_search_shape_is_one_attribute_in_misp_and_stix()
+    {
+        var (misp, mispWarnings) = Write(new MispFormat(), Export, RestSearchAttribute);
+        Assert.Empty(mispWarnings);
+        using var mispDocument = JsonDocument.Parse(misp);
+        var attribute = Assert.Single(mispDocument.RootElement.GetProperty("Event").GetProperty("Attribute").EnumerateArray());
+        Assert.Equal("198.51.100.23", attribute.GetProperty("value").GetString());
+
+        var (stix, _) = Write(new StixFormat(), Export with { Format = "stix" }, RestSearchAttribute);
+        using var bundle = JsonDocument.Parse(stix);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var report = Assert.Single(objects, o => o.GetProperty("type").GetString() == "report");
+        Assert.Equal("Scan from abroad", report.GetProperty("name").GetString());
+        // last_seen (2020) before the attribute's timestamp (2024): the observation still spans forwards.
+        var observed = Assert.Single(objects, o => o.GetProperty("type").GetString() == "observed-data");
+        Assert.True(string.CompareOrdinal(observed.GetProperty("last_observed").GetString(), observed.GetProperty("first_observed").GetString()) >= 0);
+        var errors = SharedReference.Stix("observed-data").Validate(observed.GetRawText());
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
+    }
+
     [Fact]
     public void Misp_accepts_a_bare_event_and_attribute_tags_given_as_objects()
     {

@@ -10,11 +10,22 @@ namespace ExportsPS.Engine.Formats.Misp;
 internal static class MispAttributeMapper
 {
     /// <summary>The MISP event a hit carries — {"Event":{…}} or a bare event with Attribute/Object — or
-    /// null when the hit is a single attribute. Shared by the misp and stix formats.</summary>
+    /// null when the hit is a single attribute. Shared by the misp and stix formats. An attribute as MISP's
+    /// attributes/restSearch returns it (type and value, with "Event" and "Object" summaries) is an attribute.</summary>
     public static JsonElement? EventOf(JsonElement root) =>
-        root.TryGetProperty("Event", out var wrapped) && wrapped.ValueKind == JsonValueKind.Object ? wrapped
+        root.TryGetProperty("type", out _) && root.TryGetProperty("value", out _) ? null
+        : root.TryGetProperty("Event", out var wrapped) && wrapped.ValueKind == JsonValueKind.Object ? wrapped
         : root.TryGetProperty("Attribute", out _) || root.TryGetProperty("Object", out _) ? root
         : null;
+
+    /// <summary>The event a single attribute belongs to: flat event_uuid/event_info, or the "Event" summary
+    /// MISP's attributes/restSearch adds.</summary>
+    public static (string? Uuid, string? Info) EventSummaryOf(JsonElement attribute)
+    {
+        var summary = attribute.TryGetProperty("Event", out var e) && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
+        return (Text(attribute, "event_uuid") ?? (summary is { } s1 ? Text(s1, "uuid") : null),
+                Text(attribute, "event_info") ?? (summary is { } s2 ? Text(s2, "info") : null));
+    }
 
     static readonly string[] TextFields = ["type", "category", "comment", "object_relation", "sharing_group_id"];
 

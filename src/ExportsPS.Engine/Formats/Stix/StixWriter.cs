@@ -85,7 +85,8 @@ internal sealed class StixWriter : IRecordFormatter
             _json.Flush();
             return;
         }
-        Attribute(root, MispAttributeMapper.Text(root, "event_uuid"), MispAttributeMapper.Text(root, "event_info"));
+        var (summaryUuid, summaryInfo) = MispAttributeMapper.EventSummaryOf(root);
+        Attribute(root, summaryUuid, summaryInfo);
         _json.Flush(); // hand each record's objects to the stream; the writer must not buffer the bundle
     }
 
@@ -236,12 +237,16 @@ internal sealed class StixWriter : IRecordFormatter
         foreach (var observable in observables)
             if (_written.Add(observable.Id)) observable.Write(_json);
         var id = StixFormat.DeterministicId("observed-data", source);
-        var seen = firstSeen ?? created;
+        // STIX requires last_observed >= first_observed. A lone last_seen before the attribute's timestamp opens the
+        // span itself; first and last given the wrong way round are swapped (same format: they compare as text).
+        var first = firstSeen ?? created;
+        var last = lastSeen ?? first;
+        if (string.CompareOrdinal(last, first) < 0) (first, last) = firstSeen is null ? (last, last) : (last, first);
         _json.WriteStartObject();
         Common("observed-data", id, created);
         _json.WriteString("created_by_ref", _identity);
-        _json.WriteString("first_observed", seen);
-        _json.WriteString("last_observed", lastSeen ?? seen);
+        _json.WriteString("first_observed", first);
+        _json.WriteString("last_observed", last);
         _json.WriteNumber("number_observed", 1);
         _json.WriteStartArray("object_refs");
         foreach (var observable in observables) _json.WriteStringValue(observable.Id);
