@@ -62,6 +62,24 @@ public sealed class RunLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void A_commit_that_fails_after_its_file_is_in_place_is_finished_by_the_next_recovery()
+    {
+        _home.LoadSample(SampleKind.Events, 200);
+        var first = _home.Run(new ExportDefinition { Name = "torn", Query = "*" });
+        Assert.Equal(RunStatus.Completed, first.Status);
+        var manifest = Path.Combine(_home.Home.ExportsFolder, "torn", "torn.jsonl.manifest.json");
+        File.Delete(manifest);
+        Directory.CreateDirectory(manifest); // the manifest's rename fails after the file's has succeeded
+        var second = _home.Run(_home.Service.Get("torn"));
+        Assert.Equal(RunStatus.Failed, second.Status);
+        Assert.Single(Directory.EnumerateFiles(Path.GetDirectoryName(manifest)!, ".tmp-*.manifest.json")); // kept for recovery
+
+        Directory.Delete(manifest);
+        _home.Service.Recover();
+        Assert.Equal(second.Id, _home.Service.RequireArtifact("torn").RunId);  // the new file is served with its own manifest
+    }
+
+    [Fact]
     public void Consecutive_daily_windows_ship_a_document_stamped_at_midnight_once()
     {
         _home.Load("events", "{\"@timestamp\":\"2026-06-17T00:00:00.000Z\",\"id\":\"midnight\"}",

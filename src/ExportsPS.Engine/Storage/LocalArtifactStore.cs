@@ -196,6 +196,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         readonly ArtifactKey? _key;
         readonly EarlyWriteback _writeback;
         bool _finished;
+        bool _published; // the file is in place; its manifest may not be yet
 
         public LocalWrite(string folder, string fileName, string tempPath, FileStream stream, ArtifactKey? key, long keptLength)
         {
@@ -268,6 +269,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             // Artifact first, then manifest: a reader that sees a new file with the old manifest detects
             // the sha256 mismatch and re-reads the manifest (see ArtifactReader).
             File.Move(_tempPath, finalPath, overwrite: true);
+            _published = true;
             File.Move(manifestTemp, manifestPath, overwrite: true);
             RemoveStaleSiblings(finalPath);
             _finished = true;
@@ -294,7 +296,8 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             // Closing retries a flush that failed (a full disk) and throws again: the file goes anyway.
             try { await _stream.DisposeAsync(); } catch (IOException) { }
             TryDelete(_tempPath);
-            TryDelete(Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}"));
+            // Once the file is in place, its manifest's temp file is what the orphan sweep finishes the commit with.
+            if (!_published) TryDelete(Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}"));
         }
 
         public async ValueTask DisposeAsync() => await AbortAsync();
