@@ -538,8 +538,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
 
         void ThrowIfFailed()
         {
-            if (Volatile.Read(ref _failure) is OperationCanceledException canceled) throw canceled;
-            if (Volatile.Read(ref _failure) is { } failure)
+            var failure = Volatile.Read(ref _failure);
+            if (failure is OperationCanceledException canceled && _stop.IsCancellationRequested) throw canceled;
+            // The SDK reports an HTTP timeout as a cancellation; nobody canceled this run, so it failed.
+            if (failure is OperationCanceledException)
+                throw new ExportException(ExportErrorCode.StorageFailed,
+                    $"Storage '{Target.Name}' at {Target.Describe()} did not answer a part upload in time. Check the endpoint and that it is reachable, then run the export again.",
+                    Target.Name, failure);
+            if (failure is not null)
                 throw (Exception?)_store.Translate(failure, "upload a part") ?? new IOException(failure.Message, failure);
         }
 
