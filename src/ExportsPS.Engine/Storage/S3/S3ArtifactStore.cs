@@ -344,8 +344,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         }
         // Uploads of active or resumable runs stay, whatever their age and whichever stale marker also names them
         // (a resumed run's marker replaces its predecessor's, best effort).
-        var kept = markers.Where(m => isActiveRun(m.RunId) && m.Lines.Length >= 2).Select(m => m.Lines[1]).ToHashSet(StringComparer.Ordinal);
-        foreach (var (key, runId, lines) in markers.Where(m => !isActiveRun(m.RunId)))
+        // Each run is asked about once: the answer comes from the catalog, and both uses must agree.
+        var active = markers.ToLookup(m => isActiveRun(m.RunId));
+        var kept = active[true].Where(m => m.Lines.Length >= 2).Select(m => m.Lines[1]).ToHashSet(StringComparer.Ordinal);
+        foreach (var (key, runId, lines) in active[false])
         {
             if (lines.Length == 4 && lines[3].Length > 0) TryFinishCommit(lines[0], lines[2], lines[3]);
             if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1])) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
