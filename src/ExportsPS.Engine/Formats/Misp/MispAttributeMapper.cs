@@ -22,9 +22,9 @@ internal static class MispAttributeMapper
     /// MISP's attributes/restSearch adds.</summary>
     public static (string? Uuid, string? Info) EventSummaryOf(JsonElement attribute)
     {
-        var summary = attribute.TryGetProperty("Event", out var e) && e.ValueKind == JsonValueKind.Object ? e : (JsonElement?)null;
-        return (Text(attribute, "event_uuid") ?? (summary is { } s1 ? Text(s1, "uuid") : null),
-                Text(attribute, "event_info") ?? (summary is { } s2 ? Text(s2, "info") : null));
+        var hasSummary = attribute.TryGetProperty("Event", out var summary) && summary.ValueKind == JsonValueKind.Object;
+        return (Text(attribute, "event_uuid") ?? (hasSummary ? Text(summary, "uuid") : null),
+                Text(attribute, "event_info") ?? (hasSummary ? Text(summary, "info") : null));
     }
 
     static readonly string[] TextFields = ["type", "category", "comment", "object_relation", "sharing_group_id"];

@@ -56,9 +56,8 @@ internal sealed class DocumentBuilder
         catch (InvalidOperationException)
         {
             // A lone surrogate escape (a truncated emoji, "\ud83d"): valid JSON the writer cannot re-encode. The
-            // document is kept as written; exports repair the value to U+FFFD.
+            // document is kept as written; exports repair the value to U+FFFD. (The writer is reset per document.)
             _compact.ResetWrittenCount();
-            _writer.Reset(_compact);
             _compact.Write(System.Text.Encoding.UTF8.GetBytes(source.GetRawText()));
         }
         MemoryMarshal.TryGetArray(_compact.WrittenMemory, out var written);
