@@ -165,11 +165,7 @@ public sealed class CmdletPipelineTests : IDisposable
     {
         Sample(150_000);
         using var shell = PowerShell.Create();
-        var state = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
-        state.ThrowOnRunspaceOpenError = true;
-        state.ImportPSModule([PowerShellSession.ModulePath]);
-        using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(state);
-        runspace.Open();
+        using var runspace = PowerShellSession.OpenRunspace();
         shell.Runspace = runspace;
         shell.AddScript("New-Export stopme -Query '*' -Format csv");
         var async = shell.BeginInvoke();

@@ -15,11 +15,19 @@ public sealed class PowerShellSession : IDisposable
         Home = Path.Combine(Path.GetTempPath(), "exportsps-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Home);
         Environment.SetEnvironmentVariable("EXPORTSPS_HOME", Home);
+        _runspace = OpenRunspace();
+    }
+
+    /// <summary>An open runspace with the staged module imported by its full psd1 path (a broken import throws),
+    /// under <paramref name="host"/> when a test needs one that answers prompts.</summary>
+    public static Runspace OpenRunspace(System.Management.Automation.Host.PSHost? host = null)
+    {
         var state = InitialSessionState.CreateDefault2();
         state.ThrowOnRunspaceOpenError = true;
         state.ImportPSModule([ModulePath]);
-        _runspace = RunspaceFactory.CreateRunspace(state);
-        _runspace.Open();
+        var runspace = host is null ? RunspaceFactory.CreateRunspace(state) : RunspaceFactory.CreateRunspace(host, state);
+        runspace.Open();
+        return runspace;
     }
 
     public string Home { get; }

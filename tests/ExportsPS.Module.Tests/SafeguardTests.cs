@@ -77,11 +77,7 @@ public sealed class SafeguardTests : IDisposable
         _ps.Ok("New-ExportSampleData -Count 50 | Out-Null; " +
                "'yes-1', 'no-1', 'yes-2' | ForEach-Object { New-Export $_ -Query '*' -NoRun | Out-Null; Set-ExportSchedule $_ -Daily -At 02:00 | Out-Null }");
         var host = new AnsweringHost(message => message.Contains("no-1") ? "No" : "Yes");
-        var state = System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2();
-        state.ThrowOnRunspaceOpenError = true;
-        state.ImportPSModule([PowerShellSession.ModulePath]);
-        using var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host, state);
-        runspace.Open();
+        using var runspace = PowerShellSession.OpenRunspace(host);
         using var shell = System.Management.Automation.PowerShell.Create(runspace);
         var runs = shell.AddScript("Invoke-ExportScheduler -AsOf ([DateTimeOffset]::UtcNow.AddDays(2)) -Confirm").Invoke();
 
