@@ -175,4 +175,20 @@ public sealed class S3StorageTargetTests : IDisposable
         Assert.Equal(ExportErrorCode.EncryptionKeyMismatch, wrong.Code);
         Assert.Contains(key.Fingerprint, wrong.Message);
     }
+
+    [Fact]
+    public void Parts_keep_their_size_for_5000_parts_then_double_every_1000_so_a_stream_of_unknown_size_reaches_523_GiB()
+    {
+        var plan = new PartPlan(8 << 20);
+        Assert.Equal(8 << 20, plan.SizeOf(1));
+        Assert.Equal(8 << 20, plan.SizeOf(5_000));
+        Assert.Equal(16 << 20, plan.SizeOf(5_001));
+        Assert.Equal(16 << 20, plan.SizeOf(6_000));
+        Assert.Equal(32 << 20, plan.SizeOf(6_001));
+        Assert.Equal(256 << 20, plan.SizeOf(10_000));
+        Assert.Equal(67_000L * (8 << 20), plan.Capacity); // 5,000 + 1,000 × (2 + 4 + 8 + 16 + 32) parts' worth
+        // The largest registrable parts grow only up to one array of 1 GiB.
+        Assert.Equal(PartPlan.MaxPartSize, new PartPlan(512 << 20).SizeOf(10_000));
+        Assert.True(new PartPlan(512 << 20).Capacity > 5L * 1024 * 1024 * 1024 * 1024); // past S3's largest object (5 TiB)
+    }
 }

@@ -135,6 +135,35 @@ public sealed class S3StorageTests : IDisposable
         Assert.Equal(total, _store.ReadManifest("big")!.Bytes);
     }
 
+    /// <summary>The 10,000-part cap and the growth that keeps a large file under it, shrunk to three parts that
+    /// double from the first: 6 + 12 + 24 MiB. Parts of different sizes complete into one object; a file past the
+    /// cap is refused when its extra part would go, naming the fix, and its upload is aborted.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task Parts_grow_so_a_file_of_unknown_size_fits_and_one_past_the_part_cap_fails_before_completing()
+    {
+        _store.PlanParts = first => new PartPlan(first, ConstantParts: 1, PartsPerDoubling: 1, MaxParts: 3);
+        var fits = Bytes(40 * 1024 * 1024, 11);
+        await using (var write = _store.BeginWrite("grown", "grown.bin", "run-grown"))
+        {
+            write.Content.Write(fits);
+            await write.CommitAsync(Manifest("run-grown", "grown.bin", SHA256.HashData(fits), fits.Length), CancellationToken.None);
+        }
+        Assert.Equal(fits, Read("exports/grown/grown.bin"));
+        // A multipart object's ETag is the MD5 of its parts' MD5s, "-" its part count: it pins the sizes 6, 12 and 22 MiB.
+        int[] sizes = [6 << 20, 12 << 20, 22 << 20];
+        var partDigests = sizes.Select((size, i) => MD5.HashData(fits.AsSpan(sizes[..i].Sum(), size))).SelectMany(d => d).ToArray();
+        var etag = (await _raw.GetObjectMetadataAsync(_bucket, "exports/grown/grown.bin")).ETag.Trim('"');
+        Assert.Equal(Convert.ToHexString(MD5.HashData(partDigests)).ToLowerInvariant() + "-3", etag);
+
+        var write2 = _store.BeginWrite("outgrown", "outgrown.bin", "run-outgrown");
+        var failure = Assert.Throws<ExportException>(() => write2.Content.Write(Bytes(43 * 1024 * 1024, 12)));
+        Assert.Equal(ExportErrorCode.StorageFailed, failure.Code);
+        Assert.Contains("-PartSizeMB", failure.Message);
+        Assert.Contains("42.0 MiB", failure.Message); // what the plan holds, said in the error
+        await write2.AbortAsync();
+        Assert.Equal(0, OpenUploads());
+    }
+
     [ServiceFact(UrlVariable)]
     public async Task A_rerun_overwrites_in_place_and_readers_see_the_previous_file_until_it_completes()
     {

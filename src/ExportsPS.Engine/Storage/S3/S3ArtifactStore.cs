@@ -30,6 +30,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     readonly S3StorageTarget _target;
     readonly AmazonS3Client _client;
 
+    /// <summary>Part sizes by part number (tests shrink it to reach the growth and the 10,000-part cap in a few MiB).</summary>
+    internal Func<int, PartPlan> PlanParts { get; set; } = firstSize => new PartPlan(firstSize);
+
     public S3ArtifactStore(S3StorageTarget target, SecretVault? vault)
     {
         target.Validate();
@@ -418,18 +421,17 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     sealed class MultipartWrite : IResumableWrite
     {
         const int MinPartSize = 5 * 1024 * 1024; // S3's minimum for every part but the last
-        const int MaxParts = 10_000;
         readonly S3ArtifactStore _store;
         readonly string _key;
         readonly string _runId;
-        readonly int _sendAt;
+        readonly PartPlan _plan;
         /// <summary>The run that started the upload (this one, unless it continues an interrupted run's).</summary>
         readonly string _originRunId;
         readonly ArtifactKey? _encryption;
         readonly SemaphoreSlim _inFlight;
         readonly ConcurrentDictionary<int, string> _etags = new();
         // Exact-size part buffers, reused within this upload: the shared pool would round 5 MiB up to
-        // 8 MiB and keep the buffers after the run. At most parts-in-flight + 1 ever exist.
+        // 8 MiB and keep the buffers after the run. At most parts-in-flight + 1 of the current size exist.
         readonly ConcurrentBag<byte[]> _spare = new();
         readonly List<Task> _uploads = new();
         byte[] _part;
@@ -441,6 +443,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         long _written;
 
         public MultipartWrite(S3ArtifactStore store, string key, string runId, ArtifactKey? encryption)
+            : this(store, key, runId, encryption, 0) { }
+
+        MultipartWrite(S3ArtifactStore store, string key, string runId, ArtifactKey? encryption, int partsKept)
         {
             _store = store;
             _key = key;
@@ -450,8 +455,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             _inFlight = new SemaphoreSlim(store._target.PartsInFlight);
             // A cut needs a part of at least 5 MiB collected at a record boundary: with 5 MiB parts that moment
             // would never come, so unencrypted uploads (the resumable ones) send such parts at 6 MiB (+1 MiB a buffer).
-            _sendAt = encryption is null && store._target.PartSize == MinPartSize ? MinPartSize + (1 << 20) : store._target.PartSize;
-            _part = GC.AllocateUninitializedArray<byte>(_sendAt);
+            _plan = store.PlanParts(encryption is null && store._target.PartSize == MinPartSize ? MinPartSize + (1 << 20) : store._target.PartSize);
+            _partNumber = partsKept;
+            _part = GC.AllocateUninitializedArray<byte>(_plan.SizeOf(partsKept + 1));
             Content = new PartWriter(this);
         }
 
@@ -459,12 +465,11 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         /// new parts are numbered after them.</summary>
         public MultipartWrite(S3ArtifactStore store, string key, string runId, string uploadId, IReadOnlyList<(int Number, string ETag)> parts, long kept,
             string originRunId)
-            : this(store, key, runId, null)
+            : this(store, key, runId, null, parts.Count)
         {
             _originRunId = originRunId;
             _uploadId = uploadId;
             foreach (var (number, etag) in parts) _etags[number] = etag;
-            _partNumber = parts.Count;
             _written = kept;
             _stored = kept;
             KeptLength = kept;
@@ -483,7 +488,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             get
             {
                 var collected = Volatile.Read(ref _partLength);
-                return _encryption is null && Volatile.Read(ref _partNumber) + 1 < MaxParts && (collected >= MinPartSize || (collected == 0 && _uploadId is not null));
+                return _encryption is null && Volatile.Read(ref _partNumber) + 1 < _plan.MaxParts && (collected >= MinPartSize || (collected == 0 && _uploadId is not null));
             }
         }
 
@@ -524,12 +529,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             ThrowIfFailed();
             while (!buffer.IsEmpty)
             {
-                var take = Math.Min(buffer.Length, _sendAt - _partLength);
+                // Refused as the first byte past the last part arrives: S3 would fail the upload only at its completion.
+                if (_partNumber == _plan.MaxParts) throw Outgrown();
+                var take = Math.Min(buffer.Length, _part.Length - _partLength);
                 buffer[..take].CopyTo(_part.AsSpan(_partLength));
                 _partLength += take;
                 _written += take;
                 buffer = buffer[take..];
-                if (_partLength == _sendAt) SendPart();
+                if (_partLength == _part.Length) SendPart();
             }
         }
 
@@ -577,7 +584,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             var number = ++_partNumber;
             var part = _part;
             var length = _partLength;
-            _part = _spare.TryTake(out var spare) ? spare : GC.AllocateUninitializedArray<byte>(_sendAt);
+            _part = number == _plan.MaxParts ? [] : NextBuffer(_plan.SizeOf(number + 1));
             _partLength = 0;
             _uploads.Add(Task.Run(async () =>
             {
@@ -608,6 +615,21 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                     _inFlight.Release();
                 }
             }));
+        }
+
+        ExportException Outgrown() =>
+            new(ExportErrorCode.StorageFailed,
+                $"The file outgrew what {_plan.MaxParts:N0} multipart parts hold ({SizeText(_plan.Capacity)}, starting from {SizeText(_plan.FirstSize)} parts). " +
+                $"Register storage '{Target.Name}' again with a larger -PartSizeMB, or narrow the export, and run it again.", Target.Name);
+
+        static string SizeText(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):N1} GiB" : $"{bytes / (double)(1 << 20):N1} MiB";
+
+        /// <summary>A spare buffer of the size, if one is back from its upload; spares of a smaller size (parts grew) are dropped.</summary>
+        byte[] NextBuffer(int size)
+        {
+            while (_spare.TryTake(out var spare))
+                if (spare.Length == size) return spare;
+            return GC.AllocateUninitializedArray<byte>(size);
         }
 
         public async Task<ArtifactManifest> CommitAsync(ArtifactManifest manifest, CancellationToken cancellationToken)
