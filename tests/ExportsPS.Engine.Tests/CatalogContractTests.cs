@@ -74,6 +74,9 @@ public abstract class CatalogContract : IDisposable
         Assert.Empty(Catalog.FailStaleRuns(Noon.AddMinutes(1), Noon.AddMinutes(2), "lease lapsed"));      // failed once, reported once
         var failed = Catalog.FindRun(run.Id)!;
         Assert.Equal((RunStatus.Failed, "lease lapsed", 20L, RunTrigger.Schedule), (failed.Status, failed.Error, failed.Processed, failed.Trigger));
+        // Its host, back from a pause past the lease, cannot turn the settled run into a completed one.
+        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Completed, 100, 100, 100, 999, "abc", "/x", null, []), Noon.AddMinutes(3));
+        Assert.Equal((RunStatus.Failed, (long?)null), (Catalog.FindRun(run.Id)!.Status, Catalog.FindRun(run.Id)!.Bytes));
         var next = Catalog.CreateRun("life", "default", RunTrigger.Manual, "host-b", "me@host-b");
         Assert.Equal(RunStatus.Running, Catalog.TryStartRun(next.Id, "host-b", 1, Noon));
         Catalog.FinishRun(next.Id, new RunOutcome(RunStatus.Completed, 5, 5, 5, 123, "abc", "/x", null, ["w1"]), Noon.AddSeconds(3));
@@ -98,6 +101,34 @@ public abstract class CatalogContract : IDisposable
         Assert.True(events[0].Id > events[1].Id);
     }
 
+    /// <summary>Upserts from many connections at once (PostgreSQL's delete-then-insert would collide on the key);
+    /// a tick claimed from a schedule edited since it was listed is refused; a removal refuses an active run.</summary>
+    protected void Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run()
+    {
+        Catalog.AddExport(new ExportDefinition { Name = "busy", Query = "*", CreatedAt = Noon });
+        Parallel.For(0, 40, i =>
+        {
+            var catalog = Another();
+            catalog.SaveSchedule(new ExportSchedule { ExportName = "busy", Kind = ScheduleKind.Interval, Expression = "00:05:00", NextDue = Noon.AddMinutes(i) });
+            catalog.SaveRegistration("storage", "shared", $"{{\"n\":{i}}}");
+            catalog.SaveResumePoint("busy", $"run-{i}", "{}");
+        });
+        Assert.Single(Catalog.ListRegistrations("storage"));
+        Assert.NotNull(Catalog.FindResumePoint("busy"));
+
+        Catalog.SaveSchedule(new ExportSchedule { ExportName = "busy", Kind = ScheduleKind.Cron, Expression = "0 * * * *", NextDue = Noon });
+        var listed = Catalog.FindSchedule("busy")!;
+        Another().SaveSchedule(listed with { Expression = "0 */2 * * *" }); // edited elsewhere, same next tick
+        Assert.False(Catalog.TryClaimTick(listed, listed.NextAfter(Noon)));
+        Assert.True(Catalog.TryClaimTick(Catalog.FindSchedule("busy")!, Noon.AddHours(2)));
+
+        var run = Another().CreateRun("busy", "default", RunTrigger.Schedule, "other-host", "scheduler");
+        Assert.Equal(ExportErrorCode.RunAlreadyActive, Assert.Throws<ExportException>(() => Catalog.RemoveExport("busy")).Code);
+        Assert.NotNull(Catalog.FindRun(run.Id));
+        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Canceled, 0, null, null, null, null, null, null, []), Noon);
+        Assert.True(Catalog.RemoveExport("busy"));
+    }
+
     /// <summary>The exactly-once proof: three schedulers with their own connections claim 500 due ticks.</summary>
     protected void Claims_each_schedule_tick_exactly_once_across_schedulers(string backend)
     {
@@ -114,7 +145,7 @@ public abstract class CatalogContract : IDisposable
                 together.SignalAndWait();
                 var asOf = Noon.AddMinutes(tick);
                 for (var current = catalog.FindSchedule("ticks")!; current.NextDue <= asOf; current = catalog.FindSchedule("ticks")!)
-                    if (catalog.TryClaimTick("ticks", current.NextDue!.Value, current.NextAfter(asOf))) claims.Add((id, current.NextDue!.Value));
+                    if (catalog.TryClaimTick(current, current.NextAfter(asOf))) claims.Add((id, current.NextDue!.Value));
             }
         }, TaskCreationOptions.LongRunning)).ToArray());
         var claimed = claims.Select(c => c.Tick).OrderBy(t => t).ToList();
@@ -138,6 +169,7 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Tenant_limit() => Starts_no_more_runs_of_a_tenant_than_its_limit_across_connections();
     [Fact] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [Fact] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("SQLite");
+    [Fact] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
 }
 
 /// <summary>The same contract on PostgreSQL (a fresh database per test class), started by .ci/run.</summary>
@@ -186,4 +218,5 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Tenant_limit() => Starts_no_more_runs_of_a_tenant_than_its_limit_across_connections();
     [ServiceFact(Variable)] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [ServiceFact(Variable)] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("PostgreSQL");
+    [ServiceFact(Variable)] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
 }

@@ -146,6 +146,28 @@ public sealed class RunLifecycleTests : IDisposable
         if (run.Status == RunStatus.Canceled) Assert.Null(run.Records);
     }
 
+    /// <summary>A host paused past its lease (a VM pause, a laptop asleep) comes back to a run another host has
+    /// failed (and may be retrying): it must not publish its file or turn the run back into a completed one. The
+    /// heartbeat timer is an hour here, so only the check before the commit can notice.</summary>
+    [Fact]
+    public async Task A_run_failed_elsewhere_while_its_host_was_paused_publishes_nothing_and_stays_failed()
+    {
+        using var home = new TestHome(new EngineSettings { HeartbeatInterval = TimeSpan.FromHours(1) });
+        home.LoadSample(SampleKind.Events, 1_000);
+        using var server = new OpenSearch.LoopbackOpenSearch(home.Service.Indexes) { SearchDelay = TimeSpan.FromMilliseconds(100) };
+        new Sources.OpenSearch.OpenSearchSettings { Name = "cluster", Urls = [server.Url], PageSize = 100 }.Save(home.Catalog);
+        home.Service.Create(new ExportDefinition { Name = "paused-host", Query = "*", Source = "cluster" });
+        var handle = home.Service.Start("paused-host", RunTrigger.Manual);
+        Assert.True(SpinWait.SpinUntil(() => handle.Processed > 0, TimeSpan.FromSeconds(20)));
+        // What another host's recovery does once this run's heartbeat looks a lease old.
+        Assert.Equal(handle.RunId, new SqliteCatalog(home.Home.CatalogPath).FailStaleRuns(DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, "lease lapsed").Single().Id);
+
+        var run = await handle.Completion;
+        Assert.Equal((RunStatus.Failed, "lease lapsed"), (run.Status, run.Error));
+        Assert.Null(home.Service.StoreOf("local").ReadManifest("paused-host"));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(home.Home.ExportsFolder, "paused-host")).Where(f => !f.Contains(".tmp")));
+    }
+
     [Fact]
     public async Task A_rerun_replaces_the_file_atomically_and_the_old_one_stays_readable_until_commit()
     {

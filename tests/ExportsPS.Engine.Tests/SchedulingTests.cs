@@ -146,4 +146,40 @@ public sealed class SchedulingTests : IDisposable
         Assert.Equal(RunStatus.Completed, (await retry.Run!.Completion).Status);
         Assert.Equal(schedule.NextDue, _home.Service.Schedules.Get("retried")!.NextDue);              // back on its normal rhythm
     }
+
+    [Fact]
+    public void Editing_a_paused_schedule_changes_when_it_runs_and_keeps_it_paused()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        _home.Service.Create(new ExportDefinition { Name = "maintenance", Query = "*" });
+        _home.Service.Schedules.Set("maintenance", ScheduleKind.Interval, "01:00:00", Noon);
+        _home.Service.Schedules.SetEnabled("maintenance", false, Noon);
+        var edited = _home.Service.Schedules.Set("maintenance", ScheduleKind.Cron, "0 3 * * *", Noon);
+        Assert.Equal(("Paused · Daily · 03:00", false), (edited.Summary, _home.Service.Schedules.Get("maintenance")!.Enabled));
+        Assert.Empty(_home.Service.Schedules.StartDue(Noon.AddDays(2)));
+        Assert.Equal(new DateTimeOffset(2026, 6, 23, 3, 0, 0, TimeSpan.Zero), _home.Service.Schedules.SetEnabled("maintenance", true, Noon.AddDays(3)).NextDue);
+    }
+
+    /// <summary>The source down when a tick is claimed: the run that could not start is recorded as failed, with the
+    /// reason, where Get-ExportStatus and the audit show it, rather than the tick vanishing into a warning.</summary>
+    [Fact]
+    public void A_claimed_tick_that_cannot_start_is_recorded_as_a_failed_run()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        var server = new OpenSearch.LoopbackOpenSearch(_home.Service.Indexes);
+        new Sources.OpenSearch.OpenSearchSettings { Name = "cluster", Urls = [server.Url], MaxRetries = 0 }.Save(_home.Catalog);
+        _home.Service.Create(new ExportDefinition { Name = "nightly", Query = "*", Source = "cluster" });
+        _home.Service.Schedules.Set("nightly", ScheduleKind.Cron, "0 2 * * *", Noon);
+        server.Dispose(); // the cluster goes away before 02:00
+
+        var scheduler = new ExportService(_home.Home, _home.Catalog).Schedules; // a scheduler host: nothing cached about the cluster
+        var start = Assert.Single(scheduler.StartDue(Noon.AddHours(14)));
+        Assert.Null(start.Run);
+        var failed = _home.Catalog.LatestRun("nightly")!;
+        Assert.Equal((RunStatus.Failed, RunTrigger.Schedule), (failed.Status, failed.Trigger));
+        Assert.StartsWith("The run could not start: ", failed.Error);
+        Assert.Contains(failed.Id, start.Skipped);
+        Assert.Contains(_home.Catalog.ListAudit("nightly", 5), e => e.Event == AuditEvents.ExportRerun && e.RunId == failed.Id);
+        Assert.Equal(new DateTimeOffset(2026, 6, 21, 2, 0, 0, TimeSpan.Zero), _home.Service.Schedules.Get("nightly")!.NextDue); // the next night is due as usual
+    }
 }

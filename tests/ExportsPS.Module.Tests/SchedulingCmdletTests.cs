@@ -78,4 +78,27 @@ public sealed class SchedulingCmdletTests : IDisposable
         var runs = _ps.Ok("Get-ExportStatus long -History | ForEach-Object Status").Select(s => s.ToString()).ToList();
         Assert.True(runs.Count >= 2 && runs.All(s => s == "Completed"), string.Join(",", runs));
     }
+
+    /// <summary>The catalog's database failing under a session (here: its file overwritten) is a CatalogFailed
+    /// error, not a .NET crash; a continuous scheduler reports each failed pass and keeps polling until stopped.</summary>
+    [Fact]
+    public void A_catalog_failing_mid_session_is_CatalogFailed_and_a_continuous_scheduler_keeps_polling()
+    {
+        _ps.Ok("Set-ExportSchedule nightly -Interval 00:01:00 | Out-Null");
+        var garbage = new byte[64 * 1024];
+        new Random(3).NextBytes(garbage);
+        foreach (var file in Directory.EnumerateFiles(_ps.Home, "catalog.db*")) File.WriteAllBytes(file, garbage);
+
+        var failed = _ps.Run("Get-Export");
+        Assert.Equal("CatalogFailed,ExportsPS.Commands.GetExportCommand", failed.ErrorId);
+
+        using var runspace = PowerShellSession.OpenRunspace();
+        using var shell = System.Management.Automation.PowerShell.Create(runspace);
+        shell.AddScript("Invoke-ExportScheduler -Continuous -PollInterval 00:00:01");
+        var running = shell.BeginInvoke();
+        Assert.True(SpinWait.SpinUntil(() => shell.Streams.Error.Count >= 2, TimeSpan.FromSeconds(30)), "a failed pass ended the scheduler");
+        Assert.False(running.IsCompleted);
+        shell.Stop();
+        Assert.All(shell.Streams.Error.ToList(), e => Assert.StartsWith("CatalogFailed,", e.FullyQualifiedErrorId));
+    }
 }

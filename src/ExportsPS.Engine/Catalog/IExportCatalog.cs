@@ -57,6 +57,7 @@ public interface IExportCatalog
     long TenantUsage(string tenant, DateTimeOffset since);
     /// <summary>Records progress and liveness; returns true when cancellation was requested.</summary>
     bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now);
+    /// <summary>Settles a queued or running run; one already settled (failed as stale elsewhere) is left as it is.</summary>
     void FinishRun(string runId, RunOutcome outcome, DateTimeOffset now);
     /// <summary>Asks the run's executor to stop (it polls); a queued run is canceled at once.</summary>
     bool RequestCancel(string runId, DateTimeOffset now);
@@ -79,9 +80,9 @@ public interface IExportCatalog
     Scheduling.ExportSchedule? FindSchedule(string exportName);
     IReadOnlyList<Scheduling.ExportSchedule> ListSchedules();
     bool RemoveSchedule(string exportName);
-    /// <summary>Claims the tick due at <paramref name="seenDue"/> by moving it to <paramref name="nextDue"/>;
-    /// true for exactly one caller among any number of concurrent schedulers.</summary>
-    bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue);
+    /// <summary>Claims the tick the schedule was <paramref name="seen"/> due at by moving it to <paramref name="nextDue"/>,
+    /// unless the schedule was edited since; true for exactly one caller among any number of concurrent schedulers.</summary>
+    bool TryClaimTick(Scheduling.ExportSchedule seen, DateTimeOffset nextDue);
     /// <summary>Makes an enabled schedule due at <paramref name="now"/> if its next tick is still
     /// <paramref name="seenDue"/> (a retry); changes nothing else, so a concurrent pause or edit stands.</summary>
     bool TryRearm(string exportName, DateTimeOffset seenDue, DateTimeOffset now);

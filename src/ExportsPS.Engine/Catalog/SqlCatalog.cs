@@ -122,8 +122,12 @@ public abstract class SqlCatalog : IExportCatalog
     public bool RemoveExport(string name)
     {
         using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
+        using var transaction = BeginWrite(connection);
         var key = name.ToLowerInvariant();
+        // Checked again here: a scheduler on another host may have started a run since the caller looked.
+        if (Scalar(connection, transaction, "SELECT id FROM runs WHERE active_key = @key", ("key", key)) is string active)
+            throw new ExportException(ExportErrorCode.RunAlreadyActive,
+                $"Export '{name}' has an active run ({active}). Stop it with Stop-Export first.", name);
         Execute(connection, transaction, "DELETE FROM runs WHERE export_key = @key", ("key", key));
         Execute(connection, transaction, "DELETE FROM schedules WHERE name_key = @key", ("key", key));
         Execute(connection, transaction, "DELETE FROM resume_points WHERE export_key = @key", ("key", key));
@@ -225,7 +229,8 @@ public abstract class SqlCatalog : IExportCatalog
         Execute(connection, null,
             "UPDATE runs SET status = @status, ended_at = @now, heartbeat_at = @now, processed = @processed, total = @total, " +
             "records = @records, bytes = @bytes, sha256 = @sha, location = @location, error = @error, warnings = @warnings, active_key = NULL " +
-            "WHERE id = @id",
+            // A run settled elsewhere (failed as stale by another host while this one was paused) stays as it was settled.
+            "WHERE id = @id AND status IN ('queued', 'running')",
             ("status", outcome.Status.ToString().ToLowerInvariant()), ("now", Time(now)), ("processed", outcome.Processed),
             ("total", (object?)outcome.Total ?? DBNull.Value), ("records", (object?)outcome.Records ?? DBNull.Value),
             ("bytes", (object?)outcome.Bytes ?? DBNull.Value), ("sha", (object?)outcome.Sha256 ?? DBNull.Value),
@@ -328,14 +333,12 @@ public abstract class SqlCatalog : IExportCatalog
 
     public void SaveRegistration(string kind, string name, string definitionJson)
     {
+        // An upsert, not delete-then-insert: two PostgreSQL writers would both delete nothing and one insert would fail.
         using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        var key = name.ToLowerInvariant();
-        Execute(connection, transaction, "DELETE FROM registrations WHERE kind = @kind AND name_key = @key", ("kind", kind), ("key", key));
-        Execute(connection, transaction,
-            "INSERT INTO registrations (kind, name, name_key, definition, updated_at) VALUES (@kind, @name, @key, @definition, @now)",
-            ("kind", kind), ("name", name), ("key", key), ("definition", definitionJson), ("now", Time(DateTimeOffset.UtcNow)));
-        transaction.Commit();
+        Execute(connection, null,
+            "INSERT INTO registrations (kind, name, name_key, definition, updated_at) VALUES (@kind, @name, @key, @definition, @now) " +
+            "ON CONFLICT (kind, name_key) DO UPDATE SET name = excluded.name, definition = excluded.definition, updated_at = excluded.updated_at",
+            ("kind", kind), ("name", name), ("key", name.ToLowerInvariant()), ("definition", definitionJson), ("now", Time(DateTimeOffset.UtcNow)));
     }
 
     public string? FindRegistration(string kind, string name)
@@ -367,13 +370,10 @@ public abstract class SqlCatalog : IExportCatalog
     public void SaveResumePoint(string exportName, string runId, string stateJson)
     {
         using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        var key = exportName.ToLowerInvariant();
-        Execute(connection, transaction, "DELETE FROM resume_points WHERE export_key = @key", ("key", key));
-        Execute(connection, transaction,
-            "INSERT INTO resume_points (export_key, run_id, state, updated_at) VALUES (@key, @run, @state, @now)",
-            ("key", key), ("run", runId), ("state", stateJson), ("now", Time(DateTimeOffset.UtcNow)));
-        transaction.Commit();
+        Execute(connection, null,
+            "INSERT INTO resume_points (export_key, run_id, state, updated_at) VALUES (@key, @run, @state, @now) " +
+            "ON CONFLICT (export_key) DO UPDATE SET run_id = excluded.run_id, state = excluded.state, updated_at = excluded.updated_at",
+            ("key", exportName.ToLowerInvariant()), ("run", runId), ("state", stateJson), ("now", Time(DateTimeOffset.UtcNow)));
     }
 
     public (string RunId, string StateJson)? FindResumePoint(string exportName)
@@ -407,17 +407,15 @@ public abstract class SqlCatalog : IExportCatalog
     public void SaveSchedule(Scheduling.ExportSchedule schedule)
     {
         using var connection = OpenConnection();
-        using var transaction = connection.BeginTransaction();
-        var key = schedule.ExportName.ToLowerInvariant();
-        Execute(connection, transaction, "DELETE FROM schedules WHERE name_key = @key", ("key", key));
-        Execute(connection, transaction,
+        Execute(connection, null,
             "INSERT INTO schedules (name_key, export_name, kind, expression, enabled, next_due, last_due, updated_at) " +
-            "VALUES (@key, @name, @kind, @expression, @enabled, @next, @last, @now)",
-            ("key", key), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
+            "VALUES (@key, @name, @kind, @expression, @enabled, @next, @last, @now) " +
+            "ON CONFLICT (name_key) DO UPDATE SET export_name = excluded.export_name, kind = excluded.kind, expression = excluded.expression, " +
+            "enabled = excluded.enabled, next_due = excluded.next_due, last_due = excluded.last_due, updated_at = excluded.updated_at",
+            ("key", schedule.ExportName.ToLowerInvariant()), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
             ("expression", schedule.Expression), ("enabled", schedule.Enabled ? 1 : 0),
             ("next", schedule.NextDue is { } n ? Time(n) : DBNull.Value), ("last", schedule.LastDue is { } l ? Time(l) : DBNull.Value),
             ("now", Time(DateTimeOffset.UtcNow)));
-        transaction.Commit();
     }
 
     public Scheduling.ExportSchedule? FindSchedule(string exportName)
@@ -446,12 +444,15 @@ public abstract class SqlCatalog : IExportCatalog
             ("now", Time(now)), ("seen", Time(seenDue)), ("key", exportName.ToLowerInvariant())) == 1;
     }
 
-    public bool TryClaimTick(string exportName, DateTimeOffset seenDue, DateTimeOffset nextDue)
+    public bool TryClaimTick(Scheduling.ExportSchedule seen, DateTimeOffset nextDue)
     {
         using var connection = OpenConnection();
+        // The next tick was computed from the schedule as listed: an edit since (same next_due, other expression) must win.
         return Execute(connection, null,
-            "UPDATE schedules SET next_due = @next, last_due = @seen WHERE name_key = @key AND enabled = 1 AND next_due = @seen",
-            ("next", Time(nextDue)), ("seen", Time(seenDue)), ("key", exportName.ToLowerInvariant())) == 1;
+            "UPDATE schedules SET next_due = @next, last_due = @seen " +
+            "WHERE name_key = @key AND enabled = 1 AND next_due = @seen AND kind = @kind AND expression = @expression",
+            ("next", Time(nextDue)), ("seen", Time(seen.NextDue!.Value)), ("key", seen.ExportName.ToLowerInvariant()),
+            ("kind", seen.Kind.ToString().ToLowerInvariant()), ("expression", seen.Expression)) == 1;
     }
 
     List<Scheduling.ExportSchedule> QuerySchedules(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)

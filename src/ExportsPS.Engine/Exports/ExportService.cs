@@ -270,11 +270,20 @@ public sealed class ExportService
     // ---- runs ----------------------------------------------------------------------------------
 
     /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
-    /// has an active run (in any process).</summary>
-    /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
     /// has an active run (in any process). With <paramref name="resume"/>, the run continues the export's
     /// interrupted run from its last checkpoint; without, any kept partial file is discarded. Scheduled runs
     /// resume an interrupted predecessor whenever its checkpoint still fits the definition.</summary>
+    /// <summary>A run refused before it could start (a scheduled tick whose source was down), recorded as failed
+    /// with the reason, so it shows where runs are looked at.</summary>
+    public RunRecord RecordFailedStart(string name, RunTrigger trigger, string reason)
+    {
+        var export = Get(name);
+        var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
+        Catalog.Audit(AuditEvents.ExportRerun, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
+        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Failed, 0, null, null, null, null, null, "The run could not start: " + reason, []), DateTimeOffset.UtcNow);
+        return Catalog.FindRun(run.Id)!;
+    }
+
     public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null, bool resume = false)
     {
         var export = Get(name);

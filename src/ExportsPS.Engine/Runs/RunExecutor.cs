@@ -87,6 +87,7 @@ public sealed class RunExecutor
         CancellationTokenRegistration stopTransfers = default;
         ResumePoint? kept = null; // the last durable cut of this run's file
         long records = 0;
+        RunOutcome completed;
         try
         {
             var format = _formats.Get(export.Format);
@@ -278,6 +279,9 @@ public sealed class RunExecutor
             // The commit is never canceled halfway (it would throw the finished file away): stop listening, then
             // honour a cancel that came in meanwhile while the file is still kept.
             stopTransfers.Dispose();
+            // Still this host's run? One paused past its lease (a VM pause, a laptop asleep) may have been failed and
+            // retried elsewhere meanwhile: it must not publish over the retry. A cancel asked since the last beat counts too.
+            if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, DateTimeOffset.UtcNow)) handle.Cancel();
             token.ThrowIfCancellationRequested();
             // From here the commit publishes the file: it is no longer resumable, and a commit torn by a crash
             // is finished by the orphan sweep, which skips runs it must keep for a resume.
@@ -289,8 +293,8 @@ public sealed class RunExecutor
             manifest = await write.CommitAsync(manifest, CancellationToken.None);
             write = null;
             if (suppressedWarnings > 0) warnings.Add($"{suppressedWarnings} more warnings were not kept.");
-            return Finish(runId, new RunOutcome(RunStatus.Completed, records, total, records, manifest.Bytes, manifest.Sha256,
-                store.Locate(export.Name, fileName), null, warnings));
+            completed = new RunOutcome(RunStatus.Completed, records, total, records, manifest.Bytes, manifest.Sha256,
+                store.Locate(export.Name, fileName), null, warnings);
         }
         catch (Exception ex)
         {
@@ -321,6 +325,8 @@ public sealed class RunExecutor
             stopTransfers.Dispose();
             handle.Phase = "done";
         }
+        // Outside the try: the file is published, so a catalog error here must not record the run as failed.
+        return Finish(runId, completed);
     }
 
     void DropCheckpoint(ExportDefinition export, ResumePoint point)

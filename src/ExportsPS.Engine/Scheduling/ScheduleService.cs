@@ -26,7 +26,9 @@ public sealed class ScheduleService(ExportService exports)
             throw new ExportException(ExportErrorCode.InvalidSchedule,
                 $"Export '{export.Name}' is encrypted with a key only its owner holds (the engine keeps just the fingerprint), so no scheduler can run it. " +
                 "Schedule an unencrypted export, or run this one with Start-Export -EncryptionKey.", export.Name);
-        var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = true };
+        // An edit keeps a paused schedule paused: changing when it runs is not a request to run it again.
+        var paused = Catalog.FindSchedule(export.Name) is { Enabled: false };
+        var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = !paused };
         schedule = schedule with { NextDue = schedule.NextAfter(now) };
         if (export.DownloadWindowIsDefault && export.DownloadWindow is not null)
         {
@@ -80,10 +82,27 @@ public sealed class ScheduleService(ExportService exports)
             var due = schedule.NextDue!.Value;
             // The next tick counts from when this one is claimed: a caller that waited for a long run before
             // asking would otherwise set a next tick that is already past, and the export would run twice.
-            if (!Catalog.TryClaimTick(schedule.ExportName, due, schedule.NextAfter(asOf + pass.Elapsed))) continue;
+            var next = schedule.NextAfter(asOf + pass.Elapsed);
+            if (!Catalog.TryClaimTick(schedule, next)) continue;
             ScheduledStart start;
             try { start = new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null); }
-            catch (ExportException ex) { start = new ScheduledStart(schedule, due, null, ex.Message); }
+            catch (ExportException ex) when (ex.Code == ExportErrorCode.RunAlreadyActive)
+            {
+                start = new ScheduledStart(schedule, due, null, ex.Message); // the tick is skipped, as documented
+            }
+            catch (ExportException ex)
+            {
+                // Claimed but refused before it ran (the source down at 02:00, a query the index no longer takes):
+                // a failed run says so where users look (Get-ExportStatus, the audit), not only in a warning.
+                var failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, ex.Message);
+                start = new ScheduledStart(schedule, due, null, $"{ex.Message} (recorded as failed run {failed.Id})");
+            }
+            catch (Exception)
+            {
+                // Not the export's fault (the catalog went away mid-claim): the tick is given back for the next pass.
+                try { Catalog.TryRearm(schedule.ExportName, next, due); } catch (Exception) { /* the catalog is still away */ }
+                throw;
+            }
             yield return start;
         }
     }

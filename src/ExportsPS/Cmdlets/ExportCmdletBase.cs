@@ -63,6 +63,9 @@ public abstract class ExportCmdletBase : PSCmdlet
     {
         Engine.Exports.ExportException engine => engine,
         AggregateException { InnerExceptions.Count: 1 } aggregate => EngineError(aggregate.InnerException!),
+        // The catalog's database failing mid-command (PostgreSQL restarting, a locked SQLite file): a clear error, not a crash.
+        System.Data.Common.DbException database => new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.CatalogFailed,
+            $"The catalog's database failed: {database.Message.TrimEnd('.')}. Check that it is reachable, then run the command again.", null, database),
         _ => null,
     };
 }

@@ -27,11 +27,14 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        do
+        if (!Continuous)
         {
             RunDue(AsOf ?? DateTimeOffset.UtcNow);
-            if (!Continuous) return;
-        } while (!Stopping.WaitHandle.WaitOne(PollInterval));
+            return;
+        }
+        // A service outlives a catalog restart or a network blip: a failed pass is reported and the next one runs.
+        do InvokeForItem(() => RunDue(DateTimeOffset.UtcNow));
+        while (!Stopping.WaitHandle.WaitOne(PollInterval));
     });
 
     void RunDue(DateTimeOffset asOf)
