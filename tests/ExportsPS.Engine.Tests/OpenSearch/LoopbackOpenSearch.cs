@@ -113,6 +113,16 @@ public sealed class LoopbackOpenSearch : IDisposable
                 Respond(http, 401, Error("security_exception", "missing authentication credentials for REST request"));
                 return;
             }
+            var apiPath = request.Url!.AbsolutePath;
+            if (PathPrefix.Length > 0)
+            {
+                if (!apiPath.StartsWith(PathPrefix, StringComparison.Ordinal))
+                {
+                    Respond(http, 404, Error("not_found", $"no cluster under {apiPath}"));
+                    return;
+                }
+                apiPath = apiPath[(PathPrefix.Length - 1)..];
+            }
             var fault = TakeFault(path);
             switch (fault)
             {
@@ -124,7 +134,7 @@ public sealed class LoopbackOpenSearch : IDisposable
                     _contexts.Clear();
                     break;
             }
-            var (code, response) = Route(request.HttpMethod, request.Url!.AbsolutePath, request.QueryString, body);
+            var (code, response) = Route(request.HttpMethod, apiPath, request.QueryString, body);
             if (fault is Fault.DropMidBody or Fault.StallMidBody)
             {
                 var bytes = Encoding.UTF8.GetBytes(response);
@@ -218,7 +228,7 @@ public sealed class LoopbackOpenSearch : IDisposable
         _indexes.RequireExisting(index);
         return segments[1..] switch
         {
-            ["_search", "point_in_time"] => CreatePit(index),
+            ["_search", "point_in_time"] => CreatePit(index, query["allow_partial_pit_creation"] != "false"),
             ["_search"] when query["scroll"] is not null => ScrollStart(index, body),
             ["_field_caps"] => (200, FieldCaps(index)),
             ["_validate", "query"] => (200, ValidateQuery(index, body)),
@@ -251,11 +261,26 @@ public sealed class LoopbackOpenSearch : IDisposable
 
     sealed record Hit(long Position, string Source, string? SortValue);
 
-    (int, string) CreatePit(string index)
+    /// <summary>Shards that fail while a PIT is created (a primary relocating, its node down). OpenSearch creates the
+    /// PIT without them unless asked not to (allow_partial_pit_creation defaults to true), and every search on it
+    /// then reports success over the shards it has.</summary>
+    public int FailedPitShards { get; set; }
+    public bool IgnorePartialPitParameter { get; set; }
+
+    /// <summary>A path the cluster is served under (a gateway's /opensearch/): requests outside it are not found.</summary>
+    public string PathPrefix { get; set; } = "";
+
+    (int, string) CreatePit(string index, bool allowPartial)
     {
+        if (FailedPitShards > 0 && !allowPartial && !IgnorePartialPitParameter)
+            return (500, Error("search_phase_execution_exception", "all shards failed", 500));
         var id = NewId("pit");
         _contexts[id] = new Context { Index = index, Kind = "pit", CurrentId = id };
-        return (200, new JsonObject { ["pit_id"] = id, ["creation_time"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }.ToJsonString());
+        return (200, new JsonObject
+        {
+            ["pit_id"] = id, ["creation_time"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            ["_shards"] = new JsonObject { ["total"] = Shards, ["successful"] = Shards - FailedPitShards, ["skipped"] = 0, ["failed"] = FailedPitShards },
+        }.ToJsonString());
     }
 
     string NewId(string kind) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{kind}-{Interlocked.Increment(ref _nextId)}-{Guid.NewGuid():N}"));
@@ -296,6 +321,9 @@ public sealed class LoopbackOpenSearch : IDisposable
             if (startAfter.Field != sortField) throw new InvalidOperationException("the loopback server filters 'gt' on the sort field only");
             selected = selected.Where(h => string.CompareOrdinal(h.SortValue, startAfter.Value) > 0);
         }
+        // As OpenSearch's SliceBuilder: a slice field other than _id must be numeric with doc values.
+        if (sliceField is not null and not "_id" && _indexes.LoadMapping(context.Index).Lookup(sliceField) is not (FieldKind.Long or FieldKind.Date))
+            return (400, Error("illegal_argument_exception", $"cannot load numeric doc values on field [{sliceField}]"));
         if (sliceMax > 1) selected = selected.Where(h => SliceOf(h, sliceField, sliceMax) == sliceId);
         if (after is not null)
             selected = sortField == "_shard_doc"

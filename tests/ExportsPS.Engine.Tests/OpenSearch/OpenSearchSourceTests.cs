@@ -93,6 +93,26 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Equal(0, _server.OpenContexts); // PIT deleted / scrolls cleared
     }
 
+    /// <summary>A shard failing while the point in time is created: OpenSearch would create it without that shard
+    /// by default, and every page and total after would silently leave its documents out.</summary>
+    [Fact]
+    public void A_point_in_time_missing_a_shard_fails_the_run_instead_of_leaving_its_documents_out()
+    {
+        _server.FailedPitShards = 1;
+        Register(maxRetries: 0);
+        var run = Export("partial", "cluster");
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains(_server.RequestsTo("/_search/point_in_time"), r => r.Path.Contains("allow_partial_pit_creation=false"));
+        Assert.Equal(0, _server.OpenContexts);
+
+        // A cluster that ignores the parameter (and creates the PIT anyway) is caught by the shard count it answers with.
+        _server.IgnorePartialPitParameter = true;
+        run = Export("partial", "cluster");
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("without 1 of its shards", run.Error);
+        Assert.Equal(0, _server.OpenContexts); // the partial PIT was deleted
+    }
+
     [Fact]
     public void A_time_range_becomes_a_filter_and_matches_the_embedded_range()
     {
@@ -139,6 +159,52 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Equal(0, _server.OpenContexts);
         ReliabilityReport.Record("source faults", "OpenSearch: 6 faults (429 x2 incl. Retry-After, 503, 502, 2 connections dropped mid-page) retried: " +
             $"{Documents:N0} records identical to the embedded export, 0 duplicates, PIT deleted");
+    }
+
+    /// <summary>A proxy's "Retry-After: 3600" is waited for at most the source's longest retry delay: an hour's wait
+    /// would outlive the point in time being read.</summary>
+    [Fact]
+    public void A_retry_after_longer_than_the_longest_retry_delay_is_capped()
+    {
+        new OpenSearchSettings
+        {
+            Name = "cluster", Urls = [_server.Url], PageSize = 500, MaxRetries = 2, RetryDelay = TimeSpan.FromMilliseconds(20),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(300),
+        }.Save(_home.Catalog);
+        _server.Faults.Enqueue(new Fault.Status("/_search", 503, RetryAfterSeconds: 3600) { Skip = 2 });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = Export("patient", "cluster");
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Empty(_server.Faults);
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), $"waited {clock.Elapsed}");
+    }
+
+    /// <summary>One slice failing for good stops the others at once instead of letting them read to the end of a
+    /// run that has already failed; the failure reported is the slice's, not the cancellation it caused.</summary>
+    [Fact]
+    public void A_slice_that_fails_stops_the_other_slices()
+    {
+        _server.SearchDelay = TimeSpan.FromMilliseconds(30);
+        Register(pageSize: 20, maxRetries: 0);
+        _server.Faults.Enqueue(new Fault.Status("/_search", 502) { Skip = 8 });
+        var run = Export("stopped", "cluster", slices: 4);
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("502", run.Error);
+        // 2,500 documents in pages of 20 are some 125 searches; the slices stop within a page or two of the failure.
+        Assert.InRange(_server.RequestsTo("/_search").Count(r => r.Method == "POST" && !r.Path.Contains("point_in_time")), 9, 9 + 4 * 2);
+        Assert.Equal(0, _server.OpenContexts);
+    }
+
+    /// <summary>A cluster behind a gateway path (https://gw.example/opensearch/): every request keeps the path.</summary>
+    [Fact]
+    public void A_node_url_with_a_path_keeps_it_in_every_request()
+    {
+        _server.PathPrefix = "/opensearch/";
+        new OpenSearchSettings { Name = "gateway", Urls = [new Uri(_server.Url, "opensearch/")], PageSize = 500 }.Save(_home.Catalog);
+        var run = Export("through-gateway", "gateway", slices: 2);
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Equal(Documents, run.Records);
+        Assert.All(_server.RequestsTo("/"), r => Assert.StartsWith("/opensearch/", r.Path));
     }
 
     [Fact]

@@ -42,6 +42,9 @@ internal sealed class OpenSearchClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
             MaxConnectionsPerServer = 64,
+            // A node that drops packets (powered off, firewalled) must not hold a request for the whole request timeout
+            // before the next node is tried.
+            ConnectTimeout = settings.RequestTimeout < TimeSpan.FromSeconds(10) ? settings.RequestTimeout : TimeSpan.FromSeconds(10),
         };
         if (settings.SkipCertificateCheck)
             handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
@@ -99,6 +102,10 @@ internal sealed class OpenSearchClient : IDisposable
         };
     }
 
+    /// <summary>The node's URL joined with the API path, keeping a path the node is served under (a gateway's
+    /// https://gw/opensearch/): <c>new Uri(node, "/_search")</c> would drop it.</summary>
+    static Uri Join(Uri node, string pathAndQuery) => new(node.GetLeftPart(UriPartial.Path).TrimEnd('/') + pathAndQuery);
+
     ResiliencePipeline Pipeline(OpenSearchSettings settings, bool refusalsOnly)
     {
         if (settings.MaxRetries == 0) return ResiliencePipeline.Empty;
@@ -109,9 +116,12 @@ internal sealed class OpenSearchClient : IDisposable
             Delay = settings.RetryDelay,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            MaxDelay = TimeSpan.FromSeconds(30),
-            // A cluster that says when to come back knows better than our backoff.
-            DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is TransientFailure { RetryAfter: { } after } ? after : (TimeSpan?)null),
+            MaxDelay = settings.MaxRetryDelay,
+            // A cluster that says when to come back knows better than our backoff, up to the longest wait: Polly does not
+            // cap what this returns, and a proxy's "Retry-After: 3600" would outlive the point in time being read.
+            DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is TransientFailure { RetryAfter: { } after }
+                ? TimeSpan.FromTicks(Math.Clamp(after.Ticks, 0, settings.MaxRetryDelay.Ticks))
+                : (TimeSpan?)null),
             OnRetry = _ => { Interlocked.Increment(ref _retries); return ValueTask.CompletedTask; },
         }).Build();
     }
@@ -146,7 +156,7 @@ internal sealed class OpenSearchClient : IDisposable
     async Task<ResponseBody> SendOnceAsync(HttpMethod method, string pathAndQuery, byte[]? body, CancellationToken token)
     {
         var node = CurrentNode;
-        using var request = new HttpRequestMessage(method, new Uri(node, pathAndQuery));
+        using var request = new HttpRequestMessage(method, Join(node, pathAndQuery));
         request.Headers.Authorization = _authorization;
         if (body is not null)
         {
@@ -166,6 +176,7 @@ internal sealed class OpenSearchClient : IDisposable
         }
         catch (TaskCanceledException ex) when (!token.IsCancellationRequested)
         {
+            NextNode(node); // a node that does not answer is as good as down: the retry goes to the next one
             throw new TransientFailure($"did not answer within {_settings.RequestTimeout.TotalSeconds:0} s", ex, refused: false);
         }
         using (response)
@@ -190,7 +201,9 @@ internal sealed class OpenSearchClient : IDisposable
                 if (Transient.Contains(status))
                     throw new TransientFailure($"answered {(int)status} {status}", null,
                         refused: status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable,
-                        retryAfter: response.Headers.RetryAfter?.Delta);
+                        retryAfter: response.Headers.RetryAfter is { } retryAfter
+                            ? retryAfter.Delta ?? (retryAfter.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+                            : null);
                 throw OpenSearchErrorResponse.From(status, content.Span, method, pathAndQuery);
             }
         }

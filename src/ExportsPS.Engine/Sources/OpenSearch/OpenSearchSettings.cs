@@ -42,6 +42,8 @@ public sealed partial record OpenSearchSettings
     public int MaxRetries { get; init; } = 5;
     /// <summary>First retry delay; later ones back off exponentially with jitter.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>The longest wait before a retry, a cluster's Retry-After included.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Logical index names (the seed's <c>attributes</c>, <c>events</c>) → real index names or patterns.</summary>
     public IReadOnlyDictionary<string, string> IndexMap { get; init; } = new Dictionary<string, string>();
 
@@ -63,6 +65,9 @@ public sealed partial record OpenSearchSettings
             if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
                 throw new ExportException(ExportErrorCode.InvalidOption,
                     $"'{url}' is not an http(s) URL. Give the node URL with its scheme, e.g. https://search.example:9200.", url.ToString());
+            if (url.Query.Length > 0 || url.Fragment.Length > 0)
+                throw new ExportException(ExportErrorCode.InvalidOption,
+                    $"'{url}' has a query or fragment; give the node URL alone (a path a gateway serves the cluster under is fine).", url.ToString());
             if (!string.IsNullOrEmpty(url.UserInfo))
                 throw new ExportException(ExportErrorCode.InvalidOption,
                     "Put credentials in -Credential, not in the URL: URLs are shown and logged.", url.GetLeftPart(UriPartial.Scheme) + url.Host);

@@ -86,10 +86,12 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
     }
 
     /// <summary>The sort key and how a sliced read partitions documents. <c>_shard_doc</c> is the cheapest
-    /// exact order; a unique field is the portable one (and slices on it stay stable across PITs).</summary>
+    /// exact order; a unique field is the portable one. Slices always split on OpenSearch's default (shards, then
+    /// <c>_id</c>): a slice field must be numeric with doc values, which a keyword tiebreaker is not, and the
+    /// default is as stable across PITs as long as the shard layout is (which a resume checks).</summary>
     (string Sort, string? SliceField) SortKey(ClusterInfo info)
     {
-        if (_settings.TiebreakerField is { } field) return (field, field);
+        if (_settings.TiebreakerField is { } field) return (field, null);
         if (info.SupportsShardDoc) return ("_shard_doc", null);
         throw new ExportException(ExportErrorCode.InvalidOption,
             $"OpenSearch {info.VersionText} on source '{Name}' has no _shard_doc sort (it arrived in 3.3), so a point-in-time read needs a unique " +
@@ -227,8 +229,29 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         /// <summary>Null when the slice is exhausted.</summary>
         protected abstract Task<SearchPage?> NextPageAsync(int slice, SearchPage previous, CancellationToken token);
 
-        public Task ReadAsync(RecordBatchQueue queue, CancellationToken cancellationToken) =>
-            Task.WhenAll(Enumerable.Range(0, Query.Slices).Select(slice => Task.Run(() => ReadSliceAsync(slice, queue, cancellationToken), cancellationToken)));
+        /// <summary>Reads every slice in parallel. One failing stops the others at once: the run fails anyway, and
+        /// the rest would otherwise read (and the writer write) for hours before it could.</summary>
+        public async Task ReadAsync(RecordBatchQueue queue, CancellationToken cancellationToken)
+        {
+            using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var slices = Enumerable.Range(0, Query.Slices).Select(slice => Task.Run(async () =>
+            {
+                try { await ReadSliceAsync(slice, queue, failed.Token); }
+                catch
+                {
+                    failed.Cancel();
+                    throw;
+                }
+            }, CancellationToken.None)).ToArray();
+            try { await Task.WhenAll(slices); }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // What stopped the others, not the cancellation it caused in them.
+                var cause = slices.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
+                if (cause is null) throw;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cause);
+            }
+        }
 
         async Task ReadSliceAsync(int slice, RecordBatchQueue queue, CancellationToken token)
         {
@@ -320,12 +343,18 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
 
         protected override async Task PrepareAsync(CancellationToken token)
         {
+            // Partial creation is OpenSearch's default: a PIT missing a shard (relocating, its node down) would read,
+            // and count, every document but that shard's, and the run would end complete without them.
             using var body = await Client.SendAsync(HttpMethod.Post,
-                $"/{IndexPath}/_search/point_in_time?keep_alive={Settings.KeepAlive}", null, RetrySafety.RefusalsOnly, token);
+                $"/{IndexPath}/_search/point_in_time?keep_alive={Settings.KeepAlive}&allow_partial_pit_creation=false", null, RetrySafety.RefusalsOnly, token);
             using var document = JsonDocument.Parse(body.Memory);
             _pitId = document.RootElement.TryGetProperty("pit_id", out var id) ? id.GetString() : null;
             if (_pitId is null)
                 throw new ExportException(ExportErrorCode.SourceFailed, $"Source '{Source.Name}' created a point in time without returning its pit_id.", Source.Name);
+            if (document.RootElement.TryGetProperty("_shards", out var shards) && shards.TryGetProperty("failed", out var failed) && failed.GetInt32() > 0)
+                throw new ExportException(ExportErrorCode.SourceFailed,
+                    $"Source '{Source.Name}' created the point in time without {failed.GetInt32()} of its shards, so their documents would be missing " +
+                    "from the file. Check the cluster's health (GET _cluster/health) and run the export again.", Source.Name);
             if (Query.Slices > 1 && _sortField == Settings.TiebreakerField) _layout = await ReadLayoutAsync(token);
         }
 
