@@ -220,4 +220,80 @@ public sealed class CmdletPipelineTests : IDisposable
         var completions = _ps.Ok("(TabExpansion2 -inputScript 'Start-Export al' -cursorColumn 15).CompletionMatches | ForEach-Object CompletionText");
         Assert.Equal(["alpha-one"], completions.Select(c => c.ToString()).ToArray());
     }
+
+    [Fact]
+    public void Names_complete_by_wildcard_and_unregister_offers_only_what_it_can_remove()
+    {
+        Sample(10);
+        _ps.Ok("New-Export alpha-one -Query '*' -NoRun | Out-Null; New-Export beta-one -Query '*' -NoRun | Out-Null");
+        var completions = _ps.Ok("(TabExpansion2 -inputScript 'Get-Export *-one' -cursorColumn 16).CompletionMatches | ForEach-Object CompletionText");
+        Assert.Equal(["alpha-one", "beta-one"], completions.Select(c => c.ToString()).Order().ToArray());
+        Assert.Empty(_ps.Ok("(TabExpansion2 -inputScript 'Unregister-ExportStorage ' -cursorColumn 25).CompletionMatches"));
+        Assert.Empty(_ps.Ok("(TabExpansion2 -inputScript 'Unregister-ExportSource ' -cursorColumn 24).CompletionMatches"));
+    }
+
+    /// <summary>A damaged file streamed as objects: nothing unverified reaches the pipeline, the error is ArtifactCorrupt
+    /// and non-terminating, and the next export piped in is still received.</summary>
+    [Fact]
+    public void Receive_as_object_on_a_damaged_file_sends_no_record_and_the_next_export_still_streams()
+    {
+        Sample(3000);
+        _ps.Ok("New-Export gz -Query '*' -Compress | Out-Null; New-Export ok -Query 'user.name:alice' | Out-Null");
+        var file = Path.Combine(_ps.Home, "exports", "gz", "gz.jsonl.gz");
+        var bytes = File.ReadAllBytes(file);
+        for (var i = bytes.Length / 2; i < bytes.Length / 2 + 40; i++) bytes[i] ^= 0x5A;
+        File.WriteAllBytes(file, bytes);
+
+        var result = _ps.Run("'gz', 'ok' | Receive-ExportFile -AsObject | ForEach-Object { $_.user.name }");
+        Assert.Null(result.Terminating);
+        Assert.Equal("ArtifactCorrupt,ExportsPS.Commands.ReceiveExportFileCommand", Assert.Single(result.Errors).FullyQualifiedErrorId);
+        Assert.NotEmpty(result.Output);
+        Assert.All(result.Output, name => Assert.Equal("alice", name.ToString())); // all from 'ok', none from the damaged file
+    }
+
+    [Fact]
+    public void Receive_as_object_with_WhatIf_reads_nothing_and_audits_nothing()
+    {
+        Sample(100);
+        _ps.Ok("New-Export quiet -Query '*' | Out-Null");
+        Assert.Empty(_ps.Ok("Receive-ExportFile quiet -AsObject -WhatIf"));
+        Assert.DoesNotContain("EXPORT_DOWNLOADED", _ps.Ok("Get-ExportAuditEvent quiet | ForEach-Object Event").Select(e => e.ToString()));
+    }
+
+    /// <summary>Runs and audit entries piped in bind by RunId (not by the export name they also carry); a name, piped or
+    /// given, still gives the latest run; one unknown run id is a non-terminating error.</summary>
+    [Fact]
+    public void Runs_piped_into_get_export_status_bind_by_run_id()
+    {
+        Sample(100);
+        _ps.Ok("New-Export twice -Query '*' | Out-Null; Start-Export twice | Out-Null");
+        var history = _ps.Ok("Get-ExportStatus twice -History | ForEach-Object RunId").Select(r => r.ToString()).ToList();
+        Assert.Equal(2, history.Distinct().Count());
+        var piped = _ps.Ok("Get-ExportStatus twice -History | Get-ExportStatus | ForEach-Object RunId").Select(r => r.ToString()).ToList();
+        Assert.Equal(history.Order(), piped.Order());
+        Assert.Equal(history[0], _ps.Ok("'twice' | Get-ExportStatus | ForEach-Object RunId").Single().ToString());
+        Assert.Equal(history[0], _ps.Ok("Get-Export twice | Get-ExportStatus | ForEach-Object RunId").Single().ToString());
+        Assert.Equal(history[0], _ps.Ok("Get-ExportStatus twice | ForEach-Object RunId").Single().ToString());
+
+        var mixed = _ps.Run($"[pscustomobject]@{{ RunId = 'nope' }}, [pscustomobject]@{{ RunId = '{history[1]}' }} | Get-ExportStatus");
+        Assert.Null(mixed.Terminating);
+        Assert.Equal("RunNotFound,ExportsPS.Commands.GetExportStatusCommand", Assert.Single(mixed.Errors).FullyQualifiedErrorId);
+        Assert.Equal(history[1], mixed.Output.Single().Properties["RunId"].Value);
+        Assert.Equal("ParameterArgumentValidationError,ExportsPS.Commands.GetExportStatusCommand", _ps.Run("Get-ExportStatus twice -Wait -Timeout -00:00:02").ErrorId);
+    }
+
+    [Fact]
+    public void The_scheduler_deletes_expired_files_when_nothing_is_due()
+    {
+        Sample(50);
+        _ps.Ok("New-Export oneoff -Query '*' -DownloadWindow 00:00:01 | Out-Null");
+        var file = Path.Combine(_ps.Home, "exports", "oneoff", "oneoff.jsonl");
+        Assert.True(File.Exists(file));
+        Thread.Sleep(1500);
+        _ps.Ok("Invoke-ExportScheduler -WhatIf");
+        Assert.True(File.Exists(file));
+        _ps.Ok("Invoke-ExportScheduler");
+        Assert.False(File.Exists(file));
+        Assert.Contains("ARTIFACT_EXPIRED", _ps.Ok("Get-ExportAuditEvent oneoff | ForEach-Object Event").Select(e => e.ToString()));
+    }
 }

@@ -108,7 +108,7 @@ public sealed class ExportService
 
     /// <summary>Deletes files whose download window has passed (the scheduler calls this each pass); each is
     /// audited once, and its manifest stays as the record of the run.</summary>
-    public int DeleteExpiredArtifacts(DateTimeOffset now)
+    public int DeleteExpiredArtifacts(DateTimeOffset now, Func<string, bool>? confirm = null)
     {
         var deleted = 0;
         foreach (var export in List())
@@ -117,7 +117,7 @@ public sealed class ExportService
             {
                 var store = StoreOf(export.Storage);
                 if (store.ReadManifest(export.Name) is { } manifest && ExpiryOf(export, manifest) is { } expires && expires <= now
-                    && store.DeleteExpired(export.Name, manifest))
+                    && (confirm is null || confirm(export.Name)) && store.DeleteExpired(export.Name, manifest))
                 {
                     Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
                     deleted++;
@@ -463,8 +463,10 @@ public sealed class ExportService
         }
     }
 
-    /// <summary>Streams the artifact's records (decompressed, parsed by its format). The sha256 is
-    /// verified as the stream ends; a mismatch throws before the last record is returned.</summary>
+    /// <summary>Streams the artifact's records (decompressed, parsed by its format). A local file is verified against
+    /// its sha256 before the first record (a second read, from the page cache): nothing unverified reaches the caller.
+    /// A remote one would have to be downloaded twice, so it is verified as the stream ends, and a mismatch throws
+    /// before the last record is returned. Either way a damaged file is ArtifactCorrupt, never a parser's exception.</summary>
     public IEnumerable<JsonElement> ReadRecords(string name, CancellationToken cancellationToken, ArtifactKey? key = null)
     {
         var export = Get(name);
@@ -472,14 +474,31 @@ public sealed class ExportService
         var manifest = RequireArtifact(export.Name);
         ArtifactKey.Check(key, manifest.KeyFingerprint, export.Name);
         var format = Formats.Get(manifest.Format);
+        if (store is LocalArtifactStore)
+            using (var check = ArtifactVerifier.Open(store, export.Name, manifest, key)) check.DrainAndVerify();
+        // Audited as reading starts: a consumer that stops after the first records has still received data.
+        Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, "as objects", DateTimeOffset.UtcNow);
         using var verified = ArtifactVerifier.Open(store, export.Name, manifest, key);
         using var content = manifest.Compression == "gzip"
             ? new System.IO.Compression.GZipStream(verified, System.IO.Compression.CompressionMode.Decompress)
             : (Stream)verified;
-        foreach (var record in format.ReadRecords(content, cancellationToken))
-            yield return record;
+        using var records = format.ReadRecords(content, cancellationToken).GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!records.MoveNext()) break;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or JsonException or EndOfStreamException or System.Text.DecoderFallbackException)
+            {
+                verified.DrainAndVerify(); // a changed file says so by its hash
+                throw new ExportException(ExportErrorCode.ArtifactCorrupt,
+                    $"The file of export '{export.Name}' cannot be read as {manifest.Format}{(manifest.Compression == "gzip" ? ".gz" : "")}: {ex.Message} " +
+                    "Run the export again to replace it.", export.Name, ex);
+            }
+            yield return records.Current;
+        }
         verified.DrainAndVerify();
-        Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, "as objects", DateTimeOffset.UtcNow);
     }
 
     // ---- data ----------------------------------------------------------------------------------

@@ -66,6 +66,10 @@ public sealed class ScheduleService(ExportService exports)
     public IReadOnlyList<ExportSchedule> Due(DateTimeOffset asOf) =>
         Catalog.ListSchedules().Where(s => s.Enabled && s.NextDue is { } due && due <= asOf).ToList();
 
+    /// <summary>What a scheduler pass does besides starting runs: download windows are enforced, expired files
+    /// deleted (not just refused), whether or not anything is due. <paramref name="confirm"/> may veto each file.</summary>
+    public int DeleteExpired(DateTimeOffset asOf, Func<string, bool>? confirm = null) => exports.DeleteExpiredArtifacts(asOf, confirm);
+
     /// <summary>Claims and starts the exports due at <paramref name="asOf"/>, lazily: each is claimed only
     /// when the caller asks for the next, so a scheduler that waits for each run leaves the remaining ticks
     /// to other schedulers instead of queueing hundreds of runs in one process. A tick another scheduler
@@ -73,8 +77,6 @@ public sealed class ScheduleService(ExportService exports)
     /// <paramref name="only"/>, exports it refuses are left due (not claimed) for a later pass.</summary>
     public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf, Func<string, bool>? only = null)
     {
-        // Every scheduler pass also enforces download windows: expired files are deleted, not just refused.
-        exports.DeleteExpiredArtifacts(asOf);
         var pass = System.Diagnostics.Stopwatch.StartNew();
         foreach (var schedule in Due(asOf))
         {

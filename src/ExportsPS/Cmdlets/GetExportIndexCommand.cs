@@ -16,7 +16,8 @@ public sealed class GetExportIndexCommand : ExportCmdletBase
     [Alias("Name")]
     public string Index { get; set; } = "*";
 
-    protected override void ProcessRecord() => Invoke(() =>
+    // Per item: one name that does not exist must not stop the names piped in after it.
+    protected override void ProcessRecord() => InvokeForItem(() =>
     {
         var store = EngineAccess.Service().Indexes;
         var pattern = new WildcardPattern(Index, WildcardOptions.IgnoreCase);

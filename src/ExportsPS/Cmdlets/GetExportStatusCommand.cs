@@ -7,7 +7,10 @@ namespace ExportsPS.Commands;
 
 /// <summary>Get-ExportStatus: an export's latest run, its history, or one run by id; -Wait polls until
 /// the run has settled (completed, failed or canceled), showing progress.</summary>
-[Cmdlet(VerbsCommon.Get, "ExportStatus", DefaultParameterSetName = LatestSet)]
+// RunId is the default set so that piped runs and audit events bind by their RunId: with Latest as the default,
+// PowerShell binds their Name and every run piped in would come back as the export's latest. A name, given or
+// piped as a string or an export, still selects Latest (RunId is not positional and not bound by value).
+[Cmdlet(VerbsCommon.Get, "ExportStatus", DefaultParameterSetName = RunIdSet)]
 [OutputType(typeof(ExportRunInfo))]
 public sealed class GetExportStatusCommand : ExportCmdletBase
 {
@@ -40,6 +43,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
     /// <summary>With -Wait: give up after this long (the run continues).</summary>
     [Parameter(ParameterSetName = LatestSet)]
     [Parameter(ParameterSetName = RunIdSet)]
+    [ValidateTimeSpan("00:00:00", "366.00:00:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromHours(24);
 
     #endregion
@@ -48,7 +52,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
     {
         if (ParameterSetName == RunIdSet)
         {
-            Invoke(() =>
+            InvokeForItem(() =>
             {
                 var service = EngineAccess.Service();
                 Emit(service, service.GetRun(RunId));
@@ -95,8 +99,13 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
         var deadline = DateTime.UtcNow + Timeout;
         var progress = new ProgressRecord(2, $"Waiting for export '{run.ExportName}'", "Queued");
         var lastPercent = -1;
-        while (!run.IsSettled && DateTime.UtcNow < deadline && !Stopping.IsCancellationRequested)
+        while (true)
         {
+            if (run.IsSettled || DateTime.UtcNow >= deadline || Stopping.IsCancellationRequested)
+            {
+                if (lastPercent >= 0) WriteProgress(new ProgressRecord(2, progress.Activity, run.Status.ToString()) { RecordType = ProgressRecordType.Completed });
+                return run;
+            }
             Thread.Sleep(250);
             service.Recover();
             run = service.GetRun(run.Id);
@@ -107,6 +116,5 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
             progress.StatusDescription = $"{run.Status}: {run.Processed:N0} of {run.Total?.ToString("N0") ?? "?"} records";
             WriteProgress(progress);
         }
-        return run;
     }
 }

@@ -138,6 +138,7 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
             cmdlet.WriteProgress(progress);
         }
         var result = import.GetAwaiter().GetResult();
+        if (last >= 0) cmdlet.WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, $"{result.Documents:N0} documents") { RecordType = ProgressRecordType.Completed });
         return new ExportImportResult
         {
             Index = result.Index,

@@ -40,6 +40,8 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
     void RunDue(DateTimeOffset asOf)
     {
         var service = EngineAccess.Service();
+        // Download windows hold whether or not anything is due: one-off exports (a 24 h window by default) expire too.
+        service.Schedules.DeleteExpired(asOf, name => ShouldProcess($"file of export '{name}'", "Delete expired file"));
         var due = service.Schedules.Due(asOf);
         if (due.Count == 0) return;
         // Each run is confirmed on its own (-Confirm); -WhatIf lists what would run and claims nothing.

@@ -48,6 +48,8 @@ public sealed class ReceiveExportFileCommand : ExportCmdletBase
         var service = EngineAccess.Service();
         if (AsObject)
         {
+            // Reading is audited as a download: -WhatIf says so and reads nothing.
+            if (!ShouldProcess(Name, "Stream the records of the export's file")) return;
             foreach (var record in service.ReadRecords(Name, Stopping, EncryptionKeys.From(EncryptionKey)))
                 WriteObject(JsonObjects.ToPowerShell(record));
             return;
@@ -71,6 +73,7 @@ public sealed class ReceiveExportFileCommand : ExportCmdletBase
             WriteProgress(progress);
         }
         var received = download.GetAwaiter().GetResult();
+        if (lastPercent > 0) WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, "Done") { RecordType = ProgressRecordType.Completed });
         WriteObject(new FileInfo(received.Path));
     });
 

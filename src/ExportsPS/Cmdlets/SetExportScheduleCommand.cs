@@ -8,7 +8,7 @@ namespace ExportsPS.Commands;
 /// <summary>Set-ExportSchedule: runs an export by itself — a crontab (UTC), an interval or a preset —
 /// and pauses, resumes or clears that schedule.</summary>
 [Cmdlet(VerbsCommon.Set, "ExportSchedule", SupportsShouldProcess = true, DefaultParameterSetName = CronSet)]
-[OutputType(typeof(ExportScheduleInfo))]
+[OutputType(typeof(ExportScheduleInfo), ParameterSetName = [CronSet, IntervalSet, HourlySet, DailySet, WeeklySet, MonthlySet, DisableSet, EnableSet])]
 public sealed class SetExportScheduleCommand : ExportCmdletBase
 {
     const string CronSet = "Cron";

@@ -11,7 +11,7 @@ namespace ExportsPS.Commands;
 public sealed class UnregisterExportSourceCommand : ExportCmdletBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(SourceNameCompleter))]
+    [ArgumentCompleter(typeof(RegisteredSourceNameCompleter))]
     [ValidateNotNullOrEmpty]
     [Alias("Name")]
     public string Source { get; set; } = "";

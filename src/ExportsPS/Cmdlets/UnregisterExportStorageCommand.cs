@@ -11,7 +11,7 @@ namespace ExportsPS.Commands;
 public sealed class UnregisterExportStorageCommand : ExportCmdletBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(StorageNameCompleter))]
+    [ArgumentCompleter(typeof(RegisteredStorageNameCompleter))]
     [ValidateNotNullOrEmpty]
     [Alias("Name")]
     public string Storage { get; set; } = "";

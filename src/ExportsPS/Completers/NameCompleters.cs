@@ -15,7 +15,11 @@ public abstract class NameCompleter : IArgumentCompleter
         IEnumerable<string> candidates;
         try { candidates = Candidates(); }
         catch (Exception) { yield break; } // completion must never throw at the prompt
-        foreach (var name in candidates.Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
+        // The cmdlets take wildcards, so a*<Tab> offers what a* would match; otherwise what starts with the word.
+        Func<string, bool> matches = WildcardPattern.ContainsWildcardCharacters(prefix)
+            ? WildcardPattern.Get(prefix, WildcardOptions.IgnoreCase).IsMatch
+            : name => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+        foreach (var name in candidates.Where(matches))
         {
             var text = name.IndexOfAny([' ', '\'', '"', '$', '`', '@', '(', ')', '{', '}', ';', ',']) >= 0 ? $"'{name.Replace("'", "''")}'" : name;
             yield return new CompletionResult(text, name, CompletionResultType.ParameterValue, name);
@@ -58,6 +62,19 @@ public sealed class SourceNameCompleter : NameCompleter
         var service = EngineAccess.Service();
         return service.Sources.BuiltInNames.Concat(service.Sources.Registered().Select(s => s.Name));
     }
+}
+
+/// <summary>Completes registered source names only (what Unregister-ExportSource can remove).</summary>
+public sealed class RegisteredSourceNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Sources.Registered().Select(s => s.Name);
+}
+
+/// <summary>Completes registered storage names only (what Unregister-ExportStorage can remove).</summary>
+public sealed class RegisteredStorageNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() =>
+        Engine.Storage.S3.S3StorageTarget.List(EngineAccess.Service().Catalog).Select(t => t.Name);
 }
 
 /// <summary>Completes storage names: local and the registered S3 targets.</summary>
