@@ -77,7 +77,7 @@ internal sealed class OpenSearchClient : IDisposable
         }
     }
 
-    static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 authority) => (_, certificate, _, errors) =>
+    static RemoteCertificateValidationCallback TrustOnly(X509Certificate2 authority) => (_, certificate, presented, errors) =>
     {
         if (certificate is null) return false;
         if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
@@ -85,6 +85,9 @@ internal sealed class OpenSearchClient : IDisposable
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(authority);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // The intermediates the server sent: a root CA file alone reaches a leaf signed by an intermediate only through
+        // them (or a download from the certificate's AIA URL, which a private CA rarely serves).
+        if (presented is not null) chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
         return chain.Build(new X509Certificate2(certificate));
     };
 
@@ -167,6 +170,15 @@ internal sealed class OpenSearchClient : IDisposable
         try
         {
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.SecureConnectionError or HttpRequestError.NameResolutionError
+                                              && _settings.Urls.Count == 1)
+        {
+            // Sending again would fail the same way (with several nodes, the next one is tried instead).
+            throw new ExportException(ExportErrorCode.SourceFailed, ex.HttpRequestError == HttpRequestError.SecureConnectionError
+                ? $"OpenSearch at {node}: the TLS handshake failed ({ex.InnerException?.Message ?? ex.Message}). If the cluster's certificate is " +
+                  "issued by a private CA, give that CA's certificate with -CertificatePath on Register-ExportSource."
+                : $"OpenSearch at {node}: the host name does not resolve ({ex.Message}). Check the URL.", _settings.Name, ex);
         }
         catch (HttpRequestException ex)
         {
