@@ -123,7 +123,8 @@ public sealed class ExportService
                     deleted++;
                 }
             }
-            catch (ExportException) { /* unreachable storage: next pass */ }
+            // Unreachable storage, or a file a reader holds open (Windows): the next pass tries again.
+            catch (Exception ex) when (ex is ExportException or IOException or UnauthorizedAccessException) { }
         }
         return deleted;
     }
@@ -262,8 +263,9 @@ public sealed class ExportService
             throw new ExportException(ExportErrorCode.RunAlreadyActive,
                 $"Export '{export.Name}' has a {active.Status.ToString().ToLowerInvariant()} run ({active.Id}). Stop it with Stop-Export first.",
                 export.Name);
-        StoreOf(export.Storage).Delete(export.Name);
+        // The catalog first: it refuses a run started since the check above, before any file is gone.
         Catalog.RemoveExport(export.Name);
+        StoreOf(export.Storage).Delete(export.Name);
         Catalog.Audit(AuditEvents.ExportDeleted, export.Name, null, Actor, null, DateTimeOffset.UtcNow);
     }
 

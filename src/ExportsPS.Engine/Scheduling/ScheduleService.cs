@@ -96,7 +96,14 @@ public sealed class ScheduleService(ExportService exports)
             {
                 // Claimed but refused before it ran (the source down at 02:00, a query the index no longer takes):
                 // a failed run says so where users look (Get-ExportStatus, the audit), not only in a warning.
-                var failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, ex.Message);
+                RunRecord failed;
+                try { failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, ex.Message); }
+                catch (Exception)
+                {
+                    // Not even the failure could be recorded: the tick is given back rather than lost without a trace.
+                    try { Catalog.TryRearm(schedule.ExportName, next, due); } catch (Exception) { /* the catalog is away */ }
+                    throw;
+                }
                 start = new ScheduledStart(schedule, due, null, $"{ex.Message} (recorded as failed run {failed.Id})");
             }
             catch (Exception)

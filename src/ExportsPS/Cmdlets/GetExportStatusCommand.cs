@@ -43,7 +43,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
     /// <summary>With -Wait: give up after this long (the run continues).</summary>
     [Parameter(ParameterSetName = LatestSet)]
     [Parameter(ParameterSetName = RunIdSet)]
-    [ValidateTimeSpan("00:00:00", "366.00:00:00")]
+    [ValidateTimeSpan("00:00:00", "49.00:00:00")] // a timer's longest wait is 49.7 days
     public TimeSpan Timeout { get; set; } = TimeSpan.FromHours(24);
 
     #endregion

@@ -41,7 +41,8 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
     {
         var service = EngineAccess.Service();
         // Download windows hold whether or not anything is due: one-off exports (a 24 h window by default) expire too.
-        service.Schedules.DeleteExpired(asOf, name => ShouldProcess($"file of export '{name}'", "Delete expired file"));
+        // By the real clock, not -AsOf: evaluating schedules as of tomorrow must not delete files that expire tomorrow.
+        service.Schedules.DeleteExpired(DateTimeOffset.UtcNow, name => ShouldProcess($"file of export '{name}'", "Delete expired file"));
         var due = service.Schedules.Due(asOf);
         if (due.Count == 0) return;
         // Each run is confirmed on its own (-Confirm); -WhatIf lists what would run and claims nothing.

@@ -171,8 +171,10 @@ internal sealed class OpenSearchClient : IDisposable
         {
             response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
         }
-        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.SecureConnectionError or HttpRequestError.NameResolutionError
-                                              && _settings.Urls.Count == 1)
+        catch (HttpRequestException ex) when (_settings.Urls.Count == 1 && (
+            // A certificate refused, or a name that does not exist; not a handshake cut by a restarting node, nor a DNS blip.
+            (ex.HttpRequestError == HttpRequestError.SecureConnectionError && ex.InnerException is System.Security.Authentication.AuthenticationException)
+            || (ex.HttpRequestError == HttpRequestError.NameResolutionError && ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound })))
         {
             // Sending again would fail the same way (with several nodes, the next one is tried instead).
             throw new ExportException(ExportErrorCode.SourceFailed, ex.HttpRequestError == HttpRequestError.SecureConnectionError

@@ -308,7 +308,8 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         }
 
         public override string Method => $"point in time, sorted on {_sortField}";
-        public override string PositionKey => _layout is null ? _sortField : $"{_sortField} over {_layout}";
+        // "by _id": slices split on _id since 0.11 (they split on the tiebreaker before), so older checkpoints are refused.
+        public override string PositionKey => _layout is null ? _sortField : $"{_sortField} over {_layout} by _id";
 
         /// <summary>With several slices, which slice a document falls in depends on the indices and shards the
         /// PIT covers: recorded with the positions, so a resume over a changed layout (a new daily index, a
