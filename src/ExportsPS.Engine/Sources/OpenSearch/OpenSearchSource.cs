@@ -308,7 +308,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         }
 
         public override string Method => $"point in time, sorted on {_sortField}";
-        // "by _id": slices split on _id since 0.11 (they split on the tiebreaker before), so older checkpoints are refused.
+        // "by _id": slices used to split on the tiebreaker; a checkpoint written then is refused rather than misapplied.
         public override string PositionKey => _layout is null ? _sortField : $"{_sortField} over {_layout} by _id";
 
         /// <summary>With several slices, which slice a document falls in depends on the indices and shards the
