@@ -271,10 +271,6 @@ public sealed class ExportService
 
     // ---- runs ----------------------------------------------------------------------------------
 
-    /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
-    /// has an active run (in any process). With <paramref name="resume"/>, the run continues the export's
-    /// interrupted run from its last checkpoint; without, any kept partial file is discarded. Scheduled runs
-    /// resume an interrupted predecessor whenever its checkpoint still fits the definition.</summary>
     /// <summary>A run refused before it could start (a scheduled tick whose source was down), recorded as failed
     /// with the reason, so it shows where runs are looked at.</summary>
     public RunRecord RecordFailedStart(string name, RunTrigger trigger, string reason)
@@ -286,6 +282,10 @@ public sealed class ExportService
         return Catalog.FindRun(run.Id)!;
     }
 
+    /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
+    /// has an active run (in any process). With <paramref name="resume"/>, the run continues the export's
+    /// interrupted run from its last checkpoint; without, any kept partial file is discarded. Scheduled runs
+    /// resume an interrupted predecessor whenever its checkpoint still fits the definition.</summary>
     public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null, bool resume = false)
     {
         var export = Get(name);
@@ -468,7 +468,7 @@ public sealed class ExportService
     /// <summary>Streams the artifact's records (decompressed, parsed by its format). A local file is verified against
     /// its sha256 before the first record (a second read, from the page cache): nothing unverified reaches the caller.
     /// A remote one would have to be downloaded twice, so it is verified as the stream ends, and a mismatch throws
-    /// before the last record is returned. Either way a damaged file is ArtifactCorrupt, never a parser's exception.</summary>
+    /// before the last record is returned. Damage the reader meets (gzip, JSON or text decoding errors) is ArtifactCorrupt.</summary>
     public IEnumerable<JsonElement> ReadRecords(string name, CancellationToken cancellationToken, ArtifactKey? key = null)
     {
         var export = Get(name);

@@ -86,6 +86,11 @@ public sealed class ScheduleService(ExportService exports)
             // asking would otherwise set a next tick that is already past, and the export would run twice.
             var next = schedule.NextAfter(asOf + pass.Elapsed);
             if (!Catalog.TryClaimTick(schedule, next)) continue;
+            // A claimed tick that neither ran nor left a failed run behind is given back for the next pass, not lost.
+            void GiveTickBack()
+            {
+                try { Catalog.TryRearm(schedule.ExportName, next, due); } catch (Exception) { /* the catalog is away */ }
+            }
             ScheduledStart start;
             try { start = new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null); }
             catch (ExportException ex) when (ex.Code == ExportErrorCode.RunAlreadyActive)
@@ -100,16 +105,14 @@ public sealed class ScheduleService(ExportService exports)
                 try { failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, ex.Message); }
                 catch (Exception)
                 {
-                    // Not even the failure could be recorded: the tick is given back rather than lost without a trace.
-                    try { Catalog.TryRearm(schedule.ExportName, next, due); } catch (Exception) { /* the catalog is away */ }
+                    GiveTickBack(); // not even the failure could be recorded
                     throw;
                 }
                 start = new ScheduledStart(schedule, due, null, $"{ex.Message} (recorded as failed run {failed.Id})");
             }
             catch (Exception)
             {
-                // Not the export's fault (the catalog went away mid-claim): the tick is given back for the next pass.
-                try { Catalog.TryRearm(schedule.ExportName, next, due); } catch (Exception) { /* the catalog is still away */ }
+                GiveTickBack(); // not the export's fault: the catalog went away mid-claim
                 throw;
             }
             yield return start;
