@@ -181,6 +181,20 @@ public sealed class FormatTests
         Assert.Equal("y|z", records[0].GetProperty("b.c").GetString());
     }
 
+    /// <summary>A damaged csv (a remote file is verified only as it ends) fails as InvalidDataException, which the
+    /// service turns into ArtifactCorrupt, not as a CsvHelper type the caller cannot know.</summary>
+    [Theory]
+    [InlineData("a,b\n\"x,y\n")]        // a quoted field that is never closed
+    [InlineData("a,b\n\"x\"y,z\n")]     // text after a closing quote
+    [InlineData("a,b\nx\"y,z\n")]        // a quote inside an unquoted field
+    [InlineData("a,b\nx,y\nz\n")]          // a row cut short
+    public void Damaged_csv_fails_as_invalid_data(string csv)
+    {
+        var error = Assert.ThrowsAny<Exception>(() =>
+            new CsvFormat().ReadRecords(new MemoryStream(Encoding.UTF8.GetBytes(csv)), CancellationToken.None).ToList());
+        Assert.IsType<InvalidDataException>(error);
+    }
+
     [Fact]
     public void Json_is_one_valid_array_of_the_raw_documents()
     {

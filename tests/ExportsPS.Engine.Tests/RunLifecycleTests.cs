@@ -165,7 +165,7 @@ public sealed class RunLifecycleTests : IDisposable
         var run = await handle.Completion;
         Assert.Equal((RunStatus.Failed, "lease lapsed"), (run.Status, run.Error));
         Assert.Null(home.Service.StoreOf("local").ReadManifest("paused-host"));
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(home.Home.ExportsFolder, "paused-host")).Where(f => !f.Contains(".tmp")));
+        Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(home.Home.ExportsFolder, "paused-host")), f => !f.Contains(".tmp"));
     }
 
     [Fact]

@@ -468,7 +468,7 @@ public sealed class ExportService
     /// <summary>Streams the artifact's records (decompressed, parsed by its format). A local file is verified against
     /// its sha256 before the first record (a second read, from the page cache): nothing unverified reaches the caller.
     /// A remote one would have to be downloaded twice, so it is verified as the stream ends, and a mismatch throws
-    /// before the last record is returned. Damage the reader meets (gzip, JSON or text decoding errors) is ArtifactCorrupt.</summary>
+    /// before the last record is returned. Damage the reader meets (gzip, JSON, csv or text decoding errors) is ArtifactCorrupt.</summary>
     public IEnumerable<JsonElement> ReadRecords(string name, CancellationToken cancellationToken, ArtifactKey? key = null)
     {
         var export = Get(name);

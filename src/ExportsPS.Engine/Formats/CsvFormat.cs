@@ -34,8 +34,20 @@ public sealed class CsvFormat : ExportFormat
 
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken)
     {
-        using var reader = CsvReader.Create(input, new CsvReaderOptions { HasHeader = true }, true);
-        if (!reader.Read()) yield break;
+        // Strict: every file read here was written by this format, so a malformed or ragged row is damage, and
+        // CsvHelper's default (recover and read on) would hand the caller records that were never exported.
+        using var reader = CsvReader.Create(input, new CsvReaderOptions
+        {
+            HasHeader = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+            FieldCountMismatch = CsvFieldCountHandling.Throw,
+        }, true);
+        bool Next()
+        {
+            try { return reader.Read(); }
+            catch (CsvFormatException ex) { throw new InvalidDataException(ex.Message, ex); }
+        }
+        if (!Next()) yield break;
         var headers = reader.Headers.ToArray();
         var buffer = new ArrayBufferWriter<byte>(1024);
         using var json = new Utf8JsonWriter(buffer);
@@ -51,7 +63,7 @@ public sealed class CsvFormat : ExportFormat
             json.Flush();
             using var document = JsonDocument.Parse(buffer.WrittenMemory);
             yield return document.RootElement.Clone();
-        } while (reader.Read());
+        } while (Next());
     }
 
     sealed class Writer : IRecordFormatter
