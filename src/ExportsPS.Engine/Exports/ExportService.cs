@@ -169,8 +169,9 @@ public sealed class ExportService
     // ---- definitions ---------------------------------------------------------------------------
 
     /// <summary>Everything that can be checked without running: name, format and its options, fields,
-    /// dates, and (by the source) index, query and field existence.</summary>
-    public void Validate(ExportDefinition export)
+    /// dates, and (by the source) index, query and field existence. <paramref name="cancellationToken"/> stops a
+    /// remote source that is still retrying (Ctrl+C on New-Export against an unreachable cluster).</summary>
+    public void Validate(ExportDefinition export, CancellationToken cancellationToken = default)
     {
         ExportNames.Validate(export.Name);
         var format = Formats.Get(export.Format);
@@ -208,22 +209,22 @@ public sealed class ExportService
         StoreOf(export.Storage);
         if (export.DownloadWindow is { } window && (window <= TimeSpan.Zero || window > TimeSpan.FromDays(366)))
             throw new ExportException(ExportErrorCode.InvalidOption, $"-DownloadWindow must be positive and at most a year, not {window}.", window);
-        SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null));
+        SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null), cancellationToken);
     }
 
     /// <summary>Replaces field patterns with the concrete fields the source has, so the stored definition
     /// (and the caller) sees exactly which columns the export will have.</summary>
-    public ExportDefinition ExpandFields(ExportDefinition export)
+    public ExportDefinition ExpandFields(ExportDefinition export, CancellationToken cancellationToken = default)
     {
         if (!export.Fields.Any(FieldPatterns.IsPattern)) return export;
         ExportNames.Validate(export.Name);
-        return export with { Fields = SourceOf(export.Source).ExpandFields(export.Index, export.Fields) };
+        return export with { Fields = SourceOf(export.Source).ExpandFields(export.Index, export.Fields, cancellationToken) };
     }
 
-    public ExportDefinition Create(ExportDefinition export)
+    public ExportDefinition Create(ExportDefinition export, CancellationToken cancellationToken = default)
     {
-        export = ExpandFields(export with { CreatedAt = DateTimeOffset.UtcNow, CreatedBy = Actor });
-        Validate(export);
+        export = ExpandFields(export with { CreatedAt = DateTimeOffset.UtcNow, CreatedBy = Actor }, cancellationToken);
+        Validate(export, cancellationToken);
         Catalog.AddExport(export);
         Catalog.Audit(AuditEvents.ExportCreated, export.Name, null, Actor,
             $"format={export.Format} index={export.Index} query={export.Query}", DateTimeOffset.UtcNow);
@@ -232,7 +233,7 @@ public sealed class ExportService
 
     /// <summary>Replaces the definition (name, runs, file and schedule stay); <paramref name="change"/> says what
     /// changed, for the audit trail.</summary>
-    public ExportDefinition Update(ExportDefinition export, string? change = null)
+    public ExportDefinition Update(ExportDefinition export, string? change = null, CancellationToken cancellationToken = default)
     {
         var current = Get(export.Name);
         if (export.Storage != current.Storage)
@@ -241,8 +242,8 @@ public sealed class ExportService
         if (export.KeyFingerprint != current.KeyFingerprint)
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Export '{current.Name}' cannot change its encryption. Create a new export (New-Export -Encrypt) instead.", export.Name);
-        export = ExpandFields(export with { CreatedAt = current.CreatedAt, CreatedBy = current.CreatedBy });
-        Validate(export);
+        export = ExpandFields(export with { CreatedAt = current.CreatedAt, CreatedBy = current.CreatedBy }, cancellationToken);
+        Validate(export, cancellationToken);
         Catalog.UpdateExport(export);
         Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, change, DateTimeOffset.UtcNow);
         return export;
@@ -285,11 +286,12 @@ public sealed class ExportService
     /// <summary>Queues a run and executes it on a background thread. Refuses when the export already
     /// has an active run (in any process). With <paramref name="resume"/>, the run continues the export's
     /// interrupted run from its last checkpoint; without, any kept partial file is discarded. Scheduled runs
-    /// resume an interrupted predecessor whenever its checkpoint still fits the definition.</summary>
-    public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null, bool resume = false)
+    /// resume an interrupted predecessor whenever its checkpoint still fits the definition.
+    /// <paramref name="cancellationToken"/> stops only the checks before the run exists; the run has its own.</summary>
+    public RunHandle Start(string name, RunTrigger trigger, ArtifactKey? key = null, bool resume = false, CancellationToken cancellationToken = default)
     {
         var export = Get(name);
-        Validate(export);
+        Validate(export, cancellationToken);
         if (export.KeyFingerprint is not null) ArtifactKey.Check(key, export.KeyFingerprint, export.Name);
         else if (key is not null)
             throw new ExportException(ExportErrorCode.InvalidOption, $"Export '{export.Name}' is not encrypted; run it without -EncryptionKey.", export.Name);

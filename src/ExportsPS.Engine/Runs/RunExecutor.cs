@@ -131,7 +131,7 @@ public sealed class RunExecutor
 
             // A resumed file keeps the columns its header names, whatever fields the index has gained since.
             var columns = resume?.Columns ?? (format.NeedsColumns
-                ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index))
+                ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index, token))
                 : export.Fields);
             var fileName = FileNameOf(export, format);
             IResumableWrite? continued = null;

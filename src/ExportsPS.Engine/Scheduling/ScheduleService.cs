@@ -74,8 +74,9 @@ public sealed class ScheduleService(ExportService exports)
     /// when the caller asks for the next, so a scheduler that waits for each run leaves the remaining ticks
     /// to other schedulers instead of queueing hundreds of runs in one process. A tick another scheduler
     /// claimed first is not returned; an export whose previous run is still active is skipped. With
-    /// <paramref name="only"/>, exports it refuses are left due (not claimed) for a later pass.</summary>
-    public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf, Func<string, bool>? only = null)
+    /// <paramref name="only"/>, exports it refuses are left due (not claimed) for a later pass. Canceling gives
+    /// back the tick whose run was being checked.</summary>
+    public IEnumerable<ScheduledStart> StartDue(DateTimeOffset asOf, Func<string, bool>? only = null, CancellationToken cancellationToken = default)
     {
         var pass = System.Diagnostics.Stopwatch.StartNew();
         foreach (var schedule in Due(asOf))
@@ -92,7 +93,7 @@ public sealed class ScheduleService(ExportService exports)
                 try { Catalog.TryRearm(schedule.ExportName, next, due); } catch (Exception) { /* the catalog is away */ }
             }
             ScheduledStart start;
-            try { start = new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule), null); }
+            try { start = new ScheduledStart(schedule, due, exports.Start(schedule.ExportName, RunTrigger.Schedule, cancellationToken: cancellationToken), null); }
             catch (ExportException ex) when (ex.Code == ExportErrorCode.RunAlreadyActive)
             {
                 start = new ScheduledStart(schedule, due, null, ex.Message); // the tick is skipped, as documented

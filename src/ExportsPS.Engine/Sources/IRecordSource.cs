@@ -23,15 +23,15 @@ public interface IRecordSource
     string Name { get; }
 
     /// <summary>Throws <see cref="ExportException"/> for an unknown index, a query that does not parse
-    /// or a field that does not exist.</summary>
-    void Validate(SourceQuery query);
+    /// or a field that does not exist. Cancellable: a remote source may be retrying an unreachable node.</summary>
+    void Validate(SourceQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Leaf fields of the index, most useful first (used for CSV columns without a field list).</summary>
-    IReadOnlyList<string> DefaultColumns(string index);
+    IReadOnlyList<string> DefaultColumns(string index, CancellationToken cancellationToken = default);
 
     /// <summary>Replaces field patterns (<c>source.*</c>) with the concrete fields they match, in index order;
     /// exact names pass through. Throws for a pattern that matches nothing.</summary>
-    IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields);
+    IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields, CancellationToken cancellationToken = default);
 
     Task<ISourceSession> OpenAsync(SourceQuery query, CancellationToken cancellationToken);
 }

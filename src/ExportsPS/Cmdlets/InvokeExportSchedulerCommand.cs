@@ -49,7 +49,7 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
         var confirmed = due.Where(s => ShouldProcess($"{s.ExportName} (due {s.NextDue:u})", "Run scheduled export"))
             .Select(s => s.ExportName).ToHashSet(StringComparer.Ordinal);
         if (confirmed.Count == 0) return;
-        foreach (var start in service.Schedules.StartDue(asOf, confirmed.Contains))
+        foreach (var start in service.Schedules.StartDue(asOf, confirmed.Contains, Stopping))
         {
             if (start.Run is null)
             {

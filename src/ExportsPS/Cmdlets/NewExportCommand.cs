@@ -163,17 +163,17 @@ public sealed class NewExportCommand : ExportCmdletBase
             FormatOptions = FormatOptions(),
         };
         // Refuse bad input before asking for confirmation, so -WhatIf also reports it.
-        definition = service.ExpandFields(definition);
+        definition = service.ExpandFields(definition, Stopping);
         if (definition.Fields.Count != Field.Length || !definition.Fields.SequenceEqual(Field))
             WriteVerbose($"Fields: {string.Join(", ", definition.Fields)}");
-        service.Validate(definition);
+        service.Validate(definition, Stopping);
         if (Schedule is not null && Interval is not null)
             throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidSchedule, "Give -Schedule or -Interval, not both.");
         if (Schedule is not null) Engine.Scheduling.ExportSchedule.ValidateCron(Schedule);
         if (Interval is { } every) Engine.Scheduling.ExportSchedule.ParseInterval(every);
         if (!ShouldProcess(Name, NoRun ? "Create export" : "Create and run export")) return;
 
-        var created = service.Create(definition);
+        var created = service.Create(definition, Stopping);
         if (Schedule is not null) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim(), DateTimeOffset.UtcNow);
         if (Interval is { } interval) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Interval, interval.ToString("c"), DateTimeOffset.UtcNow);
         // A generated key is returned whether or not the export runs now: it exists nowhere else.
@@ -188,7 +188,7 @@ public sealed class NewExportCommand : ExportCmdletBase
             WriteObject(EngineAccess.ToInfo(service, created));
             return;
         }
-        var handle = service.Start(created.Name, RunTrigger.Create, key);
+        var handle = service.Start(created.Name, RunTrigger.Create, key, cancellationToken: Stopping);
         if (AsJob)
         {
             var job = new ExportRunJob(MyInvocation.Line, handle);

@@ -163,8 +163,8 @@ public sealed class SetExportCommand : ExportCmdletBase
                 var service = EngineAccess.Service();
                 var current = service.Get(name);
                 // Refused before asking, so -WhatIf also reports a bad change.
-                var changed = service.ExpandFields(Changed(current));
-                service.Validate(changed);
+                var changed = service.ExpandFields(Changed(current), Stopping);
+                service.Validate(changed, Stopping);
                 var differences = Differences(current, changed).ToList();
                 if (differences.Count == 0)
                 {
@@ -173,7 +173,7 @@ public sealed class SetExportCommand : ExportCmdletBase
                 else
                 {
                     if (!ShouldProcess(current.Name, $"Change export: {string.Join("; ", differences)}")) return;
-                    current = service.Update(changed, string.Join("; ", differences));
+                    current = service.Update(changed, string.Join("; ", differences), Stopping);
                 }
                 if (PassThru) WriteObject(EngineAccess.ToInfo(service, current));
             });

@@ -49,7 +49,7 @@ public sealed class StartExportCommand : ExportCmdletBase
     {
         while (true)
         {
-            try { return service.Start(name, RunTrigger.Manual, EncryptionKeys.From(EncryptionKey), Resume); }
+            try { return service.Start(name, RunTrigger.Manual, EncryptionKeys.From(EncryptionKey), Resume, Stopping); }
             catch (Engine.Exports.ExportException ex) when (Queue && ex.Code == Engine.Exports.ExportErrorCode.RunAlreadyActive)
             {
                 WriteVerbose($"'{name}' has an active run; waiting for it to finish (-Queue).");

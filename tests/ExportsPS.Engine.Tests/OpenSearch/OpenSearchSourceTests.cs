@@ -353,6 +353,38 @@ public sealed class OpenSearchSourceTests : IDisposable
         }
     }
 
+    /// <summary>Ctrl+C on New-Export or Start-Export against a cluster that answers 503 with Retry-After: the checks
+    /// stop at once instead of waiting out every retry (here 4 × 20 s).</summary>
+    [Fact]
+    public void Checks_before_a_run_stop_when_canceled_while_the_cluster_asks_to_retry_later()
+    {
+        Register(maxRetries: 4);
+        for (var i = 0; i < 5; i++) _server.Faults.Enqueue(new Fault.Status("/_field_caps", 503, RetryAfterSeconds: 20));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            _home.Service.Create(new ExportDefinition { Name = "impatient", Query = "*", Source = "cluster" }, cancel.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.Null(_home.Catalog.FindExport("impatient"));
+    }
+
+    /// <summary>A scheduler stopped while it checks a due export's query gives the tick back: it is still due.</summary>
+    [Fact]
+    public void A_scheduler_stopped_during_the_checks_gives_the_tick_back()
+    {
+        Register(maxRetries: 4);
+        _home.Service.Create(new ExportDefinition { Name = "ticking", Query = "event.action:login", Source = "cluster" });
+        var schedule = _home.Service.Schedules.Set("ticking", Engine.Scheduling.ScheduleKind.Interval, "01:00:00", DateTimeOffset.UtcNow);
+        for (var i = 0; i < 5; i++) _server.Faults.Enqueue(new Fault.Status("/_validate/query", 503, RetryAfterSeconds: 20));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            _home.Service.Schedules.StartDue(schedule.NextDue!.Value, cancellationToken: cancel.Token).ToList());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.Equal(schedule.NextDue, _home.Service.Schedules.Get("ticking")!.NextDue);
+        Assert.Null(_home.Catalog.LatestRun("ticking"));
+    }
+
     [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {

@@ -22,15 +22,15 @@ public sealed class EmbeddedSource : IRecordSource
     public string Name => SourceNames.Embedded;
     public EmbeddedIndexStore Store => _store;
 
-    public void Validate(SourceQuery query) => Compile(query, _store.LoadMappingOf(query.Index, _store.RequireExisting(query.Index)));
+    public void Validate(SourceQuery query, CancellationToken cancellationToken = default) => Compile(query, _store.LoadMappingOf(query.Index, _store.RequireExisting(query.Index)));
 
-    public IReadOnlyList<string> DefaultColumns(string index)
+    public IReadOnlyList<string> DefaultColumns(string index, CancellationToken cancellationToken = default)
     {
         var mapping = _store.LoadMappingOf(index, _store.RequireExisting(index));
         return mapping.DefaultColumns.Count > 0 ? mapping.DefaultColumns : mapping.FieldOrder.Take(25).ToList();
     }
 
-    public IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields)
+    public IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields, CancellationToken cancellationToken = default)
     {
         if (!fields.Any(f => f.IndexOfAny(['*', '?']) >= 0)) return fields;
         var mapping = _store.LoadMappingOf(index, _store.RequireExisting(index));

@@ -40,14 +40,14 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         return _info = ClusterInfo.Parse(body.Span, Name);
     }
 
-    public void Validate(SourceQuery query)
+    public void Validate(SourceQuery query, CancellationToken cancellationToken = default)
     {
-        var fields = Fields(query.Index);
+        var fields = Fields(query.Index, cancellationToken);
         foreach (var field in query.Fields) fields.Require(field, query.Index);
         if (query.From is not null || query.To is not null) fields.Require(query.TimestampField, query.Index);
         if (string.IsNullOrWhiteSpace(query.Query) || query.Query.Trim() == "*") return;
         using var body = Wait(_client.SendAsync(HttpMethod.Post, $"/{IndexPath(query.Index)}/_validate/query?explain=true",
-            SearchRequests.ValidateQuery(query), RetrySafety.Idempotent, CancellationToken.None));
+            SearchRequests.ValidateQuery(query), RetrySafety.Idempotent, cancellationToken));
         using var document = JsonDocument.Parse(body.Memory);
         if (document.RootElement.TryGetProperty("valid", out var valid) && valid.ValueKind == JsonValueKind.False)
         {
@@ -60,17 +60,19 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         }
     }
 
-    public IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields) => Fields(index).Expand(fields, index);
+    public IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields, CancellationToken cancellationToken = default) =>
+        Fields(index, cancellationToken).Expand(fields, index);
 
-    public IReadOnlyList<string> DefaultColumns(string index) => Fields(index).DefaultColumns();
+    public IReadOnlyList<string> DefaultColumns(string index, CancellationToken cancellationToken = default) =>
+        Fields(index, cancellationToken).DefaultColumns();
 
-    FieldCatalog Fields(string index)
+    FieldCatalog Fields(string index, CancellationToken cancellationToken)
     {
         lock (_fieldCache)
             if (_fieldCache.TryGetValue(index, out var cached) && DateTime.UtcNow - cached.At < TimeSpan.FromMinutes(1))
                 return cached.Fields;
         using var body = Wait(_client.SendAsync(HttpMethod.Get, $"/{IndexPath(index)}/_field_caps?fields=*",
-            null, RetrySafety.Idempotent, CancellationToken.None));
+            null, RetrySafety.Idempotent, cancellationToken));
         var catalog = FieldCatalog.Parse(body.Span);
         lock (_fieldCache) _fieldCache[index] = (DateTime.UtcNow, catalog);
         return catalog;
@@ -155,7 +157,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
                 Index = index, ResolvedIndex = resolved, IndexExists = true,
                 DocumentCount = countJson.RootElement.GetProperty("count").GetInt64(),
                 MaxResultWindow = MaxResultWindow(settings.Span),
-                Fields = ExpandFields(index, fields),
+                Fields = ExpandFields(index, fields, token),
             };
         }
         catch (ExportException ex) when (ex.Code == ExportErrorCode.UnknownIndex)
