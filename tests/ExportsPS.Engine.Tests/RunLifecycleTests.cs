@@ -213,6 +213,35 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(_home.Root, "*.partial"));
     }
 
+    /// <summary>Whoever can write to the storage can write a manifest. Its file name must not become a path
+    /// outside the folder Receive-ExportFile writes to, nor may one export serve another's manifest.</summary>
+    [Theory]
+    [InlineData("fileName", "../../escaped/pwned.txt")]
+    [InlineData("fileName", "/tmp/pwned.txt")]
+    [InlineData("fileName", "other.jsonl")]
+    [InlineData("exportName", "other")]
+    public void A_manifest_naming_another_file_or_export_is_refused_as_corrupt(string property, string value)
+    {
+        _home.LoadSample(SampleKind.Events, 10);
+        _home.Run(new ExportDefinition { Name = "planted", Query = "*" });
+        var manifestPath = Path.Combine(ExportFolder("planted"), "planted.jsonl.manifest.json");
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest[property] = value;
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+        // The planted file the manifest points at, with the bytes its sha256 names, wherever that is inside the test's home.
+        var planted = Path.GetFullPath(Path.Combine(ExportFolder("planted"), value));
+        if (property == "fileName" && planted.StartsWith(_home.Root, StringComparison.Ordinal))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(planted)!);
+            File.Copy(Path.Combine(ExportFolder("planted"), "planted.jsonl"), planted);
+        }
+        var into = Directory.CreateDirectory(Path.Combine(_home.Root, "downloads", "a", "b")).FullName;
+        var error = Assert.Throws<ExportException>(() =>
+            _home.Service.ReceiveAsync("planted", into, false, null, CancellationToken.None).GetAwaiter().GetResult());
+        Assert.Equal(ExportErrorCode.ArtifactCorrupt, error.Code);
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.Combine(_home.Root, "downloads"), "*", SearchOption.AllDirectories), p => !into.StartsWith(p));
+    }
+
     [Fact]
     public void Receive_refuses_an_export_without_a_completed_run()
     {
@@ -320,6 +349,7 @@ public sealed class RunLifecycleTests : IDisposable
     [InlineData("a/b", ExportErrorCode.InvalidName)]
     [InlineData("a\\b", ExportErrorCode.InvalidName)]
     [InlineData(".hidden", ExportErrorCode.InvalidName)]
+    [InlineData("trailing.", ExportErrorCode.InvalidName)] // Windows would fold it into 'trailing's folder
     [InlineData("bell\u0007", ExportErrorCode.InvalidName)]
     [InlineData("", ExportErrorCode.InvalidName)]
     public void Names_that_could_escape_the_storage_root_are_refused(string name, ExportErrorCode code)

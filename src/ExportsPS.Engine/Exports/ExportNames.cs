@@ -1,7 +1,7 @@
 namespace ExportsPS.Engine.Exports;
 
 /// <summary>Export names become folder and object-key names, so they are restricted to characters that
-/// are safe everywhere: letters, digits, '-', '_' and '.', not starting with '.', at most 100 characters.</summary>
+/// are safe everywhere: letters, digits, '-', '_' and '.', not starting with '.' or '-' nor ending with '.', at most 100 characters.</summary>
 public static class ExportNames
 {
     public const int MaxLength = 100;
@@ -11,25 +11,27 @@ public static class ExportNames
 
     public static void Validate(string? name)
     {
-        string? problem = null;
-        if (string.IsNullOrWhiteSpace(name)) problem = "it is empty";
-        else if (name.Length > MaxLength) problem = $"it is {name.Length} characters long (at most {MaxLength})";
-        else if (name[0] == '.' || name[0] == '-') problem = "it starts with '.' or '-'";
-        else if (name.Contains(".."))  problem = "it contains '..'";
-        else
-        {
-            // An index, not FirstOrDefault: the default char is NUL, which is itself a bad character.
-            var at = name.AsSpan().IndexOfAnyExcept(SafeCharacters);
-            var bad = at >= 0 ? name[at] : ' ';
-            if (at >= 0)
-                problem = char.IsControl(bad) || char.IsWhiteSpace(bad)
-                    ? $"it contains the character U+{(int)bad:X4}"
-                    : $"it contains '{bad}'";
-        }
-        if (problem is not null)
+        if (Problem(name) is { } problem)
             throw new ExportException(ExportErrorCode.InvalidName,
                 $"Export name '{Printable(name)}' is not valid: {problem}. Use letters, digits, '-', '_' and '.', " +
                 "e.g. 'daily-logins'.", name);
+    }
+
+    public static bool IsValid(string? name) => Problem(name) is null;
+
+    static string? Problem(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) return "it is empty";
+        if (name.Length > MaxLength) return $"it is {name.Length} characters long (at most {MaxLength})";
+        if (name[0] == '.' || name[0] == '-') return "it starts with '.' or '-'";
+        // Windows drops a trailing dot from folder names, so 'foo.' and 'foo' would share one folder.
+        if (name[^1] == '.') return "it ends with '.'";
+        if (name.Contains("..")) return "it contains '..'";
+        // An index, not FirstOrDefault: the default char is NUL, which is itself a bad character.
+        var at = name.AsSpan().IndexOfAnyExcept(SafeCharacters);
+        if (at < 0) return null;
+        var bad = name[at];
+        return char.IsControl(bad) || char.IsWhiteSpace(bad) ? $"it contains the character U+{(int)bad:X4}" : $"it contains '{bad}'";
     }
 
     static string Printable(string? name) =>

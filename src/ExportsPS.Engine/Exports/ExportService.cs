@@ -87,8 +87,19 @@ public sealed class ExportService
         target.Validate();
         if (_stores.ContainsKey(target.Name))
             throw new ExportException(ExportErrorCode.InvalidName, $"'{target.Name}' is built-in storage; choose another -Name.", target.Name);
-        if (!replace && Catalog.FindRegistration(S3StorageTarget.RegistrationKind, target.Name) is not null)
+        var current = S3StorageTarget.Load(Catalog, target.Name);
+        if (!replace && current is not null)
             throw new ExportException(ExportErrorCode.DuplicateName, $"Storage '{target.Name}' is already registered. Add -Force to replace it.", target.Name);
+        // Two storages at one location would overwrite each other's same-named exports and sweep each other's uploads.
+        if (S3StorageTarget.List(Catalog).FirstOrDefault(other => !string.Equals(other.Name, target.Name, StringComparison.OrdinalIgnoreCase)
+                                                                  && other.Location == target.Location) is { } twin)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Storage '{twin.Name}' already keeps its files at {twin.Describe()}. Give this one another -Prefix (e.g. {target.Prefix}{target.Name.ToLowerInvariant()}/) or another bucket.", target.Name);
+        // Credentials may change under exports; the location may not: their files and upload markers would be stranded.
+        if (current is not null && current.Location != target.Location && Registrations.UsedBy(Catalog, e => e.Storage, target.Name) is { Count: > 0 } users)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Storage '{target.Name}' holds the files of export(s) {string.Join(", ", users)} at {current.Describe()}; it cannot move to {target.Describe()}. " +
+                "Register the new location under another -Name and create exports there.", target.Name);
         target.Save(Catalog);
     }
 

@@ -41,7 +41,19 @@ public sealed record ArtifactManifest
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
-    public static ArtifactManifest FromJson(ReadOnlySpan<byte> json) =>
-        JsonSerializer.Deserialize<ArtifactManifest>(json, JsonOptions)
-        ?? throw new JsonException("the manifest is empty");
+    /// <summary>Reads the manifest stored for <paramref name="exportName"/>. Whoever can write to the storage can
+    /// write a manifest, and its file name becomes a path on the reader's machine (Receive-ExportFile into a folder):
+    /// one that names another export or is not a plain "&lt;export&gt;.&lt;extension&gt;" file name is refused as damage.</summary>
+    public static ArtifactManifest FromJson(ReadOnlySpan<byte> json, string exportName)
+    {
+        var manifest = JsonSerializer.Deserialize<ArtifactManifest>(json, JsonOptions)
+                       ?? throw new JsonException("the manifest is empty");
+        if (!string.Equals(manifest.ExportName, exportName, StringComparison.OrdinalIgnoreCase))
+            throw new JsonException($"the manifest is export '{manifest.ExportName}'s, not '{exportName}'s");
+        var fileName = manifest.FileName;
+        if (!fileName.StartsWith(exportName + ".", StringComparison.OrdinalIgnoreCase) || fileName.Contains("..", StringComparison.Ordinal)
+            || !fileName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            throw new JsonException($"the manifest names the file '{fileName}', which is not a file name this export writes");
+        return manifest;
+    }
 }

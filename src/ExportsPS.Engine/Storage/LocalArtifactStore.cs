@@ -104,7 +104,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         if (manifestPath is null) return null;
         try
         {
-            return ArtifactManifest.FromJson(File.ReadAllBytes(manifestPath));
+            return ArtifactManifest.FromJson(File.ReadAllBytes(manifestPath), exportName);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or IOException)
         {
@@ -170,7 +170,7 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         try
         {
             var folder = Path.GetDirectoryName(manifestTemp)!;
-            var manifest = ArtifactManifest.FromJson(File.ReadAllBytes(manifestTemp));
+            var manifest = ArtifactManifest.FromJson(File.ReadAllBytes(manifestTemp), Path.GetFileName(folder));
             var artifactTemp = manifestTemp[..^ManifestSuffix.Length];
             var finalPath = Path.Combine(folder, manifest.FileName);
             if (File.Exists(artifactTemp) || !File.Exists(finalPath)) return false;

@@ -92,6 +92,23 @@ public sealed class S3StorageTargetTests : IDisposable
         Assert.DoesNotContain(Secret, plain.ToString());
     }
 
+    /// <summary>Two names for one location would overwrite each other's same-named exports; a used storage that
+    /// moved would strand its files. A nested prefix is a different location, and credentials may rotate.</summary>
+    [Fact]
+    public void A_second_storage_at_the_same_location_or_a_used_one_moving_is_refused()
+    {
+        _home.Service.RegisterStorage(Target(), replace: false);
+        var twin = Assert.Throws<ExportException>(() => _home.Service.RegisterStorage(Target() with { Name = "again", Endpoint = new Uri("HTTP://127.0.0.1:7480/") }, replace: false));
+        Assert.Contains("'s3' already keeps its files at", twin.Message);
+        _home.Service.RegisterStorage(Target() with { Name = "team", Prefix = "exports/team/" }, replace: false);
+
+        _home.Catalog.AddExport(new ExportDefinition { Name = "uses", Query = "*", Storage = "s3", CreatedAt = DateTimeOffset.UtcNow });
+        var moved = Assert.Throws<ExportException>(() => _home.Service.RegisterStorage(Target("other-bucket"), replace: true));
+        Assert.Contains("holds the files of export(s) uses", moved.Message);
+        _home.Service.RegisterStorage(Target() with { AccessKeyId = "AKIAROTATED" }, replace: true);
+        Assert.Equal("AKIAROTATED", S3StorageTarget.Load(_home.Catalog, "s3")!.AccessKeyId);
+    }
+
     [Fact]
     public void The_catalog_row_and_every_description_hold_no_secret()
     {

@@ -73,7 +73,7 @@ public sealed class S3StorageTests : IDisposable
 
     static ArtifactManifest Manifest(string runId, string file, byte[] sha, long bytes) => new()
     {
-        ExportName = "e", RunId = runId, FileName = file, Format = "jsonl", Compression = "none", Records = 1, Bytes = bytes,
+        ExportName = file.Split('.')[0], RunId = runId, FileName = file, Format = "jsonl", Compression = "none", Records = 1, Bytes = bytes,
         Sha256 = Convert.ToHexString(sha).ToLowerInvariant(), Query = "*", Index = "events", CreatedAt = DateTimeOffset.UtcNow,
     };
 
@@ -100,6 +100,46 @@ public sealed class S3StorageTests : IDisposable
     }
 
     int OpenUploads() => (_raw.ListMultipartUploadsAsync(_bucket).GetAwaiter().GetResult().MultipartUploads ?? []).Count;
+
+    /// <summary>A storage under a longer prefix of the same bucket (exports/ and exports/team/) is invisible to the
+    /// shorter one, whose export may be named "team": its manifests are not read as that export's, its files are
+    /// not deleted by that export's commit or removal, and its uploads are not swept; nor are another application's.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task A_storage_under_a_longer_prefix_and_other_applications_keys_are_left_alone()
+    {
+        using var inner = new S3ArtifactStore(_target with { Name = "team", Prefix = "exports/team/" }, _home.Service.Vault);
+        var x = Bytes(100, 1);
+        await using (var write = inner.BeginWrite("x", "x.jsonl", Guid.NewGuid().ToString("N")))
+        {
+            write.Content.Write(x);
+            await write.CommitAsync(Manifest("run-x", "x.jsonl", SHA256.HashData(x), x.Length), CancellationToken.None);
+        }
+        Assert.Null(_store.ReadManifest("team")); // this storage's export "team" has never run
+        var team = Bytes(50, 2);
+        await using (var write = _store.BeginWrite("team", "team.jsonl", Guid.NewGuid().ToString("N")))
+        {
+            write.Content.Write(team);
+            await write.CommitAsync(Manifest("run-team", "team.jsonl", SHA256.HashData(team), team.Length), CancellationToken.None);
+        }
+        Assert.Equal("run-x", inner.ReadManifest("x")!.RunId);
+
+        var foreign = (await _raw.InitiateMultipartUploadAsync(_bucket, "exports/other-app/data.bin")).UploadId;
+        var innerUpload = (await _raw.InitiateMultipartUploadAsync(_bucket, "exports/team/y/y.jsonl")).UploadId;
+        var abandoned = (await _raw.InitiateMultipartUploadAsync(_bucket, "exports/z/z.jsonl")).UploadId;
+        var age = S3ArtifactStore.UnmarkedUploadAge;
+        S3ArtifactStore.UnmarkedUploadAge = TimeSpan.Zero;
+        try { Assert.Equal(1, _store.RemoveOrphans(_ => false)); }
+        finally { S3ArtifactStore.UnmarkedUploadAge = age; }
+        var open = (_raw.ListMultipartUploadsAsync(_bucket).GetAwaiter().GetResult().MultipartUploads ?? []).Select(u => u.UploadId).ToList();
+        Assert.Contains(foreign, open);
+        Assert.Contains(innerUpload, open);
+        Assert.DoesNotContain(abandoned, open);
+
+        _store.Delete("team");
+        Assert.Null(_store.ReadManifest("team"));
+        Assert.Equal(x, Read("exports/team/x/x.jsonl"));
+        Assert.Equal("run-x", inner.ReadManifest("x")!.RunId);
+    }
 
     [ServiceFact(UrlVariable)]
     public async Task A_file_over_100_MB_streams_through_a_multipart_upload_in_bounded_memory()
@@ -453,7 +493,7 @@ public sealed class S3StorageTests : IDisposable
         Assert.Contains("enc:v1:", stored);
         Assert.DoesNotContain(_secret, _target.ToString());
 
-        var wrongSecret = _target with { Name = "wrong", ProtectedSecretAccessKey = _home.Service.Vault.Protect("not-the-secret-" + _secret[..4]) };
+        var wrongSecret = _target with { Name = "wrong", Prefix = "wrong/", ProtectedSecretAccessKey = _home.Service.Vault.Protect("not-the-secret-" + _secret[..4]) };
         _home.Service.RegisterStorage(wrongSecret, replace: false);
         var error = Assert.Throws<ExportException>(() => _home.Service.StoreOf("wrong").ReadManifest("anything"));
         Assert.Contains("refused the credentials", error.Message);

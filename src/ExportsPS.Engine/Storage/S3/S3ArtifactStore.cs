@@ -197,7 +197,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             using var response = Call(() => _client.GetObjectAsync(_target.Bucket, newest.Key), "read the manifest");
             using var memory = new MemoryStream();
             response.ResponseStream.CopyTo(memory);
-            return ArtifactManifest.FromJson(memory.ToArray());
+            return ArtifactManifest.FromJson(memory.ToArray(), exportName);
         }
         catch (ExportException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
         {
@@ -317,7 +317,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         {
             var head = _client.GetObjectMetadataAsync(_target.Bucket, key).GetAwaiter().GetResult();
             if (head.Metadata[RunMetadata] != originRunId) return false;
-            var manifest = ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson));
+            var manifest = ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson), ExportNameOf(key)!);
             // A continued upload's marker is written before its object is hashed: hash it now.
             if (manifest.Sha256.Length == 0) manifest = manifest with { Sha256 = HashObject(key, manifest.Bytes, CancellationToken.None) };
             PutManifest(key, manifest, CancellationToken.None);
@@ -365,7 +365,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
                 BucketName = _target.Bucket, Prefix = _target.Prefix, KeyMarker = keyMarker, UploadIdMarker = uploadMarker,
             }), "list multipart uploads");
             foreach (var upload in uploads.MultipartUploads ?? [])
-                if (!kept.Contains(upload.UploadId) && upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
+                if (ExportNameOf(upload.Key) is not null && !kept.Contains(upload.UploadId)
+                    && upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
                     removed += AbortQuietly(upload.Key, upload.UploadId) ? 1 : 0;
             (keyMarker, uploadMarker) = uploads.IsTruncated == true ? (uploads.NextKeyMarker, uploads.NextUploadIdMarker) : (null, null);
         } while (keyMarker is not null);
@@ -386,13 +387,26 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException) { return false; }
     }
 
+    /// <summary>The export a key of this storage belongs to (<c>&lt;prefix&gt;&lt;export&gt;/&lt;export&gt;.&lt;ext&gt;</c>);
+    /// null for any other key: another application's in the same bucket, or another storage's under a longer prefix.</summary>
+    string? ExportNameOf(string key)
+    {
+        if (!key.StartsWith(_target.Prefix, StringComparison.Ordinal)) return null;
+        var parts = key[_target.Prefix.Length..].Split('/');
+        return parts.Length == 2 && ExportNames.IsValid(parts[0]) && parts[1].StartsWith(parts[0] + ".", StringComparison.Ordinal) ? parts[0] : null;
+    }
+
+    /// <summary>The objects directly under <paramref name="prefix"/> (a "folder"): keys further down belong to
+    /// no export of this storage, e.g. to a storage registered with the longer prefix <c>exports/team/</c>.</summary>
     IEnumerable<S3Object> ListKeys(string prefix)
     {
         string? token = null;
         do
         {
-            var page = Call(() => _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _target.Bucket, Prefix = prefix, ContinuationToken = token }),
-                "list objects");
+            var page = Call(() => _client.ListObjectsV2Async(new ListObjectsV2Request
+            {
+                BucketName = _target.Bucket, Prefix = prefix, Delimiter = "/", ContinuationToken = token,
+            }), "list objects");
             foreach (var item in page.S3Objects ?? []) yield return item;
             token = page.IsTruncated == true ? page.NextContinuationToken : null;
         } while (token is not null);

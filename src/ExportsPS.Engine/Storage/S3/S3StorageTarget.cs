@@ -37,6 +37,10 @@ public sealed partial record S3StorageTarget
     [GeneratedRegex(@"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
     private static partial Regex BucketPattern();
 
+    /// <summary>Where the files are: the same location means the same keys, whatever the registration's name.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public (string? Endpoint, string Bucket, string Prefix) Location => (Endpoint?.GetLeftPart(UriPartial.Authority).ToLowerInvariant(), Bucket, Prefix);
+
     public string Describe() => Endpoint is null ? $"s3://{Bucket}/{Prefix}" : $"{Endpoint.GetLeftPart(UriPartial.Authority)}/{Bucket}/{Prefix}";
 
     public void Validate()
