@@ -45,6 +45,34 @@ public sealed class LocalEncryptionTests : IDisposable
             Assert.Throws<ExportException>(() => _home.Service.ReadRecords("sealed", CancellationToken.None).Count()).Code);
     }
 
+    /// <summary>A run killed after writing its manifest temp but before its file's rename leaves both temps. The
+    /// sweep must discard them whatever order the file system lists them in: had it deleted the data temp first, the
+    /// pair would look like a commit torn after the rename, and (encrypted files have no sha256 to check) the dead
+    /// run's manifest would be published over the old file, which then fails every download.</summary>
+    [Fact]
+    public void A_run_killed_before_its_files_rename_leaves_the_old_file_and_manifest_served()
+    {
+        var old = RunSealed();
+        Assert.Equal(RunStatus.Completed, old.Status);
+        var folder = Path.GetDirectoryName(FilePath)!;
+        var oldManifest = File.ReadAllBytes(FilePath + ".manifest.json");
+        for (var i = 0; i < 8; i++) // several run ids: directory listing order follows the names' hashes
+        {
+            var dead = Guid.NewGuid().ToString("N");
+            var dataTemp = Path.Combine(folder, $".tmp-{dead}-sealed.jsonl");
+            var deadManifest = System.Text.Json.Nodes.JsonNode.Parse(oldManifest)!;
+            deadManifest["runId"] = dead;
+            deadManifest["records"] = 1;
+            if (i % 2 == 0) File.WriteAllBytes(dataTemp, [1, 2, 3]);
+            File.WriteAllText(dataTemp + ".manifest.json", deadManifest.ToJsonString());
+            if (i % 2 == 1) File.WriteAllBytes(dataTemp, [1, 2, 3]);
+            _home.Service.Recover();
+            Assert.Equal(old.Id, _home.Service.RequireArtifact("sealed").RunId);
+            Assert.Equal(["sealed.jsonl", "sealed.jsonl.manifest.json"], Directory.EnumerateFiles(folder).Select(Path.GetFileName).Order());
+        }
+        Assert.Equal(2000, _home.Service.ReadRecords("sealed", CancellationToken.None, _key).Count());
+    }
+
     [Theory]
     [InlineData("flip")]
     [InlineData("truncate")]

@@ -150,7 +150,11 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
     {
         if (!Directory.Exists(_root)) return 0;
         var removed = 0;
-        foreach (var file in Directory.EnumerateFiles(_root, TempPrefix + "*", SearchOption.AllDirectories).ToList())
+        // Manifest temps first: a data temp deleted before its manifest temp is looked at would make a run that died
+        // before its file's rename look like one that died after it, and its manifest would be published over the old file.
+        var temps = Directory.EnumerateFiles(_root, TempPrefix + "*", SearchOption.AllDirectories)
+            .OrderBy(file => file.EndsWith(ManifestSuffix, StringComparison.Ordinal) ? 0 : 1).ToList();
+        foreach (var file in temps)
         {
             var match = TempFilePattern().Match(Path.GetFileName(file));
             if (!match.Success || isActiveRun(match.Groups["run"].Value)) continue;
@@ -265,7 +269,13 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             var finalPath = Path.Combine(_folder, _fileName);
             var manifestPath = finalPath + ManifestSuffix;
             var manifestTemp = Path.Combine(_folder, $"{Path.GetFileName(_tempPath)}{ManifestSuffix}");
-            await File.WriteAllBytesAsync(manifestTemp, manifest.ToJson(), cancellationToken);
+            // Durable before its rename, like the file: after a power cut the rename may survive and the bytes not,
+            // leaving a zero-length manifest beside a good file.
+            await using (var manifestFile = new FileStream(manifestTemp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                await manifestFile.WriteAsync(manifest.ToJson(), cancellationToken);
+                manifestFile.Flush(flushToDisk: true);
+            }
             // Artifact first, then manifest: a reader that sees a new file with the old manifest detects
             // the sha256 mismatch and re-reads the manifest (see ArtifactReader).
             File.Move(_tempPath, finalPath, overwrite: true);
