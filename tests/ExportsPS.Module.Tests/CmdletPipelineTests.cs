@@ -200,6 +200,20 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal(["1", "3"], hits.Select(h => h.ToString()).OrderBy(x => x).ToArray());
     }
 
+    /// <summary>Valid files -AsObject used to stop on: a lone surrogate escape (common in data from JavaScript) in a
+    /// value or a key is read as U+FFFD, as everywhere else in the engine; a tiny number stays a number, not 0.</summary>
+    [Fact]
+    public void As_object_reads_lone_surrogates_and_tiny_numbers()
+    {
+        var file = Path.Combine(_ps.Home, "odd.jsonl");
+        File.WriteAllText(file, "{\"id\":1,\"msg\":\"bad \\ud800 half\",\"tiny\":1e-30,\"\\udc00key\":true}\n");
+        _ps.Ok($"Import-ExportData -Index odd -Path '{file}' | Out-Null");
+        var record = _ps.Ok("New-Export odd -Index odd -Query '*' -Format jsonl | Out-Null; Receive-ExportFile odd -AsObject").Single();
+        Assert.Equal("bad \uFFFD half", record.Properties["msg"].Value);
+        Assert.Equal(1e-30, Assert.IsType<double>(record.Properties["tiny"].Value));
+        Assert.Equal(true, record.Properties["\uFFFDkey"].Value);
+    }
+
     [Fact]
     public void Get_export_index_lists_fields_and_types()
     {

@@ -56,6 +56,23 @@ public static class JsonText
         }
     }
 
+    /// <summary>A property's name, repaired where <see cref="JsonProperty.Name"/> would throw (a lone surrogate escape).</summary>
+    public static string Name(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            // The property's raw text is "name": value, and an escape never holds an unescaped quote.
+            var raw = Encoding.UTF8.GetBytes(property.ToString());
+            var end = 1;
+            while (raw[end] != (byte)'"') end += raw[end] == (byte)'\\' ? 2 : 1;
+            return DecodeLossy(raw.AsSpan(1, end - 1), escaped: true);
+        }
+    }
+
     /// <summary>The string token's value as valid UTF-8.</summary>
     public static byte[] Utf8Lossy(ReadOnlySpan<byte> raw, bool escaped) => Encoding.UTF8.GetBytes(DecodeLossy(raw, escaped));
 }

@@ -14,8 +14,12 @@ internal static class JsonObjects
     {
         JsonValueKind.Object => ToPSObject(element),
         JsonValueKind.Array => element.EnumerateArray().Select(ToPowerShell).ToArray(),
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetInt64(out var l) ? l : element.TryGetDecimal(out var m) ? m : element.GetDouble(),
+        // Lossy like the rest of the engine: a lone surrogate escape is U+FFFD, not an exception mid-pipeline.
+        JsonValueKind.String => Engine.Json.JsonText.String(element),
+        // Decimal keeps 0.1 exact, but a value below its 28 decimal places (1e-30) would become 0: a double then.
+        JsonValueKind.Number => element.TryGetInt64(out var l) ? l
+            : element.TryGetDecimal(out var m) && (m != 0m || element.GetDouble() == 0d) ? m
+            : element.GetDouble(),
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         _ => null,
@@ -27,8 +31,9 @@ internal static class JsonObjects
         foreach (var property in element.EnumerateObject())
         {
             // Duplicate keys: the last one wins, as in ConvertFrom-Json.
-            result.Properties.Remove(property.Name);
-            result.Properties.Add(new PSNoteProperty(property.Name, ToPowerShell(property.Value)));
+            var name = Engine.Json.JsonText.Name(property);
+            result.Properties.Remove(name);
+            result.Properties.Add(new PSNoteProperty(name, ToPowerShell(property.Value)));
         }
         return result;
     }

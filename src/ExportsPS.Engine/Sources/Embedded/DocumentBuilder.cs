@@ -99,7 +99,8 @@ internal sealed class DocumentBuilder
     {
         foreach (var property in obj.EnumerateObject())
         {
-            var path = prefix.Length == 0 ? property.Name : prefix + "." + property.Name;
+            var name = Json.JsonText.Name(property);
+            var path = prefix.Length == 0 ? name : prefix + "." + name;
             AddValue(document, property.Value, path);
         }
     }
