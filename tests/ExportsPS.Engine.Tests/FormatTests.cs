@@ -206,6 +206,13 @@ public sealed class FormatTests
     }
 
     [Fact]
+    public void Jsonl_puts_a_pretty_printed_document_on_one_line_with_its_strings_untouched()
+    {
+        var pretty = "{\n  \"a\": \"x y\\n\\\" }\",\r\n  \"b\": [ 1, 2 ],\n\t\"c\": {}\n}";
+        Assert.Equal("{\"a\":\"x y\\n\\\" }\",\"b\":[1,2],\"c\":{}}\n{\"d\": 1}\n", WriteAll(new JsonLinesFormat(), Export, [], pretty, "{\"d\": 1}"));
+    }
+
+    [Fact]
     public void Jsonl_passes_bytes_through_one_per_line()
     {
         Assert.Equal("{\"a\":1}\n{\"b\":\"é\"}\n", WriteAll(new JsonLinesFormat(), Export, [], """{"a":1}""", """{"b":"é"}"""));

@@ -40,7 +40,8 @@ public sealed class JsonArrayFormat : ExportFormat
     }
 }
 
-/// <summary>jsonl: one <c>_source</c> document per line. Bytes pass through untouched.</summary>
+/// <summary>jsonl: one <c>_source</c> document per line. Bytes pass through untouched, except line breaks
+/// between tokens (OpenSearch returns <c>_source</c> exactly as it was indexed, pretty-printed or not).</summary>
 public sealed class JsonLinesFormat : ExportFormat
 {
     public override string Name => "jsonl";
@@ -65,8 +66,28 @@ public sealed class JsonLinesFormat : ExportFormat
 
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {
-            output.Write(sourceJson);
+            // A JSON string cannot hold a raw line break, so any in the document is whitespace that would split it.
+            if (sourceJson.IndexOfAny((byte)'\n', (byte)'\r') < 0) output.Write(sourceJson);
+            else WriteWithoutWhitespace(sourceJson);
             output.WriteByte((byte)'\n');
+        }
+
+        /// <summary>The document with the whitespace between its tokens dropped; strings are copied as they are.</summary>
+        void WriteWithoutWhitespace(ReadOnlySpan<byte> json)
+        {
+            bool inString = false, escaped = false;
+            foreach (var b in json)
+            {
+                if (inString)
+                {
+                    if (escaped) escaped = false;
+                    else if (b == (byte)'\\') escaped = true;
+                    else if (b == (byte)'"') inString = false;
+                }
+                else if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') continue;
+                else if (b == (byte)'"') inString = true;
+                output.WriteByte(b);
+            }
         }
 
         public void WriteEnd() { }
