@@ -72,6 +72,31 @@ public sealed class FormatTests
         Assert.Equal(expectedCell, csv["v\n".Length..].TrimEnd('\n'));
     }
 
+    /// <summary>A number is a value, not a formula; nor is a lone "-" (the log placeholder). Several values joined
+    /// into one cell are text again, and neutralised when they start like a formula.</summary>
+    [Theory]
+    [InlineData("""{"v":-5}""", "-5")]
+    [InlineData("""{"v":-1.5e3}""", "-1.5e3")]
+    [InlineData("""{"v":"-"}""", "-")]
+    [InlineData("""{"v":"-5"}""", "\"'-5\"")]
+    [InlineData("""{"v":[-5,"=x"]}""", "\"'-5|=x\"")]
+    public void Csv_leaves_numbers_and_a_lone_dash_as_they_are(string record, string expectedCell)
+    {
+        var csv = WriteAll(new CsvFormat(), Export, ["v"], record);
+        Assert.Equal(expectedCell, csv["v\n".Length..].TrimEnd('\n'));
+    }
+
+    /// <summary>Without -Field the header comes from the index, so from whoever wrote its documents: a name that
+    /// starts like a formula is neutralised too, a plain field path such as @timestamp is not.</summary>
+    [Fact]
+    public void Csv_neutralises_header_names_that_start_like_a_formula_but_not_field_paths()
+    {
+        var csv = WriteAll(new CsvFormat(), Export, ["@timestamp", "=HYPERLINK(\"http://x\")", "-a b", "user.name"], "{}");
+        Assert.Equal("@timestamp,\"'=HYPERLINK(\"\"http://x\"\")\",\"'-a b\",user.name", csv.Split('\n')[0]);
+        var plain = WriteAll(new CsvFormat(), Export with { NeutralizeCsvFormulas = false }, ["=x"], "{}");
+        Assert.Equal("=x", plain.Split('\n')[0]);
+    }
+
     [Fact]
     public void Csv_formula_neutralising_can_be_turned_off()
     {
@@ -128,7 +153,7 @@ public sealed class FormatTests
                 JsonValueKind.Array => string.Join(CsvFormat.ValueSeparator, element.EnumerateArray().Select(item => item.GetString())),
                 _ => element.GetRawText(), // numbers keep their JSON text; true/false
             };
-            return text.Length > 0 && CsvFormat.FormulaCharacters.Contains(text[0]) ? "'" + text : text;
+            return element.ValueKind != JsonValueKind.Number && text is not ("-" or "+") && text.Length > 0 && CsvFormat.FormulaCharacters.Contains(text[0]) ? "'" + text : text;
         }
     }
 

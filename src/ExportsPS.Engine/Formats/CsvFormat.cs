@@ -86,13 +86,19 @@ public sealed class CsvFormat : ExportFormat
             _csv = CsvWriter.Create(output, new CsvWriterOptions { NewLine = "\n" }, true);
         }
 
-        /// <summary>Written directly: the header is ours, not data, so formula protection must not turn
-        /// <c>@timestamp</c> into <c>'@timestamp</c>. Nothing has gone through the CsvWriter yet.</summary>
+        /// <summary>Written directly (nothing has gone through the CsvWriter yet). Without -Field the names come from
+        /// the index, so from whoever wrote its documents: a name that starts like a formula is neutralised like a
+        /// cell, unless it is a plain field path (<c>@timestamp</c> stays as it is; <c>=HYPERLINK(…)</c> does not).</summary>
         public void WriteStart()
         {
-            var header = string.Join(',', _header.Select(Quote)) + "\n";
+            var header = string.Join(',', _header.Select(name =>
+                _neutralize && name.Length > 0 && name[0] < 128 && FormulaStarts[name[0]] && !IsPlainFieldPath(name)
+                    ? "\"'" + name.Replace("\"", "\"\"") + "\""
+                    : Quote(name))) + "\n";
             _output.Write(Encoding.UTF8.GetBytes(header));
         }
+
+        static bool IsPlainFieldPath(string name) => name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@');
 
         public void WriteRecord(ReadOnlySpan<byte> sourceJson)
         {
@@ -100,11 +106,15 @@ public sealed class CsvFormat : ExportFormat
             for (var i = 0; i < _extractor.Count; i++)
             {
                 var cell = _extractor[i];
-                if (_neutralize && cell.Length > 0 && FormulaStarts[cell[0]]) WriteNeutralized(cell);
+                if (_neutralize && NeedsNeutralizing(cell) && !_extractor.IsNumber(i)) WriteNeutralized(cell);
                 else _csv.WriteField(cell); // UTF-8 straight from the document: quoted only if it must be
             }
             _csv.EndRecord();
         }
+
+        /// <summary>Starts like a formula. A lone "-" (the log placeholder for "none") or "+" cannot be one.</summary>
+        static bool NeedsNeutralizing(ReadOnlySpan<byte> cell) =>
+            cell.Length > 0 && FormulaStarts[cell[0]] && !(cell.Length == 1 && cell[0] is (byte)'-' or (byte)'+');
 
         /// <summary>A cell a spreadsheet would evaluate: a leading <c>'</c> makes it text, and it is quoted, as
         /// OWASP advises for CSV injection.</summary>

@@ -34,6 +34,9 @@ public sealed class ColumnExtractor
     /// <summary>The UTF-8 text of column <paramref name="index"/> for the last extracted document.</summary>
     public ReadOnlySpan<byte> this[int index] => _columns[index].Text;
 
+    /// <summary>Whether column <paramref name="index"/> holds exactly one JSON number (-5 is a value, not a formula).</summary>
+    public bool IsNumber(int index) => _columns[index].IsNumber;
+
     public void Extract(ReadOnlySpan<byte> document)
     {
         foreach (var column in _columns) column.Clear();
@@ -105,6 +108,7 @@ public sealed class ColumnExtractor
                 column.Append("false"u8);
                 break;
             default: // numbers keep their JSON text exactly
+                column.IsNumber = column.Text.Length == 0;
                 column.Append(reader.ValueSpan);
                 break;
         }
@@ -118,12 +122,15 @@ public sealed class ColumnExtractor
 
         public ReadOnlySpan<byte> Text => _bytes.AsSpan(0, _length);
 
-        public void Clear() { _length = 0; _any = false; }
+        public bool IsNumber { get; set; }
+
+        public void Clear() { _length = 0; _any = false; IsNumber = false; }
 
         public void Separate(byte separator)
         {
             if (_any)
             {
+                IsNumber = false;
                 Ensure(1);
                 _bytes[_length++] = separator;
             }
