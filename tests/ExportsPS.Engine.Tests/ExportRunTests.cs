@@ -4,6 +4,7 @@ using System.Text.Json;
 using ExportsPS.Engine.Exports;
 using ExportsPS.Engine.Runs;
 using ExportsPS.Engine.Sample;
+using ExportsPS.Engine.Sources.Embedded;
 
 namespace ExportsPS.Engine.Tests;
 
@@ -35,5 +36,23 @@ public sealed class ExportRunTests : IDisposable
         }
         Assert.Equal(run.Records, lines);
         Assert.Equal(manifest.Records, lines);
+    }
+
+    /// <summary>A csv without -Field takes the index's first fields; the ones it leaves out are named in a
+    /// warning, not dropped in silence. An index that fits gets no warning.</summary>
+    [Fact]
+    public void Csv_without_fields_warns_about_the_fields_it_leaves_out()
+    {
+        var wide = Enumerable.Range(0, 31).ToDictionary(i => $"f{i:00}", i => (object)i);
+        _home.Service.Import("wide", [JsonSerializer.SerializeToElement(wide)], new ImportOptions(), null, CancellationToken.None);
+        var run = _home.Run(new ExportDefinition { Name = "wide-csv", Index = "wide", Query = "*", Format = "csv" });
+        Assert.Equal(RunStatus.Completed, run.Status);
+        var warning = Assert.Single(run.Warnings);
+        Assert.Contains("takes the first 25 of the index's 31 fields; 6 are not in the file (f25, f26, f27, f28, f29, …)", warning);
+        Assert.Equal(25, File.ReadLines(Path.Combine(_home.Home.ExportsFolder, "wide-csv", "wide-csv.csv")).First().Split(',').Length);
+
+        var narrow = Enumerable.Range(0, 25).ToDictionary(i => $"g{i:00}", i => (object)i);
+        _home.Service.Import("narrow", [JsonSerializer.SerializeToElement(narrow)], new ImportOptions(), null, CancellationToken.None);
+        Assert.Empty(_home.Run(new ExportDefinition { Name = "narrow-csv", Index = "narrow", Query = "*", Format = "csv" }).Warnings);
     }
 }

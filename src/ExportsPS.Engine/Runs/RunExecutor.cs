@@ -133,6 +133,11 @@ public sealed class RunExecutor
             var columns = resume?.Columns ?? (format.NeedsColumns
                 ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index, token))
                 : export.Fields);
+            if (resume is null && format.NeedsColumns && export.Fields.Count == 0 && columns.Count == FieldPatterns.DefaultColumnCount
+                && source.ExpandFields(export.Index, ["*"], token).Except(columns).ToList() is { Count: > 0 } left)
+                Warn($"Without -Field, {format.Name} takes the first {columns.Count} of the index's {columns.Count + left.Count} fields; " +
+                     $"{left.Count} are not in the file ({string.Join(", ", left.Take(5))}{(left.Count > 5 ? ", …" : "")}). " +
+                     "Name the columns with Set-Export -Field (patterns such as source.* work).");
             var fileName = FileNameOf(export, format);
             IResumableWrite? continued = null;
             if (resume is not null)

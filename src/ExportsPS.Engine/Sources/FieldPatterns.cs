@@ -9,6 +9,10 @@ public static class FieldPatterns
 {
     public static bool IsPattern(string field) => field.IndexOfAny(['*', '?']) >= 0;
 
+    /// <summary>How many of an index's fields a csv without -Field takes, @timestamp first: a readable sheet, not
+    /// every one of an ECS index's hundreds. A run that leaves fields out says so in a warning.</summary>
+    public const int DefaultColumnCount = 25;
+
     /// <summary>Each pattern becomes the known fields it matches (in <paramref name="known"/>'s order);
     /// exact names stay as given. A pattern matching nothing is an error, not a silently empty column set.</summary>
     public static IReadOnlyList<string> Expand(IReadOnlyList<string> fields, IReadOnlyList<string> known, string index)

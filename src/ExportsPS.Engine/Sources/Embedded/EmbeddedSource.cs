@@ -27,7 +27,7 @@ public sealed class EmbeddedSource : IRecordSource
     public IReadOnlyList<string> DefaultColumns(string index, CancellationToken cancellationToken = default)
     {
         var mapping = _store.LoadMappingOf(index, _store.RequireExisting(index));
-        return mapping.DefaultColumns.Count > 0 ? mapping.DefaultColumns : mapping.FieldOrder.Take(25).ToList();
+        return mapping.DefaultColumns.Count > 0 ? mapping.DefaultColumns : mapping.FieldOrder.Take(FieldPatterns.DefaultColumnCount).ToList();
     }
 
     public IReadOnlyList<string> ExpandFields(string index, IReadOnlyList<string> fields, CancellationToken cancellationToken = default)

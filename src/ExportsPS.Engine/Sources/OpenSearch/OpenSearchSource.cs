@@ -510,7 +510,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
 
         public IReadOnlyList<string> DefaultColumns()
         {
-            var columns = _leaves.Where(f => f == "@timestamp").Concat(_leaves.Where(f => f != "@timestamp")).Take(25).ToList();
+            var columns = _leaves.Where(f => f == "@timestamp").Concat(_leaves.Where(f => f != "@timestamp")).Take(FieldPatterns.DefaultColumnCount).ToList();
             return columns;
         }
     }
