@@ -242,6 +242,25 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.Combine(_home.Root, "downloads"), "*", SearchOption.AllDirectories), p => !into.StartsWith(p));
     }
 
+    /// <summary>A removed export whose file could not be deleted (S3 unreachable, a file held open) leaves its
+    /// manifest behind: a new export of the same name has never run, so it neither serves that file nor takes its
+    /// -Since LastRun mark from it.</summary>
+    [Fact]
+    public void A_new_export_does_not_inherit_a_removed_namesakes_leftover_file()
+    {
+        _home.LoadSample(SampleKind.Events, 50);
+        _home.Run(new ExportDefinition { Name = "reborn", Query = "*", SinceLastRun = true });
+        _home.Catalog.RemoveExport("reborn"); // Remove-Export whose storage delete then failed
+        Assert.True(File.Exists(Path.Combine(ExportFolder("reborn"), "reborn.jsonl.manifest.json")));
+
+        _home.Service.Create(new ExportDefinition { Name = "reborn", Query = "*", SinceLastRun = true });
+        var error = Assert.Throws<ExportException>(() => _home.Service.RequireArtifact("reborn"));
+        Assert.Equal(ExportErrorCode.RunNotCompleted, error.Code);
+        var run = _home.Service.Start("reborn", RunTrigger.Manual).Completion.GetAwaiter().GetResult();
+        Assert.Equal(50, run.Records); // from the beginning, not after the leftover's mark
+        Assert.Equal(run.Id, _home.Service.RequireArtifact("reborn").RunId);
+    }
+
     [Fact]
     public void Receive_refuses_an_export_without_a_completed_run()
     {

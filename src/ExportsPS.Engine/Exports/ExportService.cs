@@ -127,7 +127,7 @@ public sealed class ExportService
             try
             {
                 var store = StoreOf(export.Storage);
-                if (store.ReadManifest(export.Name) is { } manifest && ExpiryOf(export, manifest) is { } expires && expires <= now
+                if (RunExecutor.CurrentManifest(Catalog, store, export) is { } manifest && ExpiryOf(export, manifest) is { } expires && expires <= now
                     && (confirm is null || confirm(export.Name)) && store.DeleteExpired(export.Name, manifest))
                 {
                     Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
@@ -410,7 +410,7 @@ public sealed class ExportService
     public ArtifactManifest RequireArtifact(string name)
     {
         var export = Get(name);
-        var manifest = StoreOf(export.Storage).ReadManifest(export.Name);
+        var manifest = RunExecutor.CurrentManifest(Catalog, StoreOf(export.Storage), export);
         if (manifest is not null) manifest = manifest with { ExpiresAt = ExpiryOf(export, manifest) };
         if (manifest is { ExpiresAt: { } expires } && expires <= DateTimeOffset.UtcNow)
             throw new ExportException(ExportErrorCode.ArtifactExpired,

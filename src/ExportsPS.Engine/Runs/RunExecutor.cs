@@ -108,7 +108,7 @@ public sealed class RunExecutor
                 // half-open): documents are shipped once. One indexed late with an older timestamp is not (documented).
                 to ??= now;
                 highWaterMark = to;
-                if (store.ReadManifest(export.Name)?.HighWaterMark is { } previous && (from is null || previous >= from))
+                if (CurrentManifest(_catalog, store, export)?.HighWaterMark is { } previous && (from is null || previous >= from))
                     from = previous;
             }
             var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices, resume?.Positions);
@@ -381,6 +381,15 @@ public sealed class RunExecutor
         _catalog.Audit(Catalog.AuditEvents.QuotaRefused, export.Name, null, "scheduler/runner@" + _host, message, now);
         throw new ExportException(ExportErrorCode.QuotaExceeded, message, export.Tenant);
     }
+
+    /// <summary>The export's file as its storage describes it, if one of this export's runs (in this catalog) wrote it.
+    /// A removed export whose files could not be deleted (storage unreachable) leaves a manifest a new export of the
+    /// same name must not serve, nor take its -Since LastRun mark from; so does another catalog sharing the storage.</summary>
+    public static ArtifactManifest? CurrentManifest(IExportCatalog catalog, IArtifactStore store, ExportDefinition export) =>
+        store.ReadManifest(export.Name) is { } manifest
+        && catalog.FindRun(manifest.RunId) is { } run && string.Equals(run.ExportName, export.Name, StringComparison.OrdinalIgnoreCase)
+            ? manifest
+            : null;
 
     public static string FileNameOf(ExportDefinition export, ExportFormat format) =>
         $"{export.Name}.{format.FileExtension}{(export.Compression == CompressionKind.Gzip ? ".gz" : "")}";
