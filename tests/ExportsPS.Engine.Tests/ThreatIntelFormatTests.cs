@@ -114,6 +114,11 @@ public sealed class ThreatIntelFormatTests
     [InlineData(null, "needs a distribution level")]
     [InlineData("Everyone", "is not a MISP distribution level")]
     [InlineData("7", "is not a MISP distribution level")]
+    // MISP refuses an event with 5 and an event with 4 but no sharing_group_id, which an export cannot name.
+    [InlineData("5", "is for attributes and objects")]
+    [InlineData("Inherit", "is for attributes and objects")]
+    [InlineData("4", "needs the id of a sharing group")]
+    [InlineData("SharingGroup", "needs the id of a sharing group")]
     public void Misp_requires_a_valid_distribution(string? distribution, string message)
     {
         var options = distribution is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["distribution"] = distribution };
