@@ -183,6 +183,43 @@ public sealed class ThreatIntelFormatTests
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
     }
 
+    /// <summary>A source event marked TLP:RED whose attributes carry no TLP of their own, one of them and one object
+    /// shared with a sharing group of the source instance (id 7 there, meaningless anywhere else).</summary>
+    const string RedEvent = """{"Event":{"uuid":"e-red","info":"Red","Tag":[{"name":"tlp:red","colour":"#CC0033"},{"name":"osint"}],"Attribute":[{"uuid":"r-1","type":"domain","value":"red.example","to_ids":true,"distribution":"4","sharing_group_id":"7","Tag":[{"name":"osint"}]}],"Object":[{"name":"file","distribution":"4","sharing_group_id":"7","Attribute":[{"uuid":"r-2","type":"md5","object_relation":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","to_ids":true,"distribution":"2"}]}]}}""";
+
+    [Fact]
+    public void Misp_keeps_the_source_events_tags_on_its_attributes_and_never_opens_a_sharing_group()
+    {
+        var (output, warnings) = Write(new MispFormat(), Export, RedEvent);
+        Assert.Empty(warnings);
+        using var doc = JsonDocument.Parse(output);
+        var evt = doc.RootElement.GetProperty("Event");
+        var attribute = Assert.Single(evt.GetProperty("Attribute").EnumerateArray());
+        Assert.Equal(["osint", "tlp:red"], attribute.GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal("#CC0033", attribute.GetProperty("Tag")[1].GetProperty("colour").GetString());
+        Assert.Equal("0", attribute.GetProperty("distribution").GetString());
+        var item = Assert.Single(evt.GetProperty("Object").EnumerateArray());
+        Assert.Equal("0", item.GetProperty("distribution").GetString());
+        var objectAttribute = item.GetProperty("Attribute")[0];
+        Assert.Equal("2", objectAttribute.GetProperty("distribution").GetString());
+        Assert.Equal(["tlp:red", "osint"], objectAttribute.GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.DoesNotContain("sharing_group_id", output);
+        var errors = SharedReference.Misp.Validate(output);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
+    }
+
+    [Fact]
+    public void Stix_labels_every_object_and_the_report_with_the_source_events_tags()
+    {
+        var (output, _) = Write(new StixFormat(), StixExport, RedEvent);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var labelled = objects.Where(o => o.GetProperty("type").GetString() is "indicator" or "report").ToList();
+        Assert.Equal(3, labelled.Count);
+        Assert.All(labelled, o => Assert.Contains("tlp:red", o.GetProperty("labels").EnumerateArray().Select(l => l.GetString())));
+        AssertValid(output);
+    }
+
     [Fact]
     public void Misp_reads_back_attributes_as_records()
     {

@@ -19,6 +19,11 @@ public static class MispDistribution
         ["Inherit"] = Inherit, ["InheritEvent"] = Inherit, ["Inherit event"] = Inherit,
     };
 
+    /// <summary>An attribute's or object's own level as it may travel into the exported event: a sharing group
+    /// (4) becomes 0, your organisation only. Its group does not exist on the importing instance, so no level
+    /// there means the same; 0 is the one that can never share it wider than the group did.</summary>
+    public static string? Portable(string? level) => level?.Trim() == "4" ? "0" : level;
+
     public static readonly string Accepted = "0 (Organisation), 1 (Community), 2 (Connected) or 3 (All)";
 
     /// <summary>The exported event's level as MISP writes it ("0".."3"); throws a clear error when missing,

@@ -24,6 +24,7 @@ internal sealed class StixWriter : IRecordFormatter
         public string? Info;
         public string? Published;
         public readonly List<string> Refs = new();
+        public readonly List<string> EventTags = new();
     }
 
     public StixWriter(Stream output, FormatContext context)
@@ -75,22 +76,25 @@ internal sealed class StixWriter : IRecordFormatter
             var info = MispAttributeMapper.Text(e, "info");
             if (e.TryGetProperty("Attribute", out var attributes) && attributes.ValueKind == JsonValueKind.Array)
                 foreach (var attribute in attributes.EnumerateArray())
-                    Attribute(attribute, eventUuid, info);
+                    Attribute(attribute, eventUuid, info, e);
             // Object attributes join the event's report like plain attributes, so nothing in an event is dropped.
             if (e.TryGetProperty("Object", out var objects) && objects.ValueKind == JsonValueKind.Array)
                 foreach (var item in objects.EnumerateArray())
                     if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("Attribute", out var objectAttributes) && objectAttributes.ValueKind == JsonValueKind.Array)
                         foreach (var attribute in objectAttributes.EnumerateArray())
-                            Attribute(attribute, eventUuid, info);
+                            Attribute(attribute, eventUuid, info, e);
+            var group = GroupOf(eventUuid, info);
+            foreach (var (name, _) in MispAttributeMapper.Tags(e))
+                if (!group.EventTags.Contains(name)) group.EventTags.Add(name);
             _json.Flush();
             return;
         }
         var (summaryUuid, summaryInfo) = MispAttributeMapper.EventSummaryOf(root);
-        Attribute(root, summaryUuid, summaryInfo);
+        Attribute(root, summaryUuid, summaryInfo, null);
         _json.Flush(); // hand each record's objects to the stream; the writer must not buffer the bundle
     }
 
-    void Attribute(JsonElement attribute, string? eventUuid, string? eventInfo)
+    void Attribute(JsonElement attribute, string? eventUuid, string? eventInfo, JsonElement? sourceEvent)
     {
         var type = MispAttributeMapper.Text(attribute, "type");
         var value = MispAttributeMapper.Text(attribute, "value");
@@ -108,7 +112,7 @@ internal sealed class StixWriter : IRecordFormatter
         var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
         group.Published ??= created;
         var toIds = MispAttributeMapper.ToIds(attribute);
-        var labels = Labels(attribute, type, toIds);
+        var labels = Labels(attribute, sourceEvent, type, toIds);
         string? id;
         if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
         else if (toIds && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
@@ -138,16 +142,15 @@ internal sealed class StixWriter : IRecordFormatter
         return group;
     }
 
-    List<string> Labels(JsonElement attribute, string type, bool toIds)
+    /// <summary>MISP type, category and to_ids, then the attribute's tags and its source event's: each object
+    /// stands alone in a bundle, so an event's TLP or other marking must travel with it.</summary>
+    List<string> Labels(JsonElement attribute, JsonElement? sourceEvent, string type, bool toIds)
     {
         var labels = new List<string> { $"misp:type=\"{type}\"" };
         if (MispAttributeMapper.Text(attribute, "category") is { } category) labels.Add($"misp:category=\"{category}\"");
         labels.Add($"misp:to_ids=\"{(toIds ? "True" : "False")}\"");
-        JsonElement tags;
-        if ((attribute.TryGetProperty("Tag", out tags) || attribute.TryGetProperty("tags", out tags)) && tags.ValueKind == JsonValueKind.Array)
-            foreach (var tag in tags.EnumerateArray())
-                if ((tag.ValueKind == JsonValueKind.String ? JsonText.String(tag) : MispAttributeMapper.Text(tag, "name")) is { Length: > 0 } name && !labels.Contains(name))
-                    labels.Add(name);
+        foreach (var (name, _) in MispAttributeMapper.Tags(attribute).Concat(sourceEvent is { } e ? MispAttributeMapper.Tags(e) : []))
+            if (!labels.Contains(name)) labels.Add(name);
         return labels;
     }
 
@@ -272,10 +275,11 @@ internal sealed class StixWriter : IRecordFormatter
             _json.WriteStartArray("object_refs");
             foreach (var reference in group.Refs) _json.WriteStringValue(reference);
             _json.WriteEndArray();
-            if (group.EventUuid is not null)
+            if (group.EventUuid is not null || group.EventTags.Count > 0)
             {
                 _json.WriteStartArray("labels");
-                _json.WriteStringValue("misp:name=\"misp-event\"");
+                if (group.EventUuid is not null) _json.WriteStringValue("misp:name=\"misp-event\"");
+                foreach (var tag in group.EventTags) _json.WriteStringValue(tag);
                 _json.WriteEndArray();
             }
             _json.WriteEndObject();
