@@ -358,6 +358,36 @@ public sealed class ThreatIntelFormatTests
         AssertValid(first);
     }
 
+    /// <summary>Two runs that write one report id must write the same report: a consumer keeps one version per
+    /// id and modified, so different object_refs under one id and modified would silently replace each other.</summary>
+    [Fact]
+    public void Stix_reports_with_different_content_never_share_an_id_and_span_their_members_timestamps()
+    {
+        static JsonElement Report(string[] records, string name)
+        {
+            var (output, _) = Write(new StixFormat(), StixExport, records);
+            AssertValid(output);
+            return JsonDocument.Parse(output).RootElement.GetProperty("objects").EnumerateArray()
+                .Single(o => o.GetProperty("type").GetString() == "report" && o.GetProperty("name").GetString() == name).Clone();
+        }
+        var older = Attribute("domain", "a.example", true, "v1", "e1");
+        var newer = Attribute("domain", "b.example", true, "v2", "e1").Replace("1718755200", "1718841600");
+        var loose = Attribute("domain", "c.example", true, "v3", null);
+        var otherLoose = Attribute("domain", "d.example", true, "v4", null);
+
+        var both = Report([older, newer, loose], "Event e1");
+        Assert.Equal("2024-06-19T00:00:00.000Z", both.GetProperty("created").GetString());
+        Assert.Equal("2024-06-20T00:00:00.000Z", both.GetProperty("modified").GetString());
+        static string?[] Version(JsonElement report) => [.. new[] { "id", "created", "modified" }.Select(p => report.GetProperty(p).GetString())];
+        Assert.Equal(Version(both), Version(Report([newer, older, loose], "Event e1"))); // same content in another order, same report
+        Assert.NotEqual(both.GetProperty("id").GetString(), Report([newer], "Event e1").GetProperty("id").GetString());
+        var updated = older.Replace("1718755200", "1718928000"); // the same attribute, changed since
+        Assert.NotEqual(both.GetProperty("id").GetString(), Report([updated, newer], "Event e1").GetProperty("id").GetString());
+
+        const string ungrouped = "intel-stix: attributes without an event";
+        Assert.NotEqual(Report([loose], ungrouped).GetProperty("id").GetString(), Report([otherLoose], ungrouped).GetProperty("id").GetString());
+    }
+
     [Fact]
     public void Stix_converts_the_attributes_of_event_objects_and_warns_per_bad_record()
     {

@@ -14,7 +14,7 @@ namespace ExportsPS.Engine.Formats.Stix;
 /// vulnerability → a vulnerability; text, comment and any type without a mapping → a custom
 /// x-misp-attribute object (never dropped). MISP type, category, to_ids and tags (the attribute's and its
 /// source event's) become labels.
-/// Ids are UUIDv5 from the source uuid, so re-running on the same data yields the same ids.
+/// Ids are UUIDv5 from the source uuid (a report's from its content), so re-running on the same data yields the same ids.
 /// Capped (default 10,000 records, FormatOptions "stixMaxRecords") before conversion.</summary>
 public sealed class StixFormat : ExportFormat
 {

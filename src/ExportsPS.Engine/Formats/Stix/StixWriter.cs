@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using ExportsPS.Engine.Json;
 using ExportsPS.Engine.Formats.Misp;
@@ -22,8 +24,8 @@ internal sealed class StixWriter : IRecordFormatter
         public readonly string Key = key;
         public readonly string? EventUuid = eventUuid;
         public string? Info;
-        public string? Published;
-        public readonly List<string> Refs = new();
+        /// <summary>Each member's id and timestamp (its created and modified), in first-seen order.</summary>
+        public readonly List<(string Id, string Timestamp)> Refs = new();
         public readonly List<string> EventTags = new();
     }
 
@@ -110,14 +112,13 @@ internal sealed class StixWriter : IRecordFormatter
         var group = GroupOf(eventUuid, eventInfo);
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
-        group.Published ??= created;
         var toIds = MispAttributeMapper.ToIds(attribute);
         var labels = Labels(attribute, sourceEvent, type, toIds);
         string? id;
         if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
         else if (toIds && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
         else id = ObservedData(source, type, value, created, firstSeen, lastSeen, labels) ?? Custom(source, type, value, created, labels, attribute);
-        group.Refs.Add(id);
+        group.Refs.Add((id, created));
     }
 
     /// <summary>The attribute's first_seen or last_seen as a STIX timestamp; null when it has none, or holds
@@ -263,17 +264,22 @@ internal sealed class StixWriter : IRecordFormatter
     {
         foreach (var group in _groups.Where(g => g.Refs.Count > 0))
         {
+            var name = group.Info ?? (group.EventUuid is null ? $"{_context.Export.Name}: attributes without an event" : $"MISP event {group.EventUuid}");
+            var (id, created, modified) = ReportVersion(group, name);
             _json.WriteStartObject();
-            var id = StixFormat.DeterministicId("report", group.EventUuid is null ? "ungrouped:" + _context.Export.Name : "event:" + group.EventUuid);
-            Common("report", id, group.Published ?? _now);
+            _json.WriteString("type", "report");
+            _json.WriteString("spec_version", "2.1");
+            _json.WriteString("id", id);
+            _json.WriteString("created", created);
+            _json.WriteString("modified", modified);
             _json.WriteString("created_by_ref", _identity);
-            _json.WriteString("name", group.Info ?? (group.EventUuid is null ? $"{_context.Export.Name}: attributes without an event" : $"MISP event {group.EventUuid}"));
-            _json.WriteString("published", group.Published ?? _now);
+            _json.WriteString("name", name);
+            _json.WriteString("published", modified);
             _json.WriteStartArray("report_types");
             _json.WriteStringValue("threat-report");
             _json.WriteEndArray();
             _json.WriteStartArray("object_refs");
-            foreach (var reference in group.Refs) _json.WriteStringValue(reference);
+            foreach (var (reference, _) in group.Refs) _json.WriteStringValue(reference);
             _json.WriteEndArray();
             if (group.EventUuid is not null || group.EventTags.Count > 0)
             {
@@ -287,6 +293,23 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteEndArray();
         _json.WriteEndObject();
         _json.Flush();
+    }
+
+    /// <summary>A report's id is a digest of what it says: its event, name, and members with their timestamps.
+    /// One run cannot know what an earlier run wrote, so it cannot keep STIX's versioning rules for an id it
+    /// reuses (created unchanged, modified later whenever anything changes): two runs selecting different
+    /// attributes of one event wrote one id with one modified and different object_refs, and every
+    /// attribute without an event shared one id per export. Now different content is a different report,
+    /// and the same content re-run is the same report, with the same id, created and modified.
+    /// created/modified span the members' timestamps, so a report is never older than what it holds.</summary>
+    (string Id, string Created, string Modified) ReportVersion(Group group, string name)
+    {
+        var content = new StringBuilder(group.EventUuid is null ? "ungrouped\n" : "event:" + group.EventUuid + "\n").Append(name);
+        foreach (var (id, timestamp) in group.Refs.OrderBy(r => r.Id, StringComparer.Ordinal)) content.Append('\n').Append(id).Append(' ').Append(timestamp);
+        var digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(content.ToString())));
+        // Timestamps share one fixed-width format, so they order as text.
+        var timestamps = group.Refs.Select(r => r.Timestamp).ToList();
+        return (StixFormat.DeterministicId("report", "content:" + digest), timestamps.Min(StringComparer.Ordinal)!, timestamps.Max(StringComparer.Ordinal)!);
     }
 
     public void Dispose() => _json.Dispose();
