@@ -389,6 +389,24 @@ public sealed class ThreatIntelFormatTests
     }
 
     [Fact]
+    public void Stix_writes_a_repeated_attribute_once_and_references_it_once()
+    {
+        var repeated = Attribute("domain", "a.example", true, "w1", "e1");
+        // Without uuids, an attribute's id is its event, type and value: these two are one object.
+        const string uuidLess = """{"Event":{"uuid":"e2","info":"Uuid-less","Attribute":[{"type":"url","value":"https://x.example/","category":"Network activity"},{"type":"url","value":"https://x.example/","category":"Payload delivery"}]}}""";
+        var (output, _) = Write(new StixFormat(), StixExport, repeated, uuidLess, repeated);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var ids = objects.Select(o => o.GetProperty("id").GetString()).ToList();
+        Assert.Equal(ids.Distinct().Count(), ids.Count);
+        Assert.Single(objects, o => o.GetProperty("type").GetString() == "indicator");
+        Assert.Single(objects, o => o.GetProperty("type").GetString() == "observed-data");
+        var reports = objects.Where(o => o.GetProperty("type").GetString() == "report").ToList();
+        Assert.Equal([1, 1], reports.Select(r => r.GetProperty("object_refs").GetArrayLength()));
+        AssertValid(output);
+    }
+
+    [Fact]
     public void Stix_converts_the_attributes_of_event_objects_and_warns_per_bad_record()
     {
         const string evt = """{"Event":{"uuid":"e9","info":"With objects","Attribute":[{"uuid":"x-1","type":"domain","value":"a.example","to_ids":true}],"Object":[{"name":"file","Attribute":[{"uuid":"x-2","type":"md5","object_relation":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","to_ids":true},{"uuid":"x-3","type":"filename","object_relation":"filename","value":"a.exe"}]}]}}""";

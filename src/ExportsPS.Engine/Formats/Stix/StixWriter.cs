@@ -16,7 +16,9 @@ internal sealed class StixWriter : IRecordFormatter
     readonly string _now;
     readonly List<Group> _groups = new();
     readonly Dictionary<string, Group> _byEvent = new(StringComparer.Ordinal);
-    readonly HashSet<string> _written = new(StringComparer.Ordinal);
+    readonly HashSet<string> _writtenObservables = new(StringComparer.Ordinal);
+    /// <summary>The SDOs written so far, by id, with their timestamp; the record cap bounds it.</summary>
+    readonly Dictionary<string, string> _writtenSdos = new(StringComparer.Ordinal);
     long _record;
 
     sealed class Group(string key, string? eventUuid)
@@ -24,8 +26,9 @@ internal sealed class StixWriter : IRecordFormatter
         public readonly string Key = key;
         public readonly string? EventUuid = eventUuid;
         public string? Info;
-        /// <summary>Each member's id and timestamp (its created and modified), in first-seen order.</summary>
+        /// <summary>Each member's id and timestamp (its created and modified), in first-seen order, each id once.</summary>
         public readonly List<(string Id, string Timestamp)> Refs = new();
+        public readonly HashSet<string> RefIds = new(StringComparer.Ordinal);
         public readonly List<string> EventTags = new();
     }
 
@@ -113,12 +116,26 @@ internal sealed class StixWriter : IRecordFormatter
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
         var toIds = MispAttributeMapper.ToIds(attribute);
-        var labels = Labels(attribute, sourceEvent, type, toIds);
-        string? id;
-        if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
-        else if (toIds && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
-        else id = ObservedData(source, type, value, created, firstSeen, lastSeen, labels) ?? Custom(source, type, value, created, labels, attribute);
+        var pattern = toIds && type != "vulnerability" ? StixPatterns.For(type, value) : null;
+        var observables = type == "vulnerability" || pattern is not null ? null : StixObservables.For(type, value, source);
+        var kind = type == "vulnerability" ? "vulnerability" : pattern is not null ? "indicator" : observables is not null ? "observed-data" : "x-misp-attribute";
+        var id = StixFormat.DeterministicId(kind, source);
+        // A repeat of a source (one attribute in two hits; a uuid-less one repeated in its event, whose id
+        // is its event, type and value) is the same STIX object: written once, as first seen, and referenced
+        // once per report. Two objects under one id and modified would contradict each other.
+        if (_writtenSdos.TryGetValue(id, out var writtenCreated))
+        {
+            if (group.RefIds.Add(id)) group.Refs.Add((id, writtenCreated));
+            return;
+        }
+        _writtenSdos[id] = created;
+        group.RefIds.Add(id);
         group.Refs.Add((id, created));
+        var labels = Labels(attribute, sourceEvent, type, toIds);
+        if (kind == "vulnerability") Vulnerability(id, value, created, labels, attribute);
+        else if (pattern is not null) Indicator(id, type, pattern, created, labels, attribute);
+        else if (observables is not null) ObservedData(id, observables, created, firstSeen, lastSeen, labels);
+        else Custom(id, type, value, created, labels, attribute);
     }
 
     /// <summary>The attribute's first_seen or last_seen as a STIX timestamp; null when it has none, or holds
@@ -167,9 +184,8 @@ internal sealed class StixWriter : IRecordFormatter
         if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("description", comment);
     }
 
-    string Indicator(string source, string type, string pattern, string created, List<string> labels, JsonElement attribute)
+    void Indicator(string id, string type, string pattern, string created, List<string> labels, JsonElement attribute)
     {
-        var id = StixFormat.DeterministicId("indicator", source);
         _json.WriteStartObject();
         Common("indicator", id, created);
         _json.WriteString("created_by_ref", _identity);
@@ -190,12 +206,10 @@ internal sealed class StixWriter : IRecordFormatter
         }
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
-    string Vulnerability(string source, string value, string created, List<string> labels, JsonElement attribute)
+    void Vulnerability(string id, string value, string created, List<string> labels, JsonElement attribute)
     {
-        var id = StixFormat.DeterministicId("vulnerability", source);
         _json.WriteStartObject();
         Common("vulnerability", id, created);
         _json.WriteString("created_by_ref", _identity);
@@ -212,12 +226,10 @@ internal sealed class StixWriter : IRecordFormatter
         }
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
-    string Custom(string source, string type, string value, string created, List<string> labels, JsonElement attribute)
+    void Custom(string id, string type, string value, string created, List<string> labels, JsonElement attribute)
     {
-        var id = StixFormat.DeterministicId("x-misp-attribute", source);
         _json.WriteStartObject();
         // Shaped like a custom observable (no created/modified): the OASIS bundle schema accepts a custom
         // object only when exactly one of core / cyber-observable-core matches, and an SDO-shaped one matches both.
@@ -230,17 +242,13 @@ internal sealed class StixWriter : IRecordFormatter
         if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("x_misp_comment", comment);
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
-    /// <summary>observed-data and its SCOs; null when the type has no observable mapping.</summary>
-    string? ObservedData(string source, string type, string value, string created, string? firstSeen, string? lastSeen, List<string> labels)
+    /// <summary>observed-data and those of its SCOs not yet written.</summary>
+    void ObservedData(string id, List<Observable> observables, string created, string? firstSeen, string? lastSeen, List<string> labels)
     {
-        var observables = StixObservables.For(type, value, source);
-        if (observables is null) return null;
         foreach (var observable in observables)
-            if (_written.Add(observable.Id)) observable.Write(_json);
-        var id = StixFormat.DeterministicId("observed-data", source);
+            if (_writtenObservables.Add(observable.Id)) observable.Write(_json);
         // STIX requires last_observed >= first_observed. A lone last_seen before the attribute's timestamp opens the
         // span itself; first and last given the wrong way round are swapped (same format: they compare as text).
         var first = firstSeen ?? created;
@@ -257,7 +265,6 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteEndArray();
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
     public void WriteEnd()
