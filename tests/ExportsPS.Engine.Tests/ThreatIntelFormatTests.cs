@@ -265,6 +265,16 @@ public sealed class ThreatIntelFormatTests
         { "regkey|value", "HKCU\\Software\\Run|evil.exe", "[windows-registry-key:key = 'HKEY_CURRENT_USER\\\\Software\\\\Run' AND windows-registry-key:values[*].data = 'evil.exe']" },
         { "AS", "AS64500", "[autonomous-system:number = 64500]" },
         { "mac-address", "00:1A:2B:3C:4D:5E", "[mac-addr:value = '00:1a:2b:3c:4d:5e']" },
+        { "mac-address", "AA-BB-CC-DD-EE-FF", "[mac-addr:value = 'aa:bb:cc:dd:ee:ff']" },
+        // A composite's empty part is left out, not compared with '' (which matches nothing).
+        { "ip-dst|port", "198.51.100.8|", "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.8']" },
+        { "ip-src|port", "198.51.100.7", "[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7']" },
+        { "domain|ip", "evil.example|", "[domain-name:value = 'evil.example']" },
+        { "domain|ip", "|198.51.100.9", "[domain-name:resolves_to_refs[*].value = '198.51.100.9']" },
+        { "filename|md5", "|d41d8cd98f00b204e9800998ecf8427e", "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']" },
+        { "filename|sha1", "a.exe|", "[file:name = 'a.exe']" },
+        { "regkey|value", "HKLM\\Software\\Run|", "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\Software\\\\Run']" },
+        { "regkey|value", "|evil.exe", "[windows-registry-key:values[*].data = 'evil.exe']" },
         { "user-agent", "Mozilla/5.0 (X11)", "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Mozilla/5.0 (X11)']" },
     };
 
@@ -317,6 +327,42 @@ public sealed class ThreatIntelFormatTests
         // user-agent has no observable the OASIS schemas accept here; it becomes the documented custom object.
         Assert.Contains(type == "user-agent" ? "x-misp-attribute" : "observed-data", types);
         AssertValid(observed);
+    }
+
+    /// <summary>Values STIX cannot hold as their type (an indicator would never match, or the bundle would fail
+    /// its schema) are warned about and kept as the custom object, never dropped.</summary>
+    [Theory]
+    [InlineData("mac-address", "AA-BB-CC-DD-EE", "is no MAC address")]
+    [InlineData("mac-address", "gg:bb:cc:dd:ee:ff", "is no MAC address")]
+    [InlineData("ip-dst|port", "198.51.100.8|http", "has port 'http', no port number")]
+    [InlineData("ip-src|port", "198.51.100.8|70000", "has port '70000', no port number")]
+    [InlineData("ip-dst|port", "|443", "has no address")]
+    [InlineData("domain|ip", "|", "has neither part")]
+    [InlineData("AS", "ASX", "is no AS number")]
+    [InlineData("vulnerability", "cve-2021-1", "is no CVE id")]
+    public void Stix_keeps_values_stix_cannot_hold_as_custom_objects_with_a_warning(string type, string value, string problem)
+    {
+        foreach (var toIds in new[] { true, false })
+        {
+            var (output, warnings) = Write(new StixFormat(), StixExport, Attribute(type, value, toIds, "bad-" + type));
+            Assert.Contains(problem, Assert.Single(warnings));
+            using var bundle = JsonDocument.Parse(output);
+            var mapped = bundle.RootElement.GetProperty("objects").EnumerateArray().Where(o => o.GetProperty("type").GetString() is not ("identity" or "report")).ToList();
+            Assert.Equal(value, Assert.Single(mapped, o => o.GetProperty("type").GetString() == "x-misp-attribute").GetProperty("x_misp_value").GetString());
+            Assert.Single(mapped);
+            AssertValid(output);
+        }
+    }
+
+    [Fact]
+    public void Stix_writes_a_cve_id_in_the_form_its_schema_requires()
+    {
+        var (output, warnings) = Write(new StixFormat(), StixExport, Attribute("vulnerability", " cve-2024-3094", true, "u-cve"));
+        Assert.Empty(warnings);
+        using var bundle = JsonDocument.Parse(output);
+        var vulnerability = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "vulnerability");
+        Assert.Equal("CVE-2024-3094", vulnerability.GetProperty("external_references")[0].GetProperty("external_id").GetString());
+        AssertValid(output);
     }
 
     [Theory]

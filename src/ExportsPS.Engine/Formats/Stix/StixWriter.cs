@@ -116,9 +116,13 @@ internal sealed class StixWriter : IRecordFormatter
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
         var toIds = MispAttributeMapper.ToIds(attribute);
-        var pattern = toIds && type != "vulnerability" ? StixPatterns.For(type, value) : null;
-        var observables = type == "vulnerability" || pattern is not null ? null : StixObservables.For(type, value, source);
-        var kind = type == "vulnerability" ? "vulnerability" : pattern is not null ? "indicator" : observables is not null ? "observed-data" : "x-misp-attribute";
+        var (normalised, problem) = StixObservables.Normalise(type, value);
+        if (problem is not null)
+            _context.Warn($"record {_record}: {type} attribute '{value}' {problem}; kept as an x-misp-attribute, not as a STIX {(type == "vulnerability" ? "vulnerability" : toIds ? "indicator" : "observable")}.");
+        var pattern = normalised is not null && toIds && type != "vulnerability" ? StixPatterns.For(type, normalised) : null;
+        var observables = normalised is null || type == "vulnerability" || pattern is not null ? null : StixObservables.For(type, normalised, source);
+        var kind = normalised is null ? "x-misp-attribute"
+            : type == "vulnerability" ? "vulnerability" : pattern is not null ? "indicator" : observables is not null ? "observed-data" : "x-misp-attribute";
         var id = StixFormat.DeterministicId(kind, source);
         // A repeat of a source (one attribute in two hits; a uuid-less one repeated in its event, whose id
         // is its event, type and value) is the same STIX object: written once, as first seen, and referenced
@@ -132,7 +136,7 @@ internal sealed class StixWriter : IRecordFormatter
         group.RefIds.Add(id);
         group.Refs.Add((id, created));
         var labels = Labels(attribute, sourceEvent, type, toIds);
-        if (kind == "vulnerability") Vulnerability(id, value, created, labels, attribute);
+        if (kind == "vulnerability") Vulnerability(id, value, normalised!, created, labels, attribute);
         else if (pattern is not null) Indicator(id, type, pattern, created, labels, attribute);
         else if (observables is not null) ObservedData(id, observables, created, firstSeen, lastSeen, labels);
         else Custom(id, type, value, created, labels, attribute);
@@ -208,19 +212,20 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteEndObject();
     }
 
-    void Vulnerability(string id, string value, string created, List<string> labels, JsonElement attribute)
+    /// <summary>A vulnerability named as in MISP; a CVE id (normalised) also becomes its external reference.</summary>
+    void Vulnerability(string id, string value, string normalised, string created, List<string> labels, JsonElement attribute)
     {
         _json.WriteStartObject();
         Common("vulnerability", id, created);
         _json.WriteString("created_by_ref", _identity);
         _json.WriteString("name", value);
         Description(attribute);
-        if (value.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase))
+        if (normalised.StartsWith("CVE-", StringComparison.Ordinal))
         {
             _json.WriteStartArray("external_references");
             _json.WriteStartObject();
             _json.WriteString("source_name", "cve");
-            _json.WriteString("external_id", value.ToUpperInvariant());
+            _json.WriteString("external_id", normalised);
             _json.WriteEndObject();
             _json.WriteEndArray();
         }
