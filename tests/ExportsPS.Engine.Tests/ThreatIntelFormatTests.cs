@@ -452,6 +452,25 @@ public sealed class ThreatIntelFormatTests
         AssertValid(output);
     }
 
+    [Theory]
+    [InlineData("1718755200", "\"2026-06-19T10:00:00Z\"", "2024-06-19T00:00:00.000Z", "2026-06-19T10:00:00.000Z")]
+    [InlineData("\"2026-06-19T10:00:00Z\"", "1718755200", "2024-06-19T00:00:00.000Z", "2026-06-19T10:00:00.000Z")] // the wrong way round
+    [InlineData("1718755200", "1718755200", "2024-06-19T00:00:00.000Z", null)]      // valid_until must be later
+    [InlineData("null", "1718668800", "2024-06-19T00:00:00.000Z", null)]            // a lone last_seen before the timestamp
+    [InlineData("null", "\"2026-06-19T10:00:00Z\"", "2024-06-19T00:00:00.000Z", "2026-06-19T10:00:00.000Z")]
+    [InlineData("1718668800", "null", "2024-06-18T00:00:00.000Z", null)]
+    public void Stix_indicators_are_valid_from_first_seen_until_last_seen(string firstSeen, string lastSeen, string validFrom, string? validUntil)
+    {
+        var attribute = $$"""{"uuid":"s-1","event_uuid":"e1","type":"domain","value":"seen.example","to_ids":true,"timestamp":1718755200,"first_seen":{{firstSeen}},"last_seen":{{lastSeen}}}""";
+        var (output, warnings) = Write(new StixFormat(), StixExport, attribute);
+        Assert.Empty(warnings);
+        using var bundle = JsonDocument.Parse(output);
+        var indicator = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "indicator");
+        Assert.Equal(validFrom, indicator.GetProperty("valid_from").GetString());
+        Assert.Equal(validUntil, indicator.TryGetProperty("valid_until", out var until) ? until.GetString() : null);
+        AssertValid(output);
+    }
+
     [Fact]
     public void Stix_converts_the_attributes_of_event_objects_and_warns_per_bad_record()
     {

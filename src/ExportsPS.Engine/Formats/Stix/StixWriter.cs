@@ -137,7 +137,7 @@ internal sealed class StixWriter : IRecordFormatter
         group.Refs.Add((id, created));
         var labels = Labels(attribute, sourceEvent, type, toIds);
         if (kind == "vulnerability") Vulnerability(id, value, normalised!, created, labels, attribute);
-        else if (pattern is not null) Indicator(id, type, pattern, created, labels, attribute);
+        else if (pattern is not null) Indicator(id, type, pattern, created, firstSeen, lastSeen, labels, attribute);
         else if (observables is not null) ObservedData(id, observables, created, firstSeen, lastSeen, labels);
         else Custom(id, type, value, created, labels, attribute);
     }
@@ -188,8 +188,16 @@ internal sealed class StixWriter : IRecordFormatter
         if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("description", comment);
     }
 
-    void Indicator(string id, string type, string pattern, string created, List<string> labels, JsonElement attribute)
+    /// <summary>An indicator valid from first_seen (else the attribute's timestamp) until last_seen, as misp-stix maps them.</summary>
+    void Indicator(string id, string type, string pattern, string created, string? firstSeen, string? lastSeen, List<string> labels, JsonElement attribute)
     {
+        // STIX requires valid_until after valid_from: first and last given the wrong way round are swapped (as
+        // for observed-data; same format, they compare as text), and a last_seen not after the start is left
+        // out rather than declaring an indicator that was never valid.
+        var validFrom = firstSeen ?? created;
+        var validUntil = lastSeen;
+        if (firstSeen is not null && lastSeen is not null && string.CompareOrdinal(lastSeen, firstSeen) < 0) (validFrom, validUntil) = (lastSeen, firstSeen);
+        if (validUntil is not null && string.CompareOrdinal(validUntil, validFrom) <= 0) validUntil = null;
         _json.WriteStartObject();
         Common("indicator", id, created);
         _json.WriteString("created_by_ref", _identity);
@@ -198,7 +206,8 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteString("pattern", pattern);
         _json.WriteString("pattern_type", "stix");
         _json.WriteString("pattern_version", "2.1");
-        _json.WriteString("valid_from", created);
+        _json.WriteString("valid_from", validFrom);
+        if (validUntil is not null) _json.WriteString("valid_until", validUntil);
         if (MispAttributeMapper.Text(attribute, "category") is { } category)
         {
             _json.WriteStartArray("kill_chain_phases");
