@@ -114,6 +114,11 @@ public sealed class ThreatIntelFormatTests
     [InlineData(null, "needs a distribution level")]
     [InlineData("Everyone", "is not a MISP distribution level")]
     [InlineData("7", "is not a MISP distribution level")]
+    // MISP refuses an event with 5 and an event with 4 but no sharing_group_id, which an export cannot name.
+    [InlineData("5", "is for attributes and objects")]
+    [InlineData("Inherit", "is for attributes and objects")]
+    [InlineData("4", "needs the id of a sharing group")]
+    [InlineData("SharingGroup", "needs the id of a sharing group")]
     public void Misp_requires_a_valid_distribution(string? distribution, string message)
     {
         var options = distribution is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["distribution"] = distribution };
@@ -178,6 +183,43 @@ public sealed class ThreatIntelFormatTests
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
     }
 
+    /// <summary>A source event marked TLP:RED whose attributes carry no TLP of their own, one of them and one object
+    /// shared with a sharing group of the source instance (id 7 there, meaningless anywhere else).</summary>
+    const string RedEvent = """{"Event":{"uuid":"e-red","info":"Red","Tag":[{"name":"tlp:red","colour":"#CC0033"},{"name":"osint"}],"Attribute":[{"uuid":"r-1","type":"domain","value":"red.example","to_ids":true,"distribution":"4","sharing_group_id":"7","Tag":[{"name":"osint"}]}],"Object":[{"name":"file","distribution":"4","sharing_group_id":"7","Attribute":[{"uuid":"r-2","type":"md5","object_relation":"md5","value":"d41d8cd98f00b204e9800998ecf8427e","to_ids":true,"distribution":"2"}]}]}}""";
+
+    [Fact]
+    public void Misp_keeps_the_source_events_tags_on_its_attributes_and_never_opens_a_sharing_group()
+    {
+        var (output, warnings) = Write(new MispFormat(), Export, RedEvent);
+        Assert.Empty(warnings);
+        using var doc = JsonDocument.Parse(output);
+        var evt = doc.RootElement.GetProperty("Event");
+        var attribute = Assert.Single(evt.GetProperty("Attribute").EnumerateArray());
+        Assert.Equal(["osint", "tlp:red"], attribute.GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal("#CC0033", attribute.GetProperty("Tag")[1].GetProperty("colour").GetString());
+        Assert.Equal("0", attribute.GetProperty("distribution").GetString());
+        var item = Assert.Single(evt.GetProperty("Object").EnumerateArray());
+        Assert.Equal("0", item.GetProperty("distribution").GetString());
+        var objectAttribute = item.GetProperty("Attribute")[0];
+        Assert.Equal("2", objectAttribute.GetProperty("distribution").GetString());
+        Assert.Equal(["tlp:red", "osint"], objectAttribute.GetProperty("Tag").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        Assert.DoesNotContain("sharing_group_id", output);
+        var errors = SharedReference.Misp.Validate(output);
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(5)));
+    }
+
+    [Fact]
+    public void Stix_labels_every_object_and_the_report_with_the_source_events_tags()
+    {
+        var (output, _) = Write(new StixFormat(), StixExport, RedEvent);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var labelled = objects.Where(o => o.GetProperty("type").GetString() is "indicator" or "report").ToList();
+        Assert.Equal(3, labelled.Count);
+        Assert.All(labelled, o => Assert.Contains("tlp:red", o.GetProperty("labels").EnumerateArray().Select(l => l.GetString())));
+        AssertValid(output);
+    }
+
     [Fact]
     public void Misp_reads_back_attributes_as_records()
     {
@@ -223,6 +265,16 @@ public sealed class ThreatIntelFormatTests
         { "regkey|value", "HKCU\\Software\\Run|evil.exe", "[windows-registry-key:key = 'HKEY_CURRENT_USER\\\\Software\\\\Run' AND windows-registry-key:values[*].data = 'evil.exe']" },
         { "AS", "AS64500", "[autonomous-system:number = 64500]" },
         { "mac-address", "00:1A:2B:3C:4D:5E", "[mac-addr:value = '00:1a:2b:3c:4d:5e']" },
+        { "mac-address", "AA-BB-CC-DD-EE-FF", "[mac-addr:value = 'aa:bb:cc:dd:ee:ff']" },
+        // A composite's empty part is left out, not compared with '' (which matches nothing).
+        { "ip-dst|port", "198.51.100.8|", "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.8']" },
+        { "ip-src|port", "198.51.100.7", "[network-traffic:src_ref.type = 'ipv4-addr' AND network-traffic:src_ref.value = '198.51.100.7']" },
+        { "domain|ip", "evil.example|", "[domain-name:value = 'evil.example']" },
+        { "domain|ip", "|198.51.100.9", "[domain-name:resolves_to_refs[*].value = '198.51.100.9']" },
+        { "filename|md5", "|d41d8cd98f00b204e9800998ecf8427e", "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e']" },
+        { "filename|sha1", "a.exe|", "[file:name = 'a.exe']" },
+        { "regkey|value", "HKLM\\Software\\Run|", "[windows-registry-key:key = 'HKEY_LOCAL_MACHINE\\\\Software\\\\Run']" },
+        { "regkey|value", "|evil.exe", "[windows-registry-key:values[*].data = 'evil.exe']" },
         { "user-agent", "Mozilla/5.0 (X11)", "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Mozilla/5.0 (X11)']" },
     };
 
@@ -277,6 +329,42 @@ public sealed class ThreatIntelFormatTests
         AssertValid(observed);
     }
 
+    /// <summary>Values STIX cannot hold as their type (an indicator would never match, or the bundle would fail
+    /// its schema) are warned about and kept as the custom object, never dropped.</summary>
+    [Theory]
+    [InlineData("mac-address", "AA-BB-CC-DD-EE", "is no MAC address")]
+    [InlineData("mac-address", "gg:bb:cc:dd:ee:ff", "is no MAC address")]
+    [InlineData("ip-dst|port", "198.51.100.8|http", "has port 'http', no port number")]
+    [InlineData("ip-src|port", "198.51.100.8|70000", "has port '70000', no port number")]
+    [InlineData("ip-dst|port", "|443", "has no address")]
+    [InlineData("domain|ip", "|", "has neither part")]
+    [InlineData("AS", "ASX", "is no AS number")]
+    [InlineData("vulnerability", "cve-2021-1", "is no CVE id")]
+    public void Stix_keeps_values_stix_cannot_hold_as_custom_objects_with_a_warning(string type, string value, string problem)
+    {
+        foreach (var toIds in new[] { true, false })
+        {
+            var (output, warnings) = Write(new StixFormat(), StixExport, Attribute(type, value, toIds, "bad-" + type));
+            Assert.Contains(problem, Assert.Single(warnings));
+            using var bundle = JsonDocument.Parse(output);
+            var mapped = bundle.RootElement.GetProperty("objects").EnumerateArray().Where(o => o.GetProperty("type").GetString() is not ("identity" or "report")).ToList();
+            Assert.Equal(value, Assert.Single(mapped, o => o.GetProperty("type").GetString() == "x-misp-attribute").GetProperty("x_misp_value").GetString());
+            Assert.Single(mapped);
+            AssertValid(output);
+        }
+    }
+
+    [Fact]
+    public void Stix_writes_a_cve_id_in_the_form_its_schema_requires()
+    {
+        var (output, warnings) = Write(new StixFormat(), StixExport, Attribute("vulnerability", " cve-2024-3094", true, "u-cve"));
+        Assert.Empty(warnings);
+        using var bundle = JsonDocument.Parse(output);
+        var vulnerability = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "vulnerability");
+        Assert.Equal("CVE-2024-3094", vulnerability.GetProperty("external_references")[0].GetProperty("external_id").GetString());
+        AssertValid(output);
+    }
+
     [Theory]
     [InlineData("vulnerability", "CVE-2024-3094", "vulnerability")]
     [InlineData("text", "free text", "x-misp-attribute")]
@@ -314,6 +402,73 @@ public sealed class ThreatIntelFormatTests
         static IEnumerable<string> Ids(string json) => JsonDocument.Parse(json).RootElement.GetProperty("objects").EnumerateArray().Select(o => o.GetProperty("id").GetString()!);
         Assert.Equal(Ids(first), Ids(second));
         AssertValid(first);
+    }
+
+    /// <summary>Two runs that write one report id must write the same report: a consumer keeps one version per
+    /// id and modified, so different object_refs under one id and modified would silently replace each other.</summary>
+    [Fact]
+    public void Stix_reports_with_different_content_never_share_an_id_and_span_their_members_timestamps()
+    {
+        static JsonElement Report(string[] records, string name)
+        {
+            var (output, _) = Write(new StixFormat(), StixExport, records);
+            AssertValid(output);
+            return JsonDocument.Parse(output).RootElement.GetProperty("objects").EnumerateArray()
+                .Single(o => o.GetProperty("type").GetString() == "report" && o.GetProperty("name").GetString() == name).Clone();
+        }
+        var older = Attribute("domain", "a.example", true, "v1", "e1");
+        var newer = Attribute("domain", "b.example", true, "v2", "e1").Replace("1718755200", "1718841600");
+        var loose = Attribute("domain", "c.example", true, "v3", null);
+        var otherLoose = Attribute("domain", "d.example", true, "v4", null);
+
+        var both = Report([older, newer, loose], "Event e1");
+        Assert.Equal("2024-06-19T00:00:00.000Z", both.GetProperty("created").GetString());
+        Assert.Equal("2024-06-20T00:00:00.000Z", both.GetProperty("modified").GetString());
+        static string?[] Version(JsonElement report) => [.. new[] { "id", "created", "modified" }.Select(p => report.GetProperty(p).GetString())];
+        Assert.Equal(Version(both), Version(Report([newer, older, loose], "Event e1"))); // same content in another order, same report
+        Assert.NotEqual(both.GetProperty("id").GetString(), Report([newer], "Event e1").GetProperty("id").GetString());
+        var updated = older.Replace("1718755200", "1718928000"); // the same attribute, changed since
+        Assert.NotEqual(both.GetProperty("id").GetString(), Report([updated, newer], "Event e1").GetProperty("id").GetString());
+
+        const string ungrouped = "intel-stix: attributes without an event";
+        Assert.NotEqual(Report([loose], ungrouped).GetProperty("id").GetString(), Report([otherLoose], ungrouped).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public void Stix_writes_a_repeated_attribute_once_and_references_it_once()
+    {
+        var repeated = Attribute("domain", "a.example", true, "w1", "e1");
+        // Without uuids, an attribute's id is its event, type and value: these two are one object.
+        const string uuidLess = """{"Event":{"uuid":"e2","info":"Uuid-less","Attribute":[{"type":"url","value":"https://x.example/","category":"Network activity"},{"type":"url","value":"https://x.example/","category":"Payload delivery"}]}}""";
+        var (output, _) = Write(new StixFormat(), StixExport, repeated, uuidLess, repeated);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var ids = objects.Select(o => o.GetProperty("id").GetString()).ToList();
+        Assert.Equal(ids.Distinct().Count(), ids.Count);
+        Assert.Single(objects, o => o.GetProperty("type").GetString() == "indicator");
+        Assert.Single(objects, o => o.GetProperty("type").GetString() == "observed-data");
+        var reports = objects.Where(o => o.GetProperty("type").GetString() == "report").ToList();
+        Assert.Equal([1, 1], reports.Select(r => r.GetProperty("object_refs").GetArrayLength()));
+        AssertValid(output);
+    }
+
+    [Theory]
+    [InlineData("1718755200", "\"2026-06-19T10:00:00Z\"", "2024-06-19T00:00:00.000Z", "2026-06-19T10:00:00.000Z")]
+    [InlineData("\"2026-06-19T10:00:00Z\"", "1718755200", "2024-06-19T00:00:00.000Z", "2026-06-19T10:00:00.000Z")] // the wrong way round
+    [InlineData("1718755200", "1718755200", "2024-06-19T00:00:00.000Z", null)]      // valid_until must be later
+    [InlineData("null", "1718668800", "2024-06-19T00:00:00.000Z", null)]            // a lone last_seen before the timestamp
+    [InlineData("null", "\"2026-06-19T10:00:00Z\"", "2024-06-19T00:00:00.000Z", "2026-06-19T10:00:00.000Z")]
+    [InlineData("1718668800", "null", "2024-06-18T00:00:00.000Z", null)]
+    public void Stix_indicators_are_valid_from_first_seen_until_last_seen(string firstSeen, string lastSeen, string validFrom, string? validUntil)
+    {
+        var attribute = $$"""{"uuid":"s-1","event_uuid":"e1","type":"domain","value":"seen.example","to_ids":true,"timestamp":1718755200,"first_seen":{{firstSeen}},"last_seen":{{lastSeen}}}""";
+        var (output, warnings) = Write(new StixFormat(), StixExport, attribute);
+        Assert.Empty(warnings);
+        using var bundle = JsonDocument.Parse(output);
+        var indicator = bundle.RootElement.GetProperty("objects").EnumerateArray().Single(o => o.GetProperty("type").GetString() == "indicator");
+        Assert.Equal(validFrom, indicator.GetProperty("valid_from").GetString());
+        Assert.Equal(validUntil, indicator.TryGetProperty("valid_until", out var until) ? until.GetString() : null);
+        AssertValid(output);
     }
 
     [Fact]

@@ -27,10 +27,13 @@ internal static class MispAttributeMapper
                 Text(attribute, "event_info") ?? (hasSummary ? Text(summary, "info") : null));
     }
 
-    static readonly string[] TextFields = ["type", "category", "comment", "object_relation", "sharing_group_id"];
+    // sharing_group_id is not copied: it is a local id on the source instance and names another group, or none, elsewhere.
+    static readonly string[] TextFields = ["type", "category", "comment", "object_relation"];
 
-    /// <summary>Returns false (and warns) when the attribute has no type or value.</summary>
-    public static bool Write(Utf8JsonWriter writer, JsonElement attribute, string? defaultDistribution, Action<string> warn, string where)
+    /// <summary>Returns false (and warns) when the attribute has no type or value. The tags of the source event it
+    /// comes from (null for a lone attribute) are added to its own: the event it is written into is a different one,
+    /// and a TLP or other marking set on the source event must not be lost.</summary>
+    public static bool Write(Utf8JsonWriter writer, JsonElement attribute, JsonElement? sourceEvent, Action<string> warn, string where)
     {
         if (Text(attribute, "type") is not { Length: > 0 } type || Text(attribute, "value") is not { Length: > 0 } value)
         {
@@ -43,7 +46,7 @@ internal static class MispAttributeMapper
             if (Text(attribute, field) is { } text) writer.WriteString(field, text);
         writer.WriteString("value", value);
         writer.WriteBoolean("to_ids", ToIds(attribute));
-        if ((Text(attribute, "distribution") ?? defaultDistribution) is { } distribution) writer.WriteString("distribution", distribution);
+        if (MispDistribution.Portable(Text(attribute, "distribution")) is { } distribution) writer.WriteString("distribution", distribution);
         if (!TryTimestamp(attribute, out var timestamp))
             warn($"{where}: timestamp '{attribute.GetProperty("timestamp")}' of {type} attribute '{value}' is not epoch seconds; omitted.");
         else if (timestamp is { } instant) writer.WriteString("timestamp", instant.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
@@ -54,28 +57,38 @@ internal static class MispAttributeMapper
             else warn($"{where}: {field} '{raw}' of {type} attribute '{value}' is not epoch seconds, epoch milliseconds or ISO-8601; omitted.");
         }
         writer.WriteBoolean("disable_correlation", false);
-        WriteTags(writer, attribute);
+        WriteTags(writer, attribute, sourceEvent);
         writer.WriteEndObject();
         return true;
     }
 
-    /// <summary>Tags as MISP objects ({"name": …}) from either strings or objects (Tag or tags).</summary>
-    public static void WriteTags(Utf8JsonWriter writer, JsonElement source)
+    /// <summary>The source's own tags then the event's, as MISP objects ({"name": …}), each name once.</summary>
+    static void WriteTags(Utf8JsonWriter writer, JsonElement source, JsonElement? sourceEvent)
     {
-        JsonElement tags = default;
-        if (!(source.TryGetProperty("Tag", out tags) || source.TryGetProperty("tags", out tags)) || tags.ValueKind != JsonValueKind.Array) return;
-        writer.WriteStartArray("Tag");
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, colour) in Tags(source).Concat(sourceEvent is { } e ? Tags(e) : []))
+        {
+            if (!seen.Add(name)) continue;
+            if (seen.Count == 1) writer.WriteStartArray("Tag");
+            writer.WriteStartObject();
+            writer.WriteString("name", name);
+            if (colour is not null) writer.WriteString("colour", colour);
+            writer.WriteEndObject();
+        }
+        if (seen.Count > 0) writer.WriteEndArray();
+    }
+
+    /// <summary>The tags of an attribute or event, given as strings or objects, under Tag or tags. Shared by the
+    /// misp and stix formats.</summary>
+    public static IEnumerable<(string Name, string? Colour)> Tags(JsonElement source)
+    {
+        if (source.ValueKind != JsonValueKind.Object ||
+            !(source.TryGetProperty("Tag", out var tags) || source.TryGetProperty("tags", out tags)) || tags.ValueKind != JsonValueKind.Array) yield break;
         foreach (var tag in tags.EnumerateArray())
         {
             var name = tag.ValueKind == JsonValueKind.String ? JsonText.String(tag) : Text(tag, "name");
-            if (string.IsNullOrEmpty(name) || !seen.Add(name)) continue;
-            writer.WriteStartObject();
-            writer.WriteString("name", name);
-            if (tag.ValueKind == JsonValueKind.Object && Text(tag, "colour") is { } colour) writer.WriteString("colour", colour);
-            writer.WriteEndObject();
+            if (!string.IsNullOrEmpty(name)) yield return (name, tag.ValueKind == JsonValueKind.Object ? Text(tag, "colour") : null);
         }
-        writer.WriteEndArray();
     }
 
     /// <summary>MISP's first_seen/last_seen form: microseconds and an offset, 2026-06-19T00:00:00.000000+00:00.</summary>

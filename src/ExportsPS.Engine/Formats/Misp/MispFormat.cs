@@ -8,7 +8,8 @@ namespace ExportsPS.Engine.Formats.Misp;
 
 /// <summary>misp: every matching attribute in ONE MISP event named after the export, even when the
 /// attributes come from different source events. Attribute hits contribute themselves; event hits
-/// ({"Event":{…}} or a bare event) contribute their attributes, and their objects with theirs. Streams:
+/// ({"Event":{…}} or a bare event) contribute their attributes, and their objects with theirs, each
+/// attribute also tagged with the source event's tags (its TLP would be lost with the event). Streams:
 /// attributes go straight out; objects are spooled to a temp file and appended after the attribute
 /// array, so memory stays flat at any count.
 /// Event fields: info = export name, distribution = -Distribution, threat_level_id 4 (undefined),
@@ -81,23 +82,23 @@ public sealed class MispFormat : ExportFormat
             var evt = MispAttributeMapper.EventOf(root);
             if (evt is null)
             {
-                WriteAttribute(root, $"record {_record}");
+                WriteAttribute(root, null, $"record {_record}");
                 return;
             }
             if (evt.Value.TryGetProperty("Attribute", out var attributes) && attributes.ValueKind == JsonValueKind.Array)
-                foreach (var attribute in attributes.EnumerateArray()) WriteAttribute(attribute, $"record {_record} (event)");
+                foreach (var attribute in attributes.EnumerateArray()) WriteAttribute(attribute, evt, $"record {_record} (event)");
             if (evt.Value.TryGetProperty("Object", out var objects) && objects.ValueKind == JsonValueKind.Array)
-                foreach (var item in objects.EnumerateArray()) SpoolObject(item);
+                foreach (var item in objects.EnumerateArray()) SpoolObject(item, evt.Value);
         }
 
         /// <summary>The writer stays inside the Attribute array across records, so it places the commas.</summary>
-        void WriteAttribute(JsonElement attribute, string where)
+        void WriteAttribute(JsonElement attribute, JsonElement? sourceEvent, string where)
         {
-            MispAttributeMapper.Write(_json, attribute, null, _context.Warn, where);
+            MispAttributeMapper.Write(_json, attribute, sourceEvent, _context.Warn, where);
             _json.Flush();
         }
 
-        void SpoolObject(JsonElement item)
+        void SpoolObject(JsonElement item, JsonElement sourceEvent)
         {
             if (_objects is null)
             {
@@ -116,12 +117,12 @@ public sealed class MispFormat : ExportFormat
                     if (MispAttributeMapper.TryMispTime(item.GetProperty(field), out var formatted)) json.WriteString(field, formatted);
                     continue;
                 }
-                json.WriteString(field, value);
+                json.WriteString(field, field == "distribution" ? MispDistribution.Portable(value) : value);
             }
             json.WriteStartArray("Attribute");
             if (item.TryGetProperty("Attribute", out var attributes) && attributes.ValueKind == JsonValueKind.Array)
                 foreach (var attribute in attributes.EnumerateArray())
-                    MispAttributeMapper.Write(json, attribute, null, _context.Warn, $"record {_record} (object {MispAttributeMapper.Text(item, "name")})");
+                    MispAttributeMapper.Write(json, attribute, sourceEvent, _context.Warn, $"record {_record} (object {MispAttributeMapper.Text(item, "name")})");
             json.WriteEndArray();
             json.WriteEndObject();
             json.Flush();

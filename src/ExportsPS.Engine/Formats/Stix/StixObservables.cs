@@ -26,8 +26,60 @@ internal sealed class Observable(string type, string identity, Action<Utf8JsonWr
 /// dictionary rules the schema validator used in tests rejects, so it goes to x-misp-attribute.</summary>
 internal static partial class StixObservables
 {
-    [GeneratedRegex("^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$")]
+    [GeneratedRegex("^([0-9a-f]{2}:){5}[0-9a-f]{2}$")]
     private static partial Regex MacAddress();
+
+    /// <summary>The pattern external-reference.json holds a CVE id to.</summary>
+    [GeneratedRegex(@"^CVE-\d{4}-(0\d{3}|[1-9]\d{3,})$")]
+    private static partial Regex CveId();
+
+    /// <summary>A value in the form STIX constrains, shared by observables and patterns so both read a value
+    /// alike: a MAC in lowercase colon form; ip|port with a numeric port, or the address alone when the port
+    /// is missing; a CVE id upper-cased. Null, with the reason, for a value STIX cannot hold (the writer warns
+    /// and keeps it as an x-misp-attribute); any other value as given.</summary>
+    public static (string? Value, string? Problem) Normalise(string type, string value)
+    {
+        var (first, second) = Parts(value);
+        switch (type)
+        {
+            case "mac-address":
+                var mac = value.Trim().ToLowerInvariant().Replace('-', ':');
+                return MacAddress().IsMatch(mac) ? (mac, null) : (null, "is no MAC address (six hex pairs)");
+            case "ip-src|port":
+            case "ip-dst|port":
+                if (first is null) return (null, "has no address");
+                if (second is null) return (first, null);
+                return Port(second) is { } port ? ($"{first}|{port}", null) : (null, $"has port '{second}', no port number (0-65535)");
+            case "domain|ip":
+            case "filename|md5":
+            case "filename|sha1":
+            case "filename|sha256":
+            case "filename|sha512":
+            case "regkey|value":
+                return first is null && second is null ? (null, "has neither part") : (value, null);
+            case "AS":
+                return AsNumber(value) is { } number ? (number.ToString(CultureInfo.InvariantCulture), null) : (null, "is no AS number");
+            case "vulnerability":
+                var cve = value.Trim().ToUpperInvariant();
+                if (!cve.StartsWith("CVE-", StringComparison.Ordinal)) return (value, null); // a name such as Log4Shell
+                return CveId().IsMatch(cve) ? (cve, null) : (null, "is no CVE id (CVE-yyyy-nnnn)");
+            default:
+                return (value, null);
+        }
+    }
+
+    /// <summary>The halves of a composite MISP value (a|b), each null when empty.</summary>
+    public static (string? First, string? Second) Parts(string value)
+    {
+        var parts = value.Split('|', 2);
+        return (parts[0].Length > 0 ? parts[0] : null, parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null);
+    }
+
+    static int? Port(string text) =>
+        int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535 ? port : null;
+
+    static long? AsNumber(string value) =>
+        long.TryParse(value.StartsWith("AS", StringComparison.OrdinalIgnoreCase) ? value[2..] : value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : null;
 
     static Observable Address(string ip) =>
         new(ip.Contains(':') ? "ipv6-addr" : "ipv4-addr", ip, j => j.WriteString("value", ip));
@@ -54,11 +106,10 @@ internal static partial class StixObservables
             if (name is not null) j.WriteString("name", name);
         });
 
+    /// <summary>The observables for a value <see cref="Normalise"/> returned; null when the type has none.</summary>
     public static List<Observable>? For(string type, string value, string source)
     {
-        var parts = value.Split('|', 2);
-        var first = parts[0];
-        var second = parts.Length > 1 ? parts[1] : null;
+        var (first, second) = Parts(value);
         switch (type)
         {
             case "ip-src":
@@ -70,16 +121,16 @@ internal static partial class StixObservables
             case "ip-src|port":
             case "ip-dst|port":
             {
-                if (second is null || !int.TryParse(second, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535) return null;
-                var address = Address(first);
-                return [address, Traffic(type.StartsWith("ip-src", StringComparison.Ordinal) ? "src" : "dst", address, port, value)];
+                var address = Address(first!);
+                return [address, Traffic(type.StartsWith("ip-src", StringComparison.Ordinal) ? "src" : "dst", address, second is null ? null : int.Parse(second, CultureInfo.InvariantCulture), value)];
             }
             case "domain":
             case "hostname":
                 return [new("domain-name", value, j => j.WriteString("value", value))];
             case "domain|ip":
             {
-                if (second is null) return null;
+                if (first is null) return [Address(second!)];
+                if (second is null) return [new("domain-name", first, j => j.WriteString("value", first))];
                 var address = Address(second);
                 return [address, new("domain-name", value, j =>
                 {
@@ -113,15 +164,15 @@ internal static partial class StixObservables
             case "filename|sha1":
             case "filename|sha256":
             case "filename|sha512":
-                return second is null ? null : [File(first, type[9..], second)];
+                return [File(first, second is null ? null : type[9..], second)];
             case "mutex":
                 return [new("mutex", value, j => j.WriteString("name", value))];
             case "regkey":
                 return [new("windows-registry-key", value, j => j.WriteString("key", StixPatterns.FullHive(value)))];
             case "regkey|value":
-                return second is null ? null : [new("windows-registry-key", value, j =>
+                return second is null ? [new("windows-registry-key", first!, j => j.WriteString("key", StixPatterns.FullHive(first!)))] : [new("windows-registry-key", value, j =>
                 {
-                    j.WriteString("key", StixPatterns.FullHive(first));
+                    if (first is not null) j.WriteString("key", StixPatterns.FullHive(first));
                     j.WriteStartArray("values");
                     j.WriteStartObject();
                     j.WriteString("data", second);
@@ -129,12 +180,10 @@ internal static partial class StixObservables
                     j.WriteEndArray();
                 })];
             case "AS":
-                return long.TryParse(value.StartsWith("AS", StringComparison.OrdinalIgnoreCase) ? value[2..] : value, out var number)
-                    ? [new("autonomous-system", number.ToString(CultureInfo.InvariantCulture), j => j.WriteNumber("number", number))]
-                    : null;
+                var number = long.Parse(value, CultureInfo.InvariantCulture);
+                return [new("autonomous-system", value, j => j.WriteNumber("number", number))];
             case "mac-address":
-                var mac = value.ToLowerInvariant().Replace('-', ':');
-                return MacAddress().IsMatch(mac) ? [new("mac-addr", mac, j => j.WriteString("value", mac))] : null;
+                return [new("mac-addr", value, j => j.WriteString("value", value))];
             default:
                 return null;
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace ExportsPS.Engine.Formats.Stix;
@@ -48,14 +47,15 @@ public static class StixPatterns
 
     static string AddressType(string ip) => ip.Contains(':') ? "ipv6-addr" : "ipv4-addr";
 
-    static string Pair(params string[] comparisons) => "[" + string.Join(" AND ", comparisons) + "]";
+    /// <summary>The comparisons joined with AND, leaving out those of a composite value's empty part (null):
+    /// <c>= ''</c> would match nothing, and the part that is there still identifies the indicator.</summary>
+    static string Pair(params string?[] comparisons) => "[" + string.Join(" AND ", comparisons.OfType<string>()) + "]";
 
-    /// <summary>The pattern for a MISP type and value, or null when the type has none.</summary>
-    public static string? For(string type, string value)
+    /// <summary>The pattern for a MISP type and a value <see cref="StixObservables.Normalise"/> returned, or
+    /// null when the type has none.</summary>
+    internal static string? For(string type, string value)
     {
-        var parts = value.Split('|', 2);
-        string First() => parts[0];
-        string Second() => parts.Length > 1 ? parts[1] : "";
+        var (first, second) = StixObservables.Parts(value);
         switch (type)
         {
             case "ip-src":
@@ -67,16 +67,16 @@ public static class StixPatterns
             case "ip-src|port":
             case "ip-dst|port":
             {
+                // Normalise left a port only as digits: an integer literal, unquoted, as the integer property needs.
                 var side = type.StartsWith("ip-src", StringComparison.Ordinal) ? "src" : "dst";
-                var port = int.TryParse(Second(), NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p.ToString(CultureInfo.InvariantCulture) : Quote(Second());
-                return Pair($"network-traffic:{side}_ref.type = '{AddressType(First())}'", $"network-traffic:{side}_ref.value = {Quote(First())}",
-                    $"network-traffic:{side}_port = {port}");
+                return Pair($"network-traffic:{side}_ref.type = '{AddressType(first!)}'", $"network-traffic:{side}_ref.value = {Quote(first!)}",
+                    second is null ? null : $"network-traffic:{side}_port = {second}");
             }
             case "domain":
             case "hostname":
                 return Pair($"domain-name:value = {Quote(value)}");
             case "domain|ip":
-                return Pair($"domain-name:value = {Quote(First())}", $"domain-name:resolves_to_refs[*].value = {Quote(Second())}");
+                return Pair(first is null ? null : $"domain-name:value = {Quote(first)}", second is null ? null : $"domain-name:resolves_to_refs[*].value = {Quote(second)}");
             case "url":
             case "uri":
             case "link":
@@ -98,18 +98,17 @@ public static class StixPatterns
             case "filename|sha1":
             case "filename|sha256":
             case "filename|sha512":
-                return Pair($"file:name = {Quote(First())}", $"file:hashes.{HashKey(type[9..])} = {Quote(Second())}");
+                return Pair(first is null ? null : $"file:name = {Quote(first)}", second is null ? null : $"file:hashes.{HashKey(type[9..])} = {Quote(second)}");
             case "mutex":
                 return Pair($"mutex:name = {Quote(value)}");
             case "regkey":
                 return Pair($"windows-registry-key:key = {Quote(FullHive(value))}");
             case "regkey|value":
-                return Pair($"windows-registry-key:key = {Quote(FullHive(First()))}", $"windows-registry-key:values[*].data = {Quote(Second())}");
+                return Pair(first is null ? null : $"windows-registry-key:key = {Quote(FullHive(first))}", second is null ? null : $"windows-registry-key:values[*].data = {Quote(second)}");
             case "AS":
-                return long.TryParse(value.StartsWith("AS", StringComparison.OrdinalIgnoreCase) ? value[2..] : value, out var asn)
-                    ? Pair($"autonomous-system:number = {asn.ToString(CultureInfo.InvariantCulture)}") : null;
+                return Pair($"autonomous-system:number = {value}"); // Normalise left digits only
             case "mac-address":
-                return Pair($"mac-addr:value = {Quote(value.ToLowerInvariant())}");
+                return Pair($"mac-addr:value = {Quote(value)}");
             case "user-agent":
                 return Pair($"network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = {Quote(value)}");
             default:

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using ExportsPS.Engine.Json;
 using ExportsPS.Engine.Formats.Misp;
@@ -14,7 +16,9 @@ internal sealed class StixWriter : IRecordFormatter
     readonly string _now;
     readonly List<Group> _groups = new();
     readonly Dictionary<string, Group> _byEvent = new(StringComparer.Ordinal);
-    readonly HashSet<string> _written = new(StringComparer.Ordinal);
+    readonly HashSet<string> _writtenObservables = new(StringComparer.Ordinal);
+    /// <summary>The SDOs written so far, by id, with their timestamp; the record cap bounds it.</summary>
+    readonly Dictionary<string, string> _writtenSdos = new(StringComparer.Ordinal);
     long _record;
 
     sealed class Group(string key, string? eventUuid)
@@ -22,8 +26,10 @@ internal sealed class StixWriter : IRecordFormatter
         public readonly string Key = key;
         public readonly string? EventUuid = eventUuid;
         public string? Info;
-        public string? Published;
-        public readonly List<string> Refs = new();
+        /// <summary>Each member's id and timestamp (its created and modified), in first-seen order, each id once.</summary>
+        public readonly List<(string Id, string Timestamp)> Refs = new();
+        public readonly HashSet<string> RefIds = new(StringComparer.Ordinal);
+        public readonly List<string> EventTags = new();
     }
 
     public StixWriter(Stream output, FormatContext context)
@@ -75,22 +81,25 @@ internal sealed class StixWriter : IRecordFormatter
             var info = MispAttributeMapper.Text(e, "info");
             if (e.TryGetProperty("Attribute", out var attributes) && attributes.ValueKind == JsonValueKind.Array)
                 foreach (var attribute in attributes.EnumerateArray())
-                    Attribute(attribute, eventUuid, info);
+                    Attribute(attribute, eventUuid, info, e);
             // Object attributes join the event's report like plain attributes, so nothing in an event is dropped.
             if (e.TryGetProperty("Object", out var objects) && objects.ValueKind == JsonValueKind.Array)
                 foreach (var item in objects.EnumerateArray())
                     if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("Attribute", out var objectAttributes) && objectAttributes.ValueKind == JsonValueKind.Array)
                         foreach (var attribute in objectAttributes.EnumerateArray())
-                            Attribute(attribute, eventUuid, info);
+                            Attribute(attribute, eventUuid, info, e);
+            var group = GroupOf(eventUuid, info);
+            foreach (var (name, _) in MispAttributeMapper.Tags(e))
+                if (!group.EventTags.Contains(name)) group.EventTags.Add(name);
             _json.Flush();
             return;
         }
         var (summaryUuid, summaryInfo) = MispAttributeMapper.EventSummaryOf(root);
-        Attribute(root, summaryUuid, summaryInfo);
+        Attribute(root, summaryUuid, summaryInfo, null);
         _json.Flush(); // hand each record's objects to the stream; the writer must not buffer the bundle
     }
 
-    void Attribute(JsonElement attribute, string? eventUuid, string? eventInfo)
+    void Attribute(JsonElement attribute, string? eventUuid, string? eventInfo, JsonElement? sourceEvent)
     {
         var type = MispAttributeMapper.Text(attribute, "type");
         var value = MispAttributeMapper.Text(attribute, "value");
@@ -106,14 +115,31 @@ internal sealed class StixWriter : IRecordFormatter
         var group = GroupOf(eventUuid, eventInfo);
         var source = MispAttributeMapper.Text(attribute, "uuid") ?? $"{eventUuid}|{type}|{value}";
         var created = timestamp is { } instant ? StixFormat.Timestamp(instant) : _now;
-        group.Published ??= created;
         var toIds = MispAttributeMapper.ToIds(attribute);
-        var labels = Labels(attribute, type, toIds);
-        string? id;
-        if (type == "vulnerability") id = Vulnerability(source, value, created, labels, attribute);
-        else if (toIds && StixPatterns.For(type, value) is { } pattern) id = Indicator(source, type, pattern, created, labels, attribute);
-        else id = ObservedData(source, type, value, created, firstSeen, lastSeen, labels) ?? Custom(source, type, value, created, labels, attribute);
-        group.Refs.Add(id);
+        var (normalised, problem) = StixObservables.Normalise(type, value);
+        if (problem is not null)
+            _context.Warn($"record {_record}: {type} attribute '{value}' {problem}; kept as an x-misp-attribute, not as a STIX {(type == "vulnerability" ? "vulnerability" : toIds ? "indicator" : "observable")}.");
+        var pattern = normalised is not null && toIds && type != "vulnerability" ? StixPatterns.For(type, normalised) : null;
+        var observables = normalised is null || type == "vulnerability" || pattern is not null ? null : StixObservables.For(type, normalised, source);
+        var kind = normalised is null ? "x-misp-attribute"
+            : type == "vulnerability" ? "vulnerability" : pattern is not null ? "indicator" : observables is not null ? "observed-data" : "x-misp-attribute";
+        var id = StixFormat.DeterministicId(kind, source);
+        // A repeat of a source (one attribute in two hits; a uuid-less one repeated in its event, whose id
+        // is its event, type and value) is the same STIX object: written once, as first seen, and referenced
+        // once per report. Two objects under one id and modified would contradict each other.
+        if (_writtenSdos.TryGetValue(id, out var writtenCreated))
+        {
+            if (group.RefIds.Add(id)) group.Refs.Add((id, writtenCreated));
+            return;
+        }
+        _writtenSdos[id] = created;
+        group.RefIds.Add(id);
+        group.Refs.Add((id, created));
+        var labels = Labels(attribute, sourceEvent, type, toIds);
+        if (kind == "vulnerability") Vulnerability(id, value, normalised!, created, labels, attribute);
+        else if (pattern is not null) Indicator(id, type, pattern, created, firstSeen, lastSeen, labels, attribute);
+        else if (observables is not null) ObservedData(id, observables, created, firstSeen, lastSeen, labels);
+        else Custom(id, type, value, created, labels, attribute);
     }
 
     /// <summary>The attribute's first_seen or last_seen as a STIX timestamp; null when it has none, or holds
@@ -138,16 +164,15 @@ internal sealed class StixWriter : IRecordFormatter
         return group;
     }
 
-    List<string> Labels(JsonElement attribute, string type, bool toIds)
+    /// <summary>MISP type, category and to_ids, then the attribute's tags and its source event's: each object
+    /// stands alone in a bundle, so an event's TLP or other marking must travel with it.</summary>
+    List<string> Labels(JsonElement attribute, JsonElement? sourceEvent, string type, bool toIds)
     {
         var labels = new List<string> { $"misp:type=\"{type}\"" };
         if (MispAttributeMapper.Text(attribute, "category") is { } category) labels.Add($"misp:category=\"{category}\"");
         labels.Add($"misp:to_ids=\"{(toIds ? "True" : "False")}\"");
-        JsonElement tags;
-        if ((attribute.TryGetProperty("Tag", out tags) || attribute.TryGetProperty("tags", out tags)) && tags.ValueKind == JsonValueKind.Array)
-            foreach (var tag in tags.EnumerateArray())
-                if ((tag.ValueKind == JsonValueKind.String ? JsonText.String(tag) : MispAttributeMapper.Text(tag, "name")) is { Length: > 0 } name && !labels.Contains(name))
-                    labels.Add(name);
+        foreach (var (name, _) in MispAttributeMapper.Tags(attribute).Concat(sourceEvent is { } e ? MispAttributeMapper.Tags(e) : []))
+            if (!labels.Contains(name)) labels.Add(name);
         return labels;
     }
 
@@ -163,9 +188,16 @@ internal sealed class StixWriter : IRecordFormatter
         if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("description", comment);
     }
 
-    string Indicator(string source, string type, string pattern, string created, List<string> labels, JsonElement attribute)
+    /// <summary>An indicator valid from first_seen (else the attribute's timestamp) until last_seen, as misp-stix maps them.</summary>
+    void Indicator(string id, string type, string pattern, string created, string? firstSeen, string? lastSeen, List<string> labels, JsonElement attribute)
     {
-        var id = StixFormat.DeterministicId("indicator", source);
+        // STIX requires valid_until after valid_from: first and last given the wrong way round are swapped (as
+        // for observed-data; same format, they compare as text), and a last_seen not after the start is left
+        // out rather than declaring an indicator that was never valid.
+        var validFrom = firstSeen ?? created;
+        var validUntil = lastSeen;
+        if (firstSeen is not null && lastSeen is not null && string.CompareOrdinal(lastSeen, firstSeen) < 0) (validFrom, validUntil) = (lastSeen, firstSeen);
+        if (validUntil is not null && string.CompareOrdinal(validUntil, validFrom) <= 0) validUntil = null;
         _json.WriteStartObject();
         Common("indicator", id, created);
         _json.WriteString("created_by_ref", _identity);
@@ -174,7 +206,8 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteString("pattern", pattern);
         _json.WriteString("pattern_type", "stix");
         _json.WriteString("pattern_version", "2.1");
-        _json.WriteString("valid_from", created);
+        _json.WriteString("valid_from", validFrom);
+        if (validUntil is not null) _json.WriteString("valid_until", validUntil);
         if (MispAttributeMapper.Text(attribute, "category") is { } category)
         {
             _json.WriteStartArray("kill_chain_phases");
@@ -186,34 +219,31 @@ internal sealed class StixWriter : IRecordFormatter
         }
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
-    string Vulnerability(string source, string value, string created, List<string> labels, JsonElement attribute)
+    /// <summary>A vulnerability named as in MISP; a CVE id (normalised) also becomes its external reference.</summary>
+    void Vulnerability(string id, string value, string normalised, string created, List<string> labels, JsonElement attribute)
     {
-        var id = StixFormat.DeterministicId("vulnerability", source);
         _json.WriteStartObject();
         Common("vulnerability", id, created);
         _json.WriteString("created_by_ref", _identity);
         _json.WriteString("name", value);
         Description(attribute);
-        if (value.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase))
+        if (normalised.StartsWith("CVE-", StringComparison.Ordinal))
         {
             _json.WriteStartArray("external_references");
             _json.WriteStartObject();
             _json.WriteString("source_name", "cve");
-            _json.WriteString("external_id", value.ToUpperInvariant());
+            _json.WriteString("external_id", normalised);
             _json.WriteEndObject();
             _json.WriteEndArray();
         }
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
-    string Custom(string source, string type, string value, string created, List<string> labels, JsonElement attribute)
+    void Custom(string id, string type, string value, string created, List<string> labels, JsonElement attribute)
     {
-        var id = StixFormat.DeterministicId("x-misp-attribute", source);
         _json.WriteStartObject();
         // Shaped like a custom observable (no created/modified): the OASIS bundle schema accepts a custom
         // object only when exactly one of core / cyber-observable-core matches, and an SDO-shaped one matches both.
@@ -226,17 +256,13 @@ internal sealed class StixWriter : IRecordFormatter
         if (MispAttributeMapper.Text(attribute, "comment") is { Length: > 0 } comment) _json.WriteString("x_misp_comment", comment);
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
-    /// <summary>observed-data and its SCOs; null when the type has no observable mapping.</summary>
-    string? ObservedData(string source, string type, string value, string created, string? firstSeen, string? lastSeen, List<string> labels)
+    /// <summary>observed-data and those of its SCOs not yet written.</summary>
+    void ObservedData(string id, List<Observable> observables, string created, string? firstSeen, string? lastSeen, List<string> labels)
     {
-        var observables = StixObservables.For(type, value, source);
-        if (observables is null) return null;
         foreach (var observable in observables)
-            if (_written.Add(observable.Id)) observable.Write(_json);
-        var id = StixFormat.DeterministicId("observed-data", source);
+            if (_writtenObservables.Add(observable.Id)) observable.Write(_json);
         // STIX requires last_observed >= first_observed. A lone last_seen before the attribute's timestamp opens the
         // span itself; first and last given the wrong way round are swapped (same format: they compare as text).
         var first = firstSeen ?? created;
@@ -253,29 +279,34 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteEndArray();
         Labels(labels);
         _json.WriteEndObject();
-        return id;
     }
 
     public void WriteEnd()
     {
         foreach (var group in _groups.Where(g => g.Refs.Count > 0))
         {
+            var name = group.Info ?? (group.EventUuid is null ? $"{_context.Export.Name}: attributes without an event" : $"MISP event {group.EventUuid}");
+            var (id, created, modified) = ReportVersion(group, name);
             _json.WriteStartObject();
-            var id = StixFormat.DeterministicId("report", group.EventUuid is null ? "ungrouped:" + _context.Export.Name : "event:" + group.EventUuid);
-            Common("report", id, group.Published ?? _now);
+            _json.WriteString("type", "report");
+            _json.WriteString("spec_version", "2.1");
+            _json.WriteString("id", id);
+            _json.WriteString("created", created);
+            _json.WriteString("modified", modified);
             _json.WriteString("created_by_ref", _identity);
-            _json.WriteString("name", group.Info ?? (group.EventUuid is null ? $"{_context.Export.Name}: attributes without an event" : $"MISP event {group.EventUuid}"));
-            _json.WriteString("published", group.Published ?? _now);
+            _json.WriteString("name", name);
+            _json.WriteString("published", modified);
             _json.WriteStartArray("report_types");
             _json.WriteStringValue("threat-report");
             _json.WriteEndArray();
             _json.WriteStartArray("object_refs");
-            foreach (var reference in group.Refs) _json.WriteStringValue(reference);
+            foreach (var (reference, _) in group.Refs) _json.WriteStringValue(reference);
             _json.WriteEndArray();
-            if (group.EventUuid is not null)
+            if (group.EventUuid is not null || group.EventTags.Count > 0)
             {
                 _json.WriteStartArray("labels");
-                _json.WriteStringValue("misp:name=\"misp-event\"");
+                if (group.EventUuid is not null) _json.WriteStringValue("misp:name=\"misp-event\"");
+                foreach (var tag in group.EventTags) _json.WriteStringValue(tag);
                 _json.WriteEndArray();
             }
             _json.WriteEndObject();
@@ -283,6 +314,23 @@ internal sealed class StixWriter : IRecordFormatter
         _json.WriteEndArray();
         _json.WriteEndObject();
         _json.Flush();
+    }
+
+    /// <summary>A report's id is a digest of what it says: its event, name, and members with their timestamps.
+    /// One run cannot know what an earlier run wrote, so it cannot keep STIX's versioning rules for an id it
+    /// reuses (created unchanged, modified later whenever anything changes): two runs selecting different
+    /// attributes of one event wrote one id with one modified and different object_refs, and every
+    /// attribute without an event shared one id per export. Now different content is a different report,
+    /// and the same content re-run is the same report, with the same id, created and modified.
+    /// created/modified span the members' timestamps, so a report is never older than what it holds.</summary>
+    (string Id, string Created, string Modified) ReportVersion(Group group, string name)
+    {
+        var content = new StringBuilder(group.EventUuid is null ? "ungrouped\n" : "event:" + group.EventUuid + "\n").Append(name);
+        foreach (var (id, timestamp) in group.Refs.OrderBy(r => r.Id, StringComparer.Ordinal)) content.Append('\n').Append(id).Append(' ').Append(timestamp);
+        var digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(content.ToString())));
+        // Timestamps share one fixed-width format, so they order as text.
+        var timestamps = group.Refs.Select(r => r.Timestamp).ToList();
+        return (StixFormat.DeterministicId("report", "content:" + digest), timestamps.Min(StringComparer.Ordinal)!, timestamps.Max(StringComparer.Ordinal)!);
     }
 
     public void Dispose() => _json.Dispose();
