@@ -51,7 +51,7 @@ public sealed class FormatNameCompleter : NameCompleter
 public sealed class DistributionCompleter : NameCompleter
 {
     private protected override IEnumerable<string> Candidates() =>
-        ["Organisation", "Community", "Connected", "All", "SharingGroup", "Inherit"];
+        ["Organisation", "Community", "Connected", "All"]; // SharingGroup and Inherit are refused on an exported event
 }
 
 /// <summary>Completes source names: embedded and the registered OpenSearch sources.</summary>
