@@ -25,6 +25,9 @@ public abstract record Fault(string Path)
     /// <summary>Sends half of the real response, then sends nothing more for <see cref="For"/> (a node that
     /// froze, a half-open connection) before resetting it.</summary>
     public sealed record StallMidBody(string Path, TimeSpan For) : Fault(Path);
+    /// <summary>Answers 200 with the page, but reports one shard failed with an error of <see cref="Type"/>
+    /// (es_rejected_execution_exception when its search queue is full), as a cluster under load does.</summary>
+    public sealed record FailedShard(string Path, string Type) : Fault(Path);
     /// <summary>Forgets every point in time and scroll (as a keep-alive lapsing does), then answers.</summary>
     public sealed record ExpireContexts(string Path) : Fault(Path);
 }
@@ -135,6 +138,10 @@ public sealed class LoopbackOpenSearch : IDisposable
                     break;
             }
             var (code, response) = Route(request.HttpMethod, apiPath, request.QueryString, body);
+            if (fault is Fault.FailedShard shard)
+                response = response.Replace("\"_shards\":{\"total\":1,\"successful\":1,\"skipped\":0,\"failed\":0}",
+                    "\"_shards\":{\"total\":2,\"successful\":1,\"skipped\":0,\"failed\":1,\"failures\":[{\"shard\":1,\"index\":\"events\",\"node\":\"n1\"," +
+                    $"\"reason\":{{\"type\":\"{shard.Type}\",\"reason\":\"injected: queue capacity 1000\"}}}}]}}");
             if (fault is Fault.DropMidBody or Fault.StallMidBody)
             {
                 var bytes = Encoding.UTF8.GetBytes(response);

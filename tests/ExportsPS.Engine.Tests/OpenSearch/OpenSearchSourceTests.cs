@@ -385,6 +385,32 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Null(_home.Catalog.LatestRun("ticking"));
     }
 
+    /// <summary>Shards that refused a page because their search queue was full: a point-in-time page is asked for
+    /// again (no record lost or doubled); any other shard failure, or rejections past -MaxRetries, fail the run.</summary>
+    [Fact]
+    public void A_page_some_shards_rejected_is_asked_for_again_and_other_shard_failures_fail()
+    {
+        Register(pageSize: 300, maxRetries: 3);
+        Export("baseline", SourceNames.Embedded);
+        _server.Faults.Enqueue(new Fault.FailedShard("/_search", "es_rejected_execution_exception"));
+        _server.Faults.Enqueue(new Fault.FailedShard("/_search", "opensearch_rejected_execution_exception") { Skip = 3 });
+        var run = Export("rejected", "cluster");
+        Assert.True(run.Status == RunStatus.Completed, run.Error);
+        Assert.Empty(_server.Faults);
+        AssertSameRecords("baseline", "rejected");
+
+        _server.Faults.Enqueue(new Fault.FailedShard("/_search", "query_shard_exception") { Skip = 2 });
+        var broken = Export("broken", "cluster");
+        Assert.Equal(RunStatus.Failed, broken.Status);
+        Assert.Contains("failed to answer (injected: queue capacity 1000)", broken.Error);
+
+        for (var i = 0; i < 4; i++) _server.Faults.Enqueue(new Fault.FailedShard("/_search", "es_rejected_execution_exception"));
+        var overloaded = Export("overloaded", "cluster");
+        Assert.Equal(RunStatus.Failed, overloaded.Status);
+        Assert.Contains("refused a page", overloaded.Error);
+        Assert.Equal(0, _server.OpenContexts);
+    }
+
     [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {

@@ -66,6 +66,9 @@ internal sealed class OpenSearchClient : IDisposable
     /// <summary>Requests sent again after a transient failure (for the run's statistics).</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
+    /// <summary>Counts a retry the caller made itself (a page resent after shard rejections).</summary>
+    public void CountRetry() => Interlocked.Increment(ref _retries);
+
     public Uri CurrentNode => _settings.Urls[Volatile.Read(ref _node) % _settings.Urls.Count];
 
     static X509Certificate2 LoadCertificate(string path)

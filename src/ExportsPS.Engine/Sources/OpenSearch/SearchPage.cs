@@ -64,14 +64,23 @@ internal sealed class SearchPage : IDisposable
         return start < 0 ? null : _body.Span.Slice(start, length).ToArray();
     }
 
+    /// <summary>Why some shards did not answer, when every one of them refused for a full search queue
+    /// (<c>*rejected_execution_exception</c>): overload, so the same page can be asked for again.</summary>
+    public string? Rejected { get; private set; }
+
     /// <summary>Takes ownership of <paramref name="body"/>. Throws when the cluster reports shard failures
-    /// or a timeout: a partial page would silently lose records.</summary>
-    public static SearchPage Parse(ResponseBody body, string sourceName)
+    /// or a timeout: a partial page would silently lose records. With <paramref name="allowRejections"/>, a page
+    /// whose only failures are rejections is returned with <see cref="Rejected"/> set, for the caller to ask again.</summary>
+    public static SearchPage Parse(ResponseBody body, string sourceName, bool allowRejections = false)
     {
         var page = new SearchPage(body);
         try
         {
             page.Read(sourceName);
+            if (page.Rejected is { } reason && !allowRejections)
+                throw new ExportException(ExportErrorCode.SourceFailed,
+                    $"Shards of source '{sourceName}' refused a page ({reason}) every time it was asked for; the page is incomplete, so the run stops rather than miss records. " +
+                    "The cluster is overloaded: try again later, lower -Slices, or raise -MaxRetries on the source.", sourceName);
             return page;
         }
         catch (JsonException ex)
@@ -103,13 +112,14 @@ internal sealed class SearchPage : IDisposable
                     throw new ExportException(ExportErrorCode.SourceFailed,
                         $"Source '{sourceName}' timed out answering a page and returned partial results, which would lose records. Raise -TimeoutSec or lower -PageSize.", sourceName);
             }
-            else if (reader.ValueTextEquals("_shards")) { reader.Read(); ReadShards(ref reader, span, sourceName); }
+            else if (reader.ValueTextEquals("_shards")) { reader.Read(); Rejected = ReadShards(ref reader, span, sourceName); }
             else if (reader.ValueTextEquals("hits")) { reader.Read(); ReadHits(ref reader, span); }
             else { reader.Read(); reader.Skip(); }
         }
     }
 
-    static void ReadShards(ref Utf8JsonReader reader, ReadOnlySpan<byte> span, string sourceName)
+    /// <summary>Null when every shard answered; the reason when all that failed were rejected; throws otherwise.</summary>
+    static string? ReadShards(ref Utf8JsonReader reader, ReadOnlySpan<byte> span, string sourceName)
     {
         var start = (int)reader.TokenStartIndex;
         var failed = 0L;
@@ -118,12 +128,16 @@ internal sealed class SearchPage : IDisposable
             if (reader.ValueTextEquals("failed")) { reader.Read(); failed = reader.GetInt64(); }
             else { reader.Read(); reader.Skip(); }
         }
-        if (failed == 0) return;
+        if (failed == 0) return null;
         using var shards = JsonDocument.Parse(span[start..(int)reader.BytesConsumed].ToArray());
         var reason = shards.RootElement.TryGetProperty("failures", out var failures) && failures.GetArrayLength() > 0
                      && failures[0].TryGetProperty("reason", out var r)
             ? (r.ValueKind == JsonValueKind.Object && r.TryGetProperty("reason", out var inner) ? inner.GetString() : r.ToString())
             : "no reason given";
+        if (failures.ValueKind == JsonValueKind.Array && failures.GetArrayLength() > 0 && failures.EnumerateArray().All(f =>
+                f.TryGetProperty("reason", out var why) && why.ValueKind == JsonValueKind.Object && why.TryGetProperty("type", out var type)
+                && type.GetString() is { } name && name.EndsWith("rejected_execution_exception", StringComparison.Ordinal)))
+            return $"{failed} shard(s): {reason}";
         throw new ExportException(ExportErrorCode.SourceFailed,
             $"{failed} shard(s) of source '{sourceName}' failed to answer ({reason}); the page is incomplete, so the run stops rather than miss records.", sourceName);
     }
