@@ -104,7 +104,11 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
         if (manifestPath is null) return null;
         try
         {
-            return ArtifactManifest.FromJson(File.ReadAllBytes(manifestPath), exportName);
+            // Shared for delete: on Windows a commit's rename over the manifest fails while a reader holds it without.
+            using var file = new FileStream(manifestPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var content = new MemoryStream();
+            file.CopyTo(content);
+            return ArtifactManifest.FromJson(content.GetBuffer().AsSpan(0, (int)content.Length), exportName);
         }
         catch (Exception ex) when (ex is System.Text.Json.JsonException or IOException)
         {
