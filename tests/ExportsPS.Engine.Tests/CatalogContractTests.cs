@@ -129,6 +129,38 @@ public abstract class CatalogContract : IDisposable
         Assert.True(Catalog.RemoveExport("busy"));
     }
 
+    /// <summary>Remove-Export racing a run's creation on another connection: either the removal wins and leaves no
+    /// run behind (a run created after it is refused, not orphaned), or the run wins and the removal is refused.</summary>
+    protected void Never_leaves_a_run_of_a_removed_export()
+    {
+        using var together = new Barrier(2);
+        for (var i = 0; i < 60; i++)
+        {
+            var name = $"raced-{i}";
+            Catalog.AddExport(new ExportDefinition { Name = name, Query = "*", CreatedAt = Noon });
+            var (remover, creator) = (Another(), Another());
+            bool removed = false, created = false;
+            Parallel.Invoke(
+                () =>
+                {
+                    together.SignalAndWait();
+                    if (i % 3 == 0) Thread.Sleep(1); // each side gets a head start in some rounds
+                    try { removed = remover.RemoveExport(name); }
+                    catch (ExportException ex) when (ex.Code == ExportErrorCode.RunAlreadyActive) { }
+                },
+                () =>
+                {
+                    together.SignalAndWait();
+                    if (i % 3 == 1) Thread.Sleep(1);
+                    try { created = creator.CreateRun(name, "default", RunTrigger.Schedule, "h", "a") is not null; }
+                    catch (ExportException ex) when (ex.Code == ExportErrorCode.ExportNotFound) { }
+                });
+            Assert.True(removed != created, $"{name}: removed={removed}, created={created}");
+            Assert.Equal(created, Catalog.FindExport(name) is not null);
+            Assert.Equal(created, Catalog.LatestRun(name) is not null);
+        }
+    }
+
     /// <summary>The exactly-once proof: three schedulers with their own connections claim 500 due ticks.</summary>
     protected void Claims_each_schedule_tick_exactly_once_across_schedulers(string backend)
     {
@@ -170,6 +202,7 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [Fact] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("SQLite");
     [Fact] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
+    [Fact] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
 }
 
 /// <summary>The same contract on PostgreSQL (a fresh database per test class), started by .ci/run.</summary>
@@ -219,4 +252,5 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [ServiceFact(Variable)] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("PostgreSQL");
     [ServiceFact(Variable)] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
+    [ServiceFact(Variable)] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
 }

@@ -124,6 +124,7 @@ public abstract class SqlCatalog : IExportCatalog
         using var connection = OpenConnection();
         using var transaction = BeginWrite(connection);
         var key = name.ToLowerInvariant();
+        LockExport(connection, transaction, key);
         // Checked again here: a scheduler on another host may have started a run since the caller looked.
         if (Scalar(connection, transaction, "SELECT id FROM runs WHERE active_key = @key", ("key", key)) is string active)
             throw new ExportException(ExportErrorCode.RunAlreadyActive,
@@ -154,16 +155,27 @@ public abstract class SqlCatalog : IExportCatalog
             Host = host,
             Actor = actor,
         };
-        using var connection = OpenConnection();
-        try
+        DbException? duplicate = null;
+        using (var connection = OpenConnection())
+        using (var transaction = BeginWrite(connection))
         {
-            Execute(connection, null,
-                "INSERT INTO runs (id, export_name, export_key, tenant, status, trigger_kind, queued_at, heartbeat_at, host, actor, processed, warnings, cancel_requested, active_key) " +
-                "VALUES (@id, @name, @key, @tenant, 'queued', @trigger, @queued, @queued, @host, @actor, 0, '[]', 0, @key)",
-                ("id", run.Id), ("name", exportName), ("key", exportName.ToLowerInvariant()), ("tenant", tenant),
-                ("trigger", trigger.ToString().ToLowerInvariant()), ("queued", Time(run.QueuedAt)), ("host", host), ("actor", actor));
+            // Under the export's lock, as RemoveExport is: a run is never created for an export being removed,
+            // nor left behind by a removal that ran in between (PostgreSQL's READ COMMITTED would allow both).
+            var key = exportName.ToLowerInvariant();
+            LockExport(connection, transaction, key);
+            if (Scalar(connection, transaction, "SELECT name_key FROM exports WHERE name_key = @key", ("key", key)) is null) throw NotFound(exportName);
+            try
+            {
+                Execute(connection, transaction,
+                    "INSERT INTO runs (id, export_name, export_key, tenant, status, trigger_kind, queued_at, heartbeat_at, host, actor, processed, warnings, cancel_requested, active_key) " +
+                    "VALUES (@id, @name, @key, @tenant, 'queued', @trigger, @queued, @queued, @host, @actor, 0, '[]', 0, @key)",
+                    ("id", run.Id), ("name", exportName), ("key", key), ("tenant", tenant),
+                    ("trigger", trigger.ToString().ToLowerInvariant()), ("queued", Time(run.QueuedAt)), ("host", host), ("actor", actor));
+                transaction.Commit();
+            }
+            catch (DbException violation) when (IsUniqueViolation(violation)) { duplicate = violation; }
         }
-        catch (DbException ex) when (IsUniqueViolation(ex))
+        if (duplicate is { } ex)
         {
             var active = ActiveRunOf(exportName);
             throw new ExportException(ExportErrorCode.RunAlreadyActive,
@@ -184,6 +196,9 @@ public abstract class SqlCatalog : IExportCatalog
     /// <summary>Serialises tenant slot checks: SQLite's write lock does it already; PostgreSQL takes an
     /// advisory lock per tenant for the transaction.</summary>
     protected virtual void LockTenant(DbConnection connection, DbTransaction transaction, string tenant) { }
+
+    /// <summary>Serialises an export's removal with the creation of its runs, as <see cref="LockTenant"/> does.</summary>
+    protected virtual void LockExport(DbConnection connection, DbTransaction transaction, string exportKey) { }
 
     protected virtual DbTransaction BeginWrite(DbConnection connection) => connection.BeginTransaction();
 
