@@ -66,9 +66,6 @@ internal sealed class OpenSearchClient : IDisposable
     /// <summary>Requests sent again after a transient failure (for the run's statistics).</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    /// <summary>Counts a retry the caller made itself (a page resent after shard rejections).</summary>
-    public void CountRetry() => Interlocked.Increment(ref _retries);
-
     public Uri CurrentNode => _settings.Urls[Volatile.Read(ref _node) % _settings.Urls.Count];
 
     static X509Certificate2 LoadCertificate(string path)
@@ -134,8 +131,15 @@ internal sealed class OpenSearchClient : IDisposable
 
     /// <summary>Sends a request and returns its whole body; error statuses become <see cref="ExportException"/>s
     /// (or <see cref="OpenSearchErrorResponse"/> for callers that handle a specific cluster error).</summary>
-    public async Task<ResponseBody> SendAsync(HttpMethod method, string pathAndQuery, byte[]? body, RetrySafety safety,
-        CancellationToken cancellationToken)
+    public Task<ResponseBody> SendAsync(HttpMethod method, string pathAndQuery, byte[]? body, RetrySafety safety,
+        CancellationToken cancellationToken) =>
+        SendAsync<ResponseBody>(method, pathAndQuery, body, safety, content => (content, null), cancellationToken);
+
+    /// <summary>Sends a request and reads its body with <paramref name="read"/> (which owns it) inside the retries.
+    /// A read that returns a refusal instead of a value (a search some shards rejected for a full queue, answered
+    /// with 200) is sent again like a 429, with the same backoff and attempts.</summary>
+    public async Task<T> SendAsync<T>(HttpMethod method, string pathAndQuery, byte[]? body, RetrySafety safety,
+        Func<ResponseBody, (T? Value, string? Refusal)> read, CancellationToken cancellationToken) where T : class
     {
         var pipeline = safety == RetrySafety.Idempotent ? _idempotent : _refusalsOnly;
         TransientFailure? last = null;
@@ -143,7 +147,11 @@ internal sealed class OpenSearchClient : IDisposable
         {
             return await pipeline.ExecuteAsync(async token =>
             {
-                try { return await SendOnceAsync(method, pathAndQuery, body, token); }
+                try
+                {
+                    var (value, refusal) = read(await SendOnceAsync(method, pathAndQuery, body, token));
+                    return value ?? throw new TransientFailure($"had shards that refused a page ({refusal})", null, refused: true);
+                }
                 catch (TransientFailure failure) { last = failure; throw; }
             }, cancellationToken);
         }

@@ -400,23 +400,20 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             return null;
         }
 
-        /// <summary>A page some shards refused (their search queue full) is asked for again, with the source's
-        /// backoff: a point-in-time page is the same page however often it is read. Other shard failures fail.</summary>
+        /// <summary>A page some shards refused (their search queue full) is asked for again by the client's retries:
+        /// a point-in-time page is the same page however often it is read. Other shard failures fail.</summary>
         async Task<SearchPage> SearchAsync(PageRequest request, CancellationToken token)
         {
-            for (var attempt = 1; ; attempt++)
+            var page = await Client.SendAsync(HttpMethod.Post, "/_search", SearchRequests.Search(request), RetrySafety.Idempotent, body =>
             {
-                var body = await Client.SendAsync(HttpMethod.Post, "/_search", SearchRequests.Search(request), RetrySafety.Idempotent, token);
-                var page = Parse(body, allowRejections: attempt <= Settings.MaxRetries);
-                // The cluster may hand back a new id with any page; later pages (of every slice) must use it.
-                if (page.PitId is { } newest) Volatile.Write(ref _pitId, newest);
-                if (page.Rejected is null) return page;
-                page.Dispose();
-                Client.CountRetry();
-                var backoff = Settings.RetryDelay * Math.Pow(2, attempt - 1);
-                await Task.Delay(backoff < Settings.MaxRetryDelay ? backoff : Settings.MaxRetryDelay, token);
-                request = request with { PitId = Volatile.Read(ref _pitId) };
-            }
+                var read = Parse(body, allowRejections: true);
+                if (read.Rejected is not { } reason) return (read, null);
+                read.Dispose();
+                return ((SearchPage?)null, reason);
+            }, token);
+            // The cluster may hand back a new id with any page; later pages (of every slice) must use it.
+            if (page.PitId is { } newest) Volatile.Write(ref _pitId, newest);
+            return page;
         }
 
         public override async ValueTask DisposeAsync()

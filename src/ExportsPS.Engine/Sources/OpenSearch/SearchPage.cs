@@ -69,8 +69,8 @@ internal sealed class SearchPage : IDisposable
     public string? Rejected { get; private set; }
 
     /// <summary>Takes ownership of <paramref name="body"/>. Throws when the cluster reports shard failures
-    /// or a timeout: a partial page would silently lose records. With <paramref name="allowRejections"/>, a page
-    /// whose only failures are rejections is returned with <see cref="Rejected"/> set, for the caller to ask again.</summary>
+    /// or a timeout: a partial page would silently lose records. With <paramref name="allowRejections"/> (a page that
+    /// can be asked for again), one whose only failures are rejections is returned with <see cref="Rejected"/> set.</summary>
     public static SearchPage Parse(ResponseBody body, string sourceName, bool allowRejections = false)
     {
         var page = new SearchPage(body);
@@ -79,8 +79,8 @@ internal sealed class SearchPage : IDisposable
             page.Read(sourceName);
             if (page.Rejected is { } reason && !allowRejections)
                 throw new ExportException(ExportErrorCode.SourceFailed,
-                    $"Shards of source '{sourceName}' refused a page ({reason}) every time it was asked for; the page is incomplete, so the run stops rather than miss records. " +
-                    "The cluster is overloaded: try again later, lower -Slices, or raise -MaxRetries on the source.", sourceName);
+                    $"Shards of source '{sourceName}' refused a page ({reason}) that cannot be asked for again; the page is incomplete, so the run stops rather than miss records. " +
+                    "The cluster is overloaded: try again later or lower -Slices.", sourceName);
             return page;
         }
         catch (JsonException ex)
