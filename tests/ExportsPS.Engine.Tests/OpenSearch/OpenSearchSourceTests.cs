@@ -30,14 +30,17 @@ public sealed class OpenSearchSourceTests : IDisposable
     }
 
     void Register(string name = "cluster", int pageSize = 500, string? tiebreaker = null, OpenSearchReadMode mode = OpenSearchReadMode.Auto,
-        OpenSearchAuth auth = OpenSearchAuth.None, string? secret = null, string? user = null, int maxRetries = 4)
+        OpenSearchAuth auth = OpenSearchAuth.None, string? secret = null, string? user = null, int maxRetries = 4,
+        TimeSpan? maxRetryDelay = null, TimeSpan? requestTimeout = null)
     {
-        new OpenSearchSettings
+        var defaults = new OpenSearchSettings { Name = name, Urls = [_server.Url] };
+        (defaults with
         {
-            Name = name, Urls = [_server.Url], PageSize = pageSize, TiebreakerField = tiebreaker, ReadMode = mode,
+            PageSize = pageSize, TiebreakerField = tiebreaker, ReadMode = mode,
             Auth = auth, Username = user, ProtectedSecret = secret is null ? null : _home.Service.Vault.Protect(secret),
             MaxRetries = maxRetries, RetryDelay = TimeSpan.FromMilliseconds(20),
-        }.Save(_home.Catalog);
+            MaxRetryDelay = maxRetryDelay ?? defaults.MaxRetryDelay, RequestTimeout = requestTimeout ?? defaults.RequestTimeout,
+        }).Save(_home.Catalog);
     }
 
     List<string> Lines(string exportName) =>
@@ -166,11 +169,7 @@ public sealed class OpenSearchSourceTests : IDisposable
     [Fact]
     public void A_retry_after_longer_than_the_longest_retry_delay_is_capped()
     {
-        new OpenSearchSettings
-        {
-            Name = "cluster", Urls = [_server.Url], PageSize = 500, MaxRetries = 2, RetryDelay = TimeSpan.FromMilliseconds(20),
-            MaxRetryDelay = TimeSpan.FromMilliseconds(300),
-        }.Save(_home.Catalog);
+        Register(maxRetries: 2, maxRetryDelay: TimeSpan.FromMilliseconds(300));
         _server.Faults.Enqueue(new Fault.Status("/_search", 503, RetryAfterSeconds: 3600) { Skip = 2 });
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var run = Export("patient", "cluster");
@@ -211,11 +210,7 @@ public sealed class OpenSearchSourceTests : IDisposable
     [Fact]
     public void A_response_that_stalls_mid_body_times_out_and_is_retried()
     {
-        new OpenSearchSettings
-        {
-            Name = "cluster", Urls = [_server.Url], PageSize = 500, MaxRetries = 2, RetryDelay = TimeSpan.FromMilliseconds(20),
-            RequestTimeout = TimeSpan.FromSeconds(1),
-        }.Save(_home.Catalog);
+        Register(maxRetries: 2, requestTimeout: TimeSpan.FromSeconds(1));
         Export("baseline", SourceNames.Embedded);
         _server.Faults.Enqueue(new Fault.StallMidBody("/_search", TimeSpan.FromSeconds(60)));
         var clock = System.Diagnostics.Stopwatch.StartNew();
