@@ -161,6 +161,42 @@ public abstract class CatalogContract : IDisposable
         }
     }
 
+    /// <summary>Six runs of a tenant finishing together, each asking for 300 of the 1,000 bytes left, from its own
+    /// connection: exactly three fit. Reservations count as usage until their run is settled.</summary>
+    protected void Reserves_quota_atomically_across_connections()
+    {
+        var runs = Enumerable.Range(0, 6).Select(i =>
+        {
+            Catalog.AddExport(new ExportDefinition { Name = $"q{i}", Query = "*", Tenant = "metered", CreatedAt = Noon });
+            var id = Catalog.CreateRun($"q{i}", "metered", RunTrigger.Manual, "h", "a").Id;
+            Assert.Equal(RunStatus.Running, Catalog.TryStartRun(id, "h", 6, Noon));
+            return id;
+        }).ToList();
+        Catalog.AddExport(new ExportDefinition { Name = "last-month", Query = "*", Tenant = "metered", CreatedAt = Noon });
+        var old = Catalog.CreateRun("last-month", "metered", RunTrigger.Manual, "h", "a").Id;
+        Catalog.FinishRun(old, new RunOutcome(RunStatus.Completed, 1, 1, 1, 5_000, null, null, null, []), Noon.AddDays(-30));
+        var month = Noon.AddDays(-1);
+
+        using var together = new Barrier(runs.Count);
+        var granted = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.ForEach(runs, new ParallelOptions { MaxDegreeOfParallelism = runs.Count }, id =>
+        {
+            var catalog = Another();
+            together.SignalAndWait();
+            if (catalog.TryReserveQuota(id, "metered", 300, 1_000, month).Granted) granted.Add(id);
+        });
+        Assert.Equal(3, granted.Count);
+        Assert.Equal(900, Catalog.TenantUsage("metered", month));
+        Assert.Equal((false, 900L), Catalog.TryReserveQuota(runs.First(id => !granted.Contains(id)), "metered", 101, 1_000, month));
+
+        var (completes, fails) = (granted.First(), granted.Skip(1).First());
+        Catalog.FinishRun(completes, new RunOutcome(RunStatus.Completed, 1, 1, 1, 290, null, null, null, []), Noon);
+        Catalog.FinishRun(fails, new RunOutcome(RunStatus.Failed, 1, 1, null, null, null, null, "commit failed", []), Noon);
+        Assert.Equal(590, Catalog.TenantUsage("metered", month));   // the completed file's own size; the failed run's room is back
+        Assert.True(Catalog.TryReserveQuota(runs.First(id => !granted.Contains(id)), "metered", 410, 1_000, month).Granted);
+        Assert.Equal(0, Catalog.TenantUsage("other", month));
+    }
+
     /// <summary>The exactly-once proof: three schedulers with their own connections claim 500 due ticks.</summary>
     protected void Claims_each_schedule_tick_exactly_once_across_schedulers(string backend)
     {
@@ -203,6 +239,7 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("SQLite");
     [Fact] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
     [Fact] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
+    [Fact] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 }
 
 /// <summary>The same contract on PostgreSQL (a fresh database per test class), started by .ci/run.</summary>
@@ -253,4 +290,5 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("PostgreSQL");
     [ServiceFact(Variable)] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
     [ServiceFact(Variable)] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
+    [ServiceFact(Variable)] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 }

@@ -82,5 +82,8 @@ public static class CatalogSchema
             state TEXT NOT NULL,
             updated_at TEXT NOT NULL)
         """,
+        // 4: quota reservations. A run about to publish sets aside its file's bytes (under the tenant's lock) until it is
+        // settled, so two runs of a tenant finishing together cannot both fit in the room left for one.
+        "ALTER TABLE runs ADD COLUMN reserved_bytes BIGINT",
     ];
 }

@@ -53,8 +53,14 @@ public interface IExportCatalog
     /// are running (checked and changed atomically across hosts). Otherwise the run stays queued and its
     /// heartbeat is refreshed. Returns the run's status afterwards.</summary>
     RunStatus TryStartRun(string runId, string host, int tenantLimit, DateTimeOffset now);
-    /// <summary>Compressed bytes of the tenant's runs completed since <paramref name="since"/>.</summary>
+    /// <summary>Compressed bytes of the tenant's runs completed since <paramref name="since"/>, plus those reserved
+    /// by its runs publishing now (<see cref="TryReserveQuota"/>).</summary>
     long TenantUsage(string tenant, DateTimeOffset since);
+    /// <summary>Sets aside <paramref name="bytes"/> of the tenant's quota for a running run about to publish its file, when
+    /// the tenant's usage since <paramref name="since"/> leaves room for them under <paramref name="quota"/>: checked and set
+    /// atomically across hosts, so runs finishing together cannot each take the same room. The reservation counts as
+    /// usage until the run is settled (completed, its bytes count instead). Returns the usage before this run's bytes.</summary>
+    (bool Granted, long Used) TryReserveQuota(string runId, string tenant, long bytes, long quota, DateTimeOffset since);
     /// <summary>Records progress and liveness; returns true when cancellation was requested.</summary>
     bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now);
     /// <summary>Settles a queued or running run; one already settled (failed as stale elsewhere) is left as it is.</summary>

@@ -222,10 +222,27 @@ public abstract class SqlCatalog : IExportCatalog
     public long TenantUsage(string tenant, DateTimeOffset since)
     {
         using var connection = OpenConnection();
-        return Convert.ToInt64(Scalar(connection, null,
-            "SELECT COALESCE(SUM(bytes), 0) FROM runs WHERE tenant = @tenant AND status = 'completed' AND ended_at >= @since",
-            ("tenant", tenant), ("since", Time(since))));
+        return Usage(connection, null, tenant, since, exceptRun: "");
     }
+
+    public (bool Granted, long Used) TryReserveQuota(string runId, string tenant, long bytes, long quota, DateTimeOffset since)
+    {
+        using var connection = OpenConnection();
+        using var transaction = BeginWrite(connection);
+        LockTenant(connection, transaction, tenant);
+        var used = Usage(connection, transaction, tenant, since, exceptRun: runId);
+        var granted = used + bytes <= quota;
+        if (granted) Execute(connection, transaction, "UPDATE runs SET reserved_bytes = @bytes WHERE id = @id", ("bytes", bytes), ("id", runId));
+        transaction.Commit();
+        return (granted, used);
+    }
+
+    // A run's reservation and its completed bytes are one row changed by one statement: counted once either way.
+    long Usage(DbConnection connection, DbTransaction? transaction, string tenant, DateTimeOffset since, string exceptRun) =>
+        Convert.ToInt64(Scalar(connection, transaction,
+            "SELECT COALESCE(SUM(CASE WHEN status = 'completed' THEN bytes ELSE reserved_bytes END), 0) FROM runs " +
+            "WHERE tenant = @tenant AND id <> @except AND ((status = 'completed' AND ended_at >= @since) OR status = 'running')",
+            ("tenant", tenant), ("since", Time(since)), ("except", exceptRun)));
 
     public bool Heartbeat(string runId, long processed, long? total, DateTimeOffset now)
     {

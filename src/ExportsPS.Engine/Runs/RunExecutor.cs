@@ -280,7 +280,7 @@ public sealed class RunExecutor
                 KeyFingerprint = key?.Fingerprint,
                 HighWaterMark = highWaterMark,
             };
-            CheckQuota(export, policy, manifest.Bytes);
+            ReserveQuota(runId, export, policy, manifest.Bytes);
             // The commit is never canceled halfway (it would throw the finished file away): stop listening, then
             // honour a cancel that came in meanwhile while the file is still kept.
             stopTransfers.Dispose();
@@ -368,14 +368,14 @@ public sealed class RunExecutor
         return _catalog.FindRun(runId)!;
     }
 
-    /// <summary>The file is complete but not yet published: refuse it if it would take the tenant over its
-    /// monthly quota, so the previous file stays and nothing over quota is ever served.</summary>
-    void CheckQuota(ExportDefinition export, Tenants.TenantPolicy policy, long bytes)
+    /// <summary>The file is complete but not yet published: reserve its bytes of the tenant's monthly quota, or refuse
+    /// it if they do not fit, so the previous file stays and nothing over quota is ever served.</summary>
+    void ReserveQuota(string runId, ExportDefinition export, Tenants.TenantPolicy policy, long bytes)
     {
         var now = DateTimeOffset.UtcNow;
         var month = Tenants.TenantPolicy.MonthStart(now);
-        var used = _catalog.TenantUsage(export.Tenant, month);
-        if (used + bytes <= policy.MonthlyQuotaBytes) return;
+        var (granted, used) = _catalog.TryReserveQuota(runId, export.Tenant, bytes, policy.MonthlyQuotaBytes, month);
+        if (granted) return;
         var message = $"Tenant '{export.Tenant}' would exceed its monthly quota: {used:N0} bytes used + {bytes:N0} for this file > {policy.MonthlyQuotaBytes:N0}. " +
                       $"The quota resets on {month.AddMonths(1):yyyy-MM-dd} (UTC); raise it with Set-ExportTenant -MonthlyQuota, or narrow the export.";
         _catalog.Audit(Catalog.AuditEvents.QuotaRefused, export.Name, null, "scheduler/runner@" + _host, message, now);
