@@ -267,9 +267,9 @@ public sealed class PostgresCatalogTests : CatalogContract
     protected override SqlCatalog Catalog => _catalog ??= Open();
     protected override SqlCatalog Another() => Open();
 
-    PostgresCatalog Open()
+    PostgresCatalog Open(TimeProvider? localClock = null)
     {
-        var catalog = new PostgresCatalog(_connectionString ?? ServiceFactAttribute.Require(Variable));
+        var catalog = new PostgresCatalog(_connectionString ?? ServiceFactAttribute.Require(Variable), localClock);
         catalog.Initialize();
         lock (_opened) _opened.Add(catalog);
         return catalog;
@@ -291,4 +291,31 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
     [ServiceFact(Variable)] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [ServiceFact(Variable)] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
+
+    /// <summary>Two hosts whose clocks disagree by 20 minutes share a catalog with a 30 s lease: the one ahead must
+    /// not fail the other's live run as stale, nor see a tick due that the server's clock puts in the future.</summary>
+    [ServiceFact(Variable)]
+    public void Hosts_with_skewed_clocks_go_by_the_servers_clock()
+    {
+        var (behind, ahead) = (Open(new SkewedClock(TimeSpan.FromMinutes(-10))), Open(new SkewedClock(TimeSpan.FromMinutes(10))));
+        foreach (var host in new[] { behind, ahead })   // the server runs on this machine, on its clock
+            Assert.InRange((host.Now() - DateTimeOffset.UtcNow).TotalSeconds, -2, 2);
+
+        behind.AddExport(new ExportDefinition { Name = "skewed", Query = "*", CreatedAt = behind.Now() });
+        var run = behind.CreateRun("skewed", "default", RunTrigger.Schedule, "behind", "scheduler");
+        Assert.Equal(RunStatus.Running, behind.TryStartRun(run.Id, "behind", 1, behind.Now()));
+        Assert.False(behind.Heartbeat(run.Id, 1, 10, behind.Now()));
+        var lease = TimeSpan.FromSeconds(30);
+        Assert.Empty(ahead.FailStaleRuns(ahead.Now() - lease, ahead.Now(), "lease lapsed"));
+        Assert.Equal(RunStatus.Running, ahead.FindRun(run.Id)!.Status);
+
+        var schedule = new ExportSchedule { ExportName = "skewed", Kind = ScheduleKind.Interval, Expression = "00:05:00" };
+        behind.SaveSchedule(schedule with { NextDue = schedule.NextAfter(behind.Now()) });
+        Assert.False(ahead.FindSchedule("skewed")!.NextDue <= ahead.Now());
+    }
+
+    sealed class SkewedClock(TimeSpan skew) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + skew;
+    }
 }

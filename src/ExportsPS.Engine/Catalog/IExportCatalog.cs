@@ -38,6 +38,11 @@ public interface IExportCatalog
     /// <summary>Creates or migrates the schema to the current version.</summary>
     void Initialize();
 
+    /// <summary>The time every host sharing this catalog agrees on, for whatever other hosts judge by it: heartbeats
+    /// (a host whose clock runs ahead would fail live runs elsewhere as stale), schedule ticks (it would fire them
+    /// early), download windows. PostgreSQL: the database server's clock; SQLite (one host): this host's.</summary>
+    DateTimeOffset Now();
+
     /// <summary>Throws DuplicateName when an export of that name (case-insensitive) exists.</summary>
     void AddExport(ExportDefinition export);
     void UpdateExport(ExportDefinition export);

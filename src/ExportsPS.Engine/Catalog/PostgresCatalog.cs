@@ -14,8 +14,17 @@ public sealed class PostgresCatalog : SqlCatalog, IDisposable
     const long MigrationLockKey = 0x4578706f72747350;
     readonly NpgsqlDataSource _source;
 
-    public PostgresCatalog(string connectionString)
+    // The server's clock as this host's clock plus an offset, measured again every minute: a round trip per
+    // heartbeat or audit event would cost more than the drift of a minute.
+    static readonly TimeSpan OffsetLifetime = TimeSpan.FromMinutes(1);
+    readonly object _offsetLock = new();
+    TimeSpan _serverOffset;
+    long _offsetMeasuredAt = long.MinValue;
+
+    /// <param name="localClock">This host's clock (default: the system's); tests skew it.</param>
+    public PostgresCatalog(string connectionString, TimeProvider? localClock = null)
     {
+        LocalClock = localClock ?? TimeProvider.System;
         try { _source = NpgsqlDataSource.Create(connectionString); }
         catch (ArgumentException ex)
         {
@@ -26,6 +35,31 @@ public sealed class PostgresCatalog : SqlCatalog, IDisposable
     }
 
     protected override DbConnection OpenConnection() => _source.OpenConnection();
+
+    /// <summary>The database server's clock: every host sharing the catalog judges heartbeats, ticks and windows by it,
+    /// whatever its own clock says. Unreachable server: the last measured offset (none yet: this host's clock).</summary>
+    public override DateTimeOffset Now()
+    {
+        lock (_offsetLock)
+        {
+            var ticks = LocalClock.GetTimestamp();
+            if (_offsetMeasuredAt == long.MinValue || LocalClock.GetElapsedTime(_offsetMeasuredAt, ticks) >= OffsetLifetime)
+            {
+                try
+                {
+                    using var connection = OpenConnection();
+                    var before = LocalClock.GetUtcNow();
+                    var server = Convert.ToDateTime(Scalar(connection, null, "SELECT clock_timestamp()"), System.Globalization.CultureInfo.InvariantCulture);
+                    var after = LocalClock.GetUtcNow();
+                    // The server read its clock somewhere in the round trip: assume the middle.
+                    _serverOffset = new DateTimeOffset(DateTime.SpecifyKind(server, DateTimeKind.Utc)) - (before + (after - before) / 2);
+                    _offsetMeasuredAt = ticks;
+                }
+                catch (DbException) { /* the operation that needs the time reports the outage */ }
+            }
+            return LocalClock.GetUtcNow() + _serverOffset;
+        }
+    }
 
     protected override bool IsUniqueViolation(DbException exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };

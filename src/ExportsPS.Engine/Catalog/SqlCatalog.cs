@@ -18,6 +18,11 @@ public abstract class SqlCatalog : IExportCatalog
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>This host's clock; <see cref="Now"/> may correct it (tests skew it).</summary>
+    protected TimeProvider LocalClock { get; init; } = TimeProvider.System;
+
+    public virtual DateTimeOffset Now() => LocalClock.GetUtcNow();
+
     protected abstract DbConnection OpenConnection();
     protected abstract bool IsUniqueViolation(DbException exception);
     /// <summary>Schema migrations in order; migration N brings the schema to version N+1.</summary>
@@ -97,7 +102,7 @@ public abstract class SqlCatalog : IExportCatalog
         var changed = Execute(connection, null,
             "UPDATE exports SET definition = @definition, tenant = @tenant, updated_at = @now WHERE name_key = @key",
             ("definition", JsonSerializer.Serialize(export, DefinitionJson)), ("tenant", export.Tenant),
-            ("now", Time(DateTimeOffset.UtcNow)), ("key", export.Name.ToLowerInvariant()));
+            ("now", Time(Now())), ("key", export.Name.ToLowerInvariant()));
         if (changed == 0) throw NotFound(export.Name);
     }
 
@@ -151,7 +156,7 @@ public abstract class SqlCatalog : IExportCatalog
             Tenant = tenant,
             Status = RunStatus.Queued,
             Trigger = trigger,
-            QueuedAt = DateTimeOffset.UtcNow,
+            QueuedAt = Now(),
             Host = host,
             Actor = actor,
         };
@@ -370,7 +375,7 @@ public abstract class SqlCatalog : IExportCatalog
         Execute(connection, null,
             "INSERT INTO registrations (kind, name, name_key, definition, updated_at) VALUES (@kind, @name, @key, @definition, @now) " +
             "ON CONFLICT (kind, name_key) DO UPDATE SET name = excluded.name, definition = excluded.definition, updated_at = excluded.updated_at",
-            ("kind", kind), ("name", name), ("key", name.ToLowerInvariant()), ("definition", definitionJson), ("now", Time(DateTimeOffset.UtcNow)));
+            ("kind", kind), ("name", name), ("key", name.ToLowerInvariant()), ("definition", definitionJson), ("now", Time(Now())));
     }
 
     public string? FindRegistration(string kind, string name)
@@ -405,7 +410,7 @@ public abstract class SqlCatalog : IExportCatalog
         Execute(connection, null,
             "INSERT INTO resume_points (export_key, run_id, state, updated_at) VALUES (@key, @run, @state, @now) " +
             "ON CONFLICT (export_key) DO UPDATE SET run_id = excluded.run_id, state = excluded.state, updated_at = excluded.updated_at",
-            ("key", exportName.ToLowerInvariant()), ("run", runId), ("state", stateJson), ("now", Time(DateTimeOffset.UtcNow)));
+            ("key", exportName.ToLowerInvariant()), ("run", runId), ("state", stateJson), ("now", Time(Now())));
     }
 
     public (string RunId, string StateJson)? FindResumePoint(string exportName)
@@ -447,7 +452,7 @@ public abstract class SqlCatalog : IExportCatalog
             ("key", schedule.ExportName.ToLowerInvariant()), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
             ("expression", schedule.Expression), ("enabled", schedule.Enabled ? 1 : 0),
             ("next", schedule.NextDue is { } n ? Time(n) : DBNull.Value), ("last", schedule.LastDue is { } l ? Time(l) : DBNull.Value),
-            ("now", Time(DateTimeOffset.UtcNow)));
+            ("now", Time(Now())));
     }
 
     public Scheduling.ExportSchedule? FindSchedule(string exportName)

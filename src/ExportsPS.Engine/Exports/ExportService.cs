@@ -156,7 +156,7 @@ public sealed class ExportService
     /// <summary>Marks runs whose process died (heartbeat lapsed) failed and removes their temp files.</summary>
     public int Recover()
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = Catalog.Now();
         var failed = Catalog.FailStaleRuns(now - Settings.RunLease, now,
             $"The run stopped sending heartbeats for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
         // Retry policy: a scheduled run whose host died runs again at the next scheduler call (once: only the
@@ -205,7 +205,7 @@ public sealed class ExportService
         if (export.To is not null) DateMath.Validate(export.To, "To");
         if (export.From is not null && export.To is not null)
         {
-            var now = DateTimeOffset.UtcNow;
+            var now = Catalog.Now();
             if (DateMath.Resolve(export.From, now, "From") > DateMath.Resolve(export.To, now, "To"))
                 throw new ExportException(ExportErrorCode.InvalidDateMath,
                     $"-From '{export.From}' is after -To '{export.To}'; swap them.", export.From);
@@ -234,11 +234,11 @@ public sealed class ExportService
 
     public ExportDefinition Create(ExportDefinition export, CancellationToken cancellationToken = default)
     {
-        export = ExpandFields(export with { CreatedAt = DateTimeOffset.UtcNow, CreatedBy = Actor }, cancellationToken);
+        export = ExpandFields(export with { CreatedAt = Catalog.Now(), CreatedBy = Actor }, cancellationToken);
         Validate(export, cancellationToken);
         Catalog.AddExport(export);
         Catalog.Audit(AuditEvents.ExportCreated, export.Name, null, Actor,
-            $"format={export.Format} index={export.Index} query={export.Query}", DateTimeOffset.UtcNow);
+            $"format={export.Format} index={export.Index} query={export.Query}", Catalog.Now());
         return export;
     }
 
@@ -256,7 +256,7 @@ public sealed class ExportService
         export = ExpandFields(export with { CreatedAt = current.CreatedAt, CreatedBy = current.CreatedBy }, cancellationToken);
         Validate(export, cancellationToken);
         Catalog.UpdateExport(export);
-        Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, change, DateTimeOffset.UtcNow);
+        Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, Actor, change, Catalog.Now());
         return export;
     }
 
@@ -278,7 +278,7 @@ public sealed class ExportService
         // The catalog first: it refuses a run started since the check above, before any file is gone.
         Catalog.RemoveExport(export.Name);
         StoreOf(export.Storage).Delete(export.Name);
-        Catalog.Audit(AuditEvents.ExportDeleted, export.Name, null, Actor, null, DateTimeOffset.UtcNow);
+        Catalog.Audit(AuditEvents.ExportDeleted, export.Name, null, Actor, null, Catalog.Now());
     }
 
     // ---- runs ----------------------------------------------------------------------------------
@@ -289,8 +289,8 @@ public sealed class ExportService
     {
         var export = Get(name);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
-        Catalog.Audit(AuditEvents.ExportRerun, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
-        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Failed, 0, null, null, null, null, null, "The run could not start: " + reason, []), DateTimeOffset.UtcNow);
+        Catalog.Audit(AuditEvents.ExportRerun, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), Catalog.Now());
+        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Failed, 0, null, null, null, null, null, "The run could not start: " + reason, []), Catalog.Now());
         return Catalog.FindRun(run.Id)!;
     }
 
@@ -312,9 +312,9 @@ public sealed class ExportService
         if (resume) CheckResumable(export, point);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
         var eventName = trigger is RunTrigger.Create ? AuditEvents.ExportRequested : AuditEvents.ExportRerun;
-        Catalog.Audit(eventName, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), DateTimeOffset.UtcNow);
+        Catalog.Audit(eventName, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), Catalog.Now());
         if (resume)
-            Catalog.Audit(AuditEvents.ExportResumed, export.Name, run.Id, Actor, $"continues run {point!.RunId} after {point.Records:N0} records", DateTimeOffset.UtcNow);
+            Catalog.Audit(AuditEvents.ExportResumed, export.Name, run.Id, Actor, $"continues run {point!.RunId} after {point.Records:N0} records", Catalog.Now());
         else if (point is not null)
         {
             // A fresh run supersedes the interrupted one: its partial file will never be continued.
@@ -383,9 +383,9 @@ public sealed class ExportService
         if (run is null || run.IsSettled)
             throw new ExportException(ExportErrorCode.RunNotFound,
                 $"Export '{export.Name}' has no queued or running run to stop.", export.Name);
-        Catalog.RequestCancel(run.Id, DateTimeOffset.UtcNow);
+        Catalog.RequestCancel(run.Id, Catalog.Now());
         FindRunning(run.Id)?.Cancel();
-        Catalog.Audit(AuditEvents.ExportCanceled, export.Name, run.Id, Actor, null, DateTimeOffset.UtcNow);
+        Catalog.Audit(AuditEvents.ExportCanceled, export.Name, run.Id, Actor, null, Catalog.Now());
         return Catalog.FindRun(run.Id)!;
     }
 
@@ -412,7 +412,7 @@ public sealed class ExportService
         var export = Get(name);
         var manifest = RunExecutor.CurrentManifest(Catalog, StoreOf(export.Storage), export);
         if (manifest is not null) manifest = manifest with { ExpiresAt = ExpiryOf(export, manifest) };
-        if (manifest is { ExpiresAt: { } expires } && expires <= DateTimeOffset.UtcNow)
+        if (manifest is { ExpiresAt: { } expires } && expires <= Catalog.Now())
             throw new ExportException(ExportErrorCode.ArtifactExpired,
                 $"The file of export '{export.Name}' could be downloaded until {expires:u} (its download window); it is no longer served. " +
                 "Run the export again with Start-Export for a fresh file.", export.Name);
@@ -465,7 +465,7 @@ public sealed class ExportService
                 manifest = input.Manifest;
             }
             File.Move(temp, target, overwrite);
-            Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, $"to={target} sha256={sha}", DateTimeOffset.UtcNow);
+            Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, $"to={target} sha256={sha}", Catalog.Now());
             return new ReceivedArtifact(target, manifest);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -492,7 +492,7 @@ public sealed class ExportService
         if (store is LocalArtifactStore)
             using (var check = ArtifactVerifier.Open(store, export.Name, manifest, key)) check.DrainAndVerify();
         // Audited as reading starts: a consumer that stops after the first records has still received data.
-        Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, "as objects", DateTimeOffset.UtcNow);
+        Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, "as objects", Catalog.Now());
         using var verified = ArtifactVerifier.Open(store, export.Name, manifest, key);
         using var content = manifest.Compression == "gzip"
             ? new System.IO.Compression.GZipStream(verified, System.IO.Compression.CompressionMode.Decompress)

@@ -43,13 +43,13 @@ public sealed class RunExecutor
         // Queued until the tenant has a free slot (its concurrency limit), across processes and hosts.
         while (true)
         {
-            var status = _catalog.TryStartRun(runId, _host, policy.ConcurrencyLimit, DateTimeOffset.UtcNow);
+            var status = _catalog.TryStartRun(runId, _host, policy.ConcurrencyLimit, _catalog.Now());
             if (status == RunStatus.Running) break;
             if (status != RunStatus.Queued) return _catalog.FindRun(runId)!; // canceled or failed while queued
             handle.Phase = $"queued (tenant '{export.Tenant}' has {policy.ConcurrencyLimit} running)";
             if (handle.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(250)))
             {
-                _catalog.RequestCancel(runId, DateTimeOffset.UtcNow);
+                _catalog.RequestCancel(runId, _catalog.Now());
                 return _catalog.FindRun(runId)!;
             }
         }
@@ -77,7 +77,7 @@ public sealed class RunExecutor
             {
                 // The phase names how the source reads (e.g. "point in time, 4 slices, 37 pages"), refreshed here.
                 if (Volatile.Read(ref activeSession) is { } active && active.Describe() is { Length: > 0 } how) handle.Phase = $"reading ({how})";
-                if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, DateTimeOffset.UtcNow)) handle.Cancel();
+                if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, _catalog.Now())) handle.Cancel();
             }
             catch (Exception) { /* a missed heartbeat is retried at the next tick */ }
         }, null, _heartbeatInterval, _heartbeatInterval);
@@ -93,7 +93,7 @@ public sealed class RunExecutor
             var format = _formats.Get(export.Format);
             var source = _sources(export.Source);
             var store = _stores(export.Storage);
-            var now = DateTimeOffset.UtcNow;
+            var now = _catalog.Now();
             var from = export.From is null ? (DateTimeOffset?)null : DateMath.Resolve(export.From, now, "From");
             var to = export.To is null ? (DateTimeOffset?)null : DateMath.Resolve(export.To, now, "To");
             DateTimeOffset? highWaterMark = null;
@@ -144,7 +144,7 @@ public sealed class RunExecutor
             {
                 write = continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes, resume.StoreState);
                 // The partial file is this run's now: a failure before its first cut keeps it as it was.
-                kept = resume with { RunId = runId, At = DateTimeOffset.UtcNow };
+                kept = resume with { RunId = runId, At = _catalog.Now() };
                 _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
             }
             else write = store.BeginWrite(export.Name, fileName, runId, key);
@@ -203,7 +203,7 @@ public sealed class RunExecutor
                     {
                         RunId = runId, DefinitionHash = definitionHash, FileName = fileName, Bytes = durable.Value, Records = earlier + records,
                         Positions = positions.ToArray(), PositionKey = session.PositionKey, From = from, To = to, HighWaterMark = highWaterMark,
-                        StoreState = resumable!.State, Columns = columns, At = DateTimeOffset.UtcNow,
+                        StoreState = resumable!.State, Columns = columns, At = _catalog.Now(),
                     };
                     _catalog.SaveResumePoint(export.Name, runId, point.ToJson());
                     return point;
@@ -275,8 +275,8 @@ public sealed class RunExecutor
                 Fields = export.Fields,
                 From = export.From,
                 To = export.To,
-                CreatedAt = DateTimeOffset.UtcNow,
-                ExpiresAt = export.DownloadWindow is { } window ? DateTimeOffset.UtcNow + window : null,
+                CreatedAt = _catalog.Now(),
+                ExpiresAt = export.DownloadWindow is { } window ? _catalog.Now() + window : null,
                 KeyFingerprint = key?.Fingerprint,
                 HighWaterMark = highWaterMark,
             };
@@ -286,7 +286,7 @@ public sealed class RunExecutor
             stopTransfers.Dispose();
             // Still this host's run? One paused past its lease (a VM pause, a laptop asleep) may have been failed and
             // retried elsewhere meanwhile: it must not publish over the retry. A cancel asked since the last beat counts too.
-            if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, DateTimeOffset.UtcNow)) handle.Cancel();
+            if (_catalog.Heartbeat(runId, handle.Processed, handle.Total, _catalog.Now())) handle.Cancel();
             token.ThrowIfCancellationRequested();
             // From here the commit publishes the file: it is no longer resumable, and a commit torn by a crash
             // is finished by the orphan sweep, which skips runs it must keep for a resume.
@@ -364,7 +364,7 @@ public sealed class RunExecutor
 
     RunRecord Finish(string runId, RunOutcome outcome)
     {
-        _catalog.FinishRun(runId, outcome, DateTimeOffset.UtcNow);
+        _catalog.FinishRun(runId, outcome, _catalog.Now());
         return _catalog.FindRun(runId)!;
     }
 
@@ -372,7 +372,7 @@ public sealed class RunExecutor
     /// it if they do not fit, so the previous file stays and nothing over quota is ever served.</summary>
     void ReserveQuota(string runId, ExportDefinition export, Tenants.TenantPolicy policy, long bytes)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = _catalog.Now();
         var month = Tenants.TenantPolicy.MonthStart(now);
         var (granted, used) = _catalog.TryReserveQuota(runId, export.Tenant, bytes, policy.MonthlyQuotaBytes, month);
         if (granted) return;

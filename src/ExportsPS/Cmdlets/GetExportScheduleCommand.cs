@@ -26,8 +26,9 @@ public sealed class GetExportScheduleCommand : ExportCmdletBase
     protected override void ProcessRecord() => Invoke(() =>
     {
         var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
-        var asOf = AsOf ?? DateTimeOffset.UtcNow;
-        foreach (var schedule in EngineAccess.Service().Schedules.List().Where(s => pattern.IsMatch(s.ExportName)))
+        var service = EngineAccess.Service();
+        var asOf = AsOf ?? service.Catalog.Now();
+        foreach (var schedule in service.Schedules.List().Where(s => pattern.IsMatch(s.ExportName)))
         {
             var info = EngineAccess.ToScheduleInfo(schedule, asOf);
             if (!Due || info.Due) WriteObject(info);

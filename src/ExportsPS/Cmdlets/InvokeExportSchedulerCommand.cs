@@ -29,20 +29,23 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
     {
         if (!Continuous)
         {
-            RunDue(AsOf ?? DateTimeOffset.UtcNow);
+            RunDue(AsOf);
             return;
         }
         // A service outlives a catalog restart or a network blip: a failed pass is reported and the next one runs.
-        do InvokeForItem(() => RunDue(DateTimeOffset.UtcNow));
+        do InvokeForItem(() => RunDue(null));
         while (!Stopping.WaitHandle.WaitOne(PollInterval));
     });
 
-    void RunDue(DateTimeOffset asOf)
+    void RunDue(DateTimeOffset? asOfOrNow)
     {
         var service = EngineAccess.Service();
+        // The catalog's clock, which every scheduler sharing it goes by (PostgreSQL: the server's).
+        var now = service.Catalog.Now();
+        var asOf = asOfOrNow ?? now;
         // Download windows hold whether or not anything is due: one-off exports (a 24 h window by default) expire too.
         // By the real clock, not -AsOf: evaluating schedules as of tomorrow must not delete files that expire tomorrow.
-        service.Schedules.DeleteExpired(DateTimeOffset.UtcNow, name => ShouldProcess($"file of export '{name}'", "Delete expired file"));
+        service.Schedules.DeleteExpired(now, name => ShouldProcess($"file of export '{name}'", "Delete expired file"));
         var due = service.Schedules.Due(asOf);
         if (due.Count == 0) return;
         // Each run is confirmed on its own (-Confirm); -WhatIf lists what would run and claims nothing.

@@ -174,8 +174,8 @@ public sealed class NewExportCommand : ExportCmdletBase
         if (!ShouldProcess(Name, NoRun ? "Create export" : "Create and run export")) return;
 
         var created = service.Create(definition, Stopping);
-        if (Schedule is not null) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim(), DateTimeOffset.UtcNow);
-        if (Interval is { } interval) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Interval, interval.ToString("c"), DateTimeOffset.UtcNow);
+        if (Schedule is not null) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim(), service.Catalog.Now());
+        if (Interval is { } interval) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Interval, interval.ToString("c"), service.Catalog.Now());
         // A generated key is returned whether or not the export runs now: it exists nowhere else.
         if (key is not null && EncryptionKey is null)
         {

@@ -106,7 +106,7 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
             {
                 var service = EngineAccess.Service();
                 var export = service.Get(name);
-                var now = DateTimeOffset.UtcNow;
+                var now = service.Catalog.Now();
                 switch (ParameterSetName)
                 {
                     case ClearSet:
@@ -115,12 +115,12 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
                     case DisableSet:
                     case EnableSet:
                         if (ShouldProcess(export.Name, Enable ? "Resume schedule" : "Pause schedule"))
-                            WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.SetEnabled(export.Name, Enable, now)));
+                            WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.SetEnabled(export.Name, Enable, now), now));
                         return;
                     default:
                         var (kind, expression) = Requested();
                         if (ShouldProcess(export.Name, $"Set schedule {kind.ToString().ToLowerInvariant()} '{expression}' (UTC)"))
-                            WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.Set(export.Name, kind, expression, now)));
+                            WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.Set(export.Name, kind, expression, now), now));
                         return;
                 }
             });

@@ -51,7 +51,7 @@ internal static class EngineAccess
     public static ExportQuotaInfo QuotaOf(ExportService service, string tenant)
     {
         var policy = Engine.Tenants.TenantPolicy.Load(service.Catalog, tenant);
-        var month = Engine.Tenants.TenantPolicy.MonthStart(DateTimeOffset.UtcNow);
+        var month = Engine.Tenants.TenantPolicy.MonthStart(service.Catalog.Now());
         var active = service.Catalog.ActiveRuns().Where(r => string.Equals(r.Tenant, tenant, StringComparison.Ordinal)).ToList();
         return new ExportQuotaInfo
         {
@@ -65,7 +65,7 @@ internal static class EngineAccess
         };
     }
 
-    public static ExportScheduleInfo ToScheduleInfo(Engine.Scheduling.ExportSchedule schedule, DateTimeOffset? asOf = null) => new()
+    public static ExportScheduleInfo ToScheduleInfo(Engine.Scheduling.ExportSchedule schedule, DateTimeOffset asOf) => new()
     {
         Name = schedule.ExportName,
         Schedule = schedule.Summary,
@@ -74,7 +74,7 @@ internal static class EngineAccess
         Enabled = schedule.Enabled,
         NextRun = schedule.NextDue,
         LastRun = schedule.LastDue,
-        Due = schedule.Enabled && schedule.NextDue is { } due && due <= (asOf ?? DateTimeOffset.UtcNow),
+        Due = schedule.Enabled && schedule.NextDue is { } due && due <= asOf,
     };
 
     public static ExportRunInfo ToRunInfo(RunRecord run, RunHandle? live = null) => new()
