@@ -341,6 +341,52 @@ public sealed class S3StorageTests : IDisposable
         Assert.Equal(committed.Sha256, _store.ReadManifest("torn")!.Sha256);
     }
 
+    /// <summary>A torn commit found while the storage cannot be asked about it (its HEAD answered 503) or cannot take
+    /// the manifest (its PUT answered 503): the marker stays and a later sweep finishes the commit, instead of the
+    /// marker being dropped and the export failing its sha256 check until its next run.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task A_torn_commit_the_storage_cannot_finish_now_is_finished_by_a_later_sweep()
+    {
+        using var proxy = new S3FaultProxy(_target.Endpoint!);
+        _home.Service.RegisterStorage(_target with { Name = "busy", Endpoint = proxy.Url }, replace: false);
+        var busy = (S3ArtifactStore)_home.Service.StoreOf("busy");
+        async Task<ArtifactManifest> Commit(string runId, int seed)
+        {
+            var bytes = Bytes(100_000, seed);
+            await using var write = busy.BeginWrite("mended", "mended.bin", runId);
+            write.Content.Write(bytes);
+            var manifest = Manifest(runId, "mended.bin", SHA256.HashData(bytes), bytes.Length);
+            await write.CommitAsync(manifest, CancellationToken.None);
+            return manifest;
+        }
+        var old = await Commit("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 20);
+        var torn = await Commit("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 21);
+        var markerKey = "exports/.exportsps-uploads/" + torn.RunId;
+        await _raw.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = "exports/mended/mended.bin.manifest.json", ContentBody = System.Text.Encoding.UTF8.GetString(old.ToJson()), UseChunkEncoding = false });
+        await _raw.PutObjectAsync(new PutObjectRequest { BucketName = _bucket, Key = markerKey, ContentBody = $"exports/mended/mended.bin\n\n{torn.RunId}\n" + System.Text.Encoding.UTF8.GetString(torn.ToJson()), UseChunkEncoding = false });
+        bool MarkerKept() => (_raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = markerKey }).GetAwaiter().GetResult().S3Objects ?? []).Count == 1;
+
+        foreach (var (what, fault) in new (string, Func<HttpListenerRequest, int?>)[]
+                 {
+                     ("HEAD of the object", r => r.HttpMethod == "HEAD" ? 503 : null),
+                     ("PUT of the manifest", r => r.HttpMethod == "PUT" && r.Url!.AbsolutePath.EndsWith(".manifest.json") ? 503 : null),
+                 })
+        {
+            proxy.Fail = fault;
+            var failedBefore = proxy.Failed;
+            busy.RemoveOrphans(_ => false);
+            Assert.True(proxy.Failed > failedBefore, $"the {what} was never attempted");
+            Assert.True(MarkerKept(), $"the marker was dropped when the {what} failed");
+            Assert.Equal(old.Sha256, busy.ReadManifest("mended")!.Sha256);
+        }
+        proxy.Fail = null;
+        busy.RemoveOrphans(_ => false);
+        Assert.False(MarkerKept());
+        Assert.Equal(torn.Sha256, busy.ReadManifest("mended")!.Sha256);
+        Assert.Equal(torn.Sha256, Convert.ToHexString(SHA256.HashData(Read("exports/mended/mended.bin"))).ToLowerInvariant());
+        ReliabilityReport.Record("storage faults", "S3 torn commit found while the storage answered 503 (to the HEAD, then to the manifest PUT): marker kept, finished by the next sweep");
+    }
+
     /// <summary>Resume into a bucket: the interrupted run's multipart upload is kept at its last cut (a part
     /// boundary), the resumed run adds parts after it and completes one object, hashed as stored.</summary>
     [ServiceFact(UrlVariable)]

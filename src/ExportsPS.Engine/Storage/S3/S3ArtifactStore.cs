@@ -309,14 +309,15 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     /// <summary>A marker holding a manifest belongs to a run that died while committing. If the object at its
     /// key is that run's (its metadata names the run), the object was published and only the manifest is
     /// missing: it is written now, so the export serves the new file instead of failing its sha256 check.
-    /// An SSE-C object's metadata cannot be read without the key, which is never stored: such a torn commit
-    /// stays reported as a sha256 mismatch until the next run.</summary>
+    /// False when the storage could not be asked or written now (unreachable, busy): the marker must stay for the
+    /// next sweep. An SSE-C object's metadata cannot be read without the key, which is never stored: such a torn
+    /// commit stays reported as a sha256 mismatch until the next run.</summary>
     bool TryFinishCommit(string key, string originRunId, string manifestJson)
     {
         try
         {
             var head = _client.GetObjectMetadataAsync(_target.Bucket, key).GetAwaiter().GetResult();
-            if (head.Metadata[RunMetadata] != originRunId) return false;
+            if (head.Metadata[RunMetadata] != originRunId) return true; // its object was never published: nothing to finish
             var manifest = ArtifactManifest.FromJson(System.Text.Encoding.UTF8.GetBytes(manifestJson), ExportNameOf(key)!);
             // A continued upload's marker is written before its object is hashed: hash it now.
             if (manifest.Sha256.Length == 0) manifest = manifest with { Sha256 = HashObject(key, manifest.Bytes, CancellationToken.None) };
@@ -324,8 +325,22 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             return true;
         }
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException
-                                       or ExportException or System.Text.Json.JsonException) { return false; }
+                                       or ExportException or System.Text.Json.JsonException)
+        {
+            return !IsTransient(ex);
+        }
     }
+
+    /// <summary>A failure asking again may cure (the storage down or overloaded), unlike a refusal (no such object,
+    /// an SSE-C object that needs its key, a manifest that does not parse).</summary>
+    static bool IsTransient(Exception ex) => ex switch
+    {
+        ExportException { InnerException: { } inner } => IsTransient(inner),
+        AmazonServiceException service => (int)service.StatusCode >= 500 || service.StatusCode == HttpStatusCode.TooManyRequests
+                                          || service.InnerException is HttpRequestException or IOException,
+        AmazonClientException or HttpRequestException or IOException => true,
+        _ => false,
+    };
 
     public int RemoveOrphans(Func<string, bool> isActiveRun)
     {
@@ -352,7 +367,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         var kept = active[true].Where(m => m.Lines.Length >= 2).Select(m => m.Lines[1]).ToHashSet(StringComparer.Ordinal);
         foreach (var (key, runId, lines) in active[false])
         {
-            if (lines.Length == 4 && lines[3].Length > 0) TryFinishCommit(lines[0], lines[2], lines[3]);
+            // A torn commit that cannot be finished now keeps its marker (and its upload) for the next sweep.
+            if (lines.Length == 4 && lines[3].Length > 0 && !TryFinishCommit(lines[0], lines[2], lines[3])) continue;
             if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1])) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
             Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete an upload marker");
         }
