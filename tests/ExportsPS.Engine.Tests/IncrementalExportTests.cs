@@ -75,6 +75,11 @@ public sealed class IncrementalExportTests : IDisposable
 
         Thread.Sleep(1100);
         var later = DateTimeOffset.UtcNow;
+        // While a run of the export is active it may be committing its new file: the expired one waits for a later pass.
+        var active = _home.Catalog.CreateRun("feed", "default", RunTrigger.Manual, "another-host", "someone");
+        Assert.Equal(0, _home.Service.DeleteExpiredArtifacts(later));
+        Assert.True(File.Exists(Path.Combine(folder, "feed.jsonl")));
+        _home.Catalog.FinishRun(active.Id, new RunOutcome(RunStatus.Canceled, 0, null, null, null, null, null, "canceled", []), later);
         Assert.Equal(1, _home.Service.DeleteExpiredArtifacts(later));
         Assert.Equal(0, _home.Service.DeleteExpiredArtifacts(later));
         Assert.False(File.Exists(Path.Combine(folder, "feed.jsonl")));

@@ -127,8 +127,12 @@ public sealed class ExportService
             try
             {
                 var store = StoreOf(export.Storage);
+                // Asked after the confirmation (a prompt may wait for minutes): a run of the export active now may commit its
+                // new file between the store's check and its delete, so its export's expired file waits for a later pass.
+                // One that starts after this look would have to finish its whole run before the delete that follows.
                 if (RunExecutor.CurrentManifest(Catalog, store, export) is { } manifest && ExpiryOf(export, manifest) is { } expires && expires <= now
-                    && (confirm is null || confirm(export.Name)) && store.DeleteExpired(export.Name, manifest))
+                    && (confirm is null || confirm(export.Name)) && Catalog.LatestRun(export.Name) is not { IsSettled: false }
+                    && store.DeleteExpired(export.Name, manifest))
                 {
                     Catalog.Audit(AuditEvents.ArtifactExpired, export.Name, null, Actor, $"expired {expires:O}", now);
                     deleted++;
