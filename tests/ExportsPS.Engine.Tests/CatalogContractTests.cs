@@ -122,6 +122,11 @@ public abstract class CatalogContract : IDisposable
         Assert.False(Catalog.TryClaimTick(listed, listed.NextAfter(Noon)));
         Assert.True(Catalog.TryClaimTick(Catalog.FindSchedule("busy")!, Noon.AddHours(2)));
 
+        // An edit read before a removal cannot bring back a schedule with no export behind it.
+        Assert.Equal(ExportErrorCode.ExportNotFound, Assert.Throws<ExportException>(() =>
+            Catalog.SaveSchedule(new ExportSchedule { ExportName = "removed-meanwhile", Kind = ScheduleKind.Interval, Expression = "00:05:00", NextDue = Noon })).Code);
+        Assert.Null(Catalog.FindSchedule("removed-meanwhile"));
+
         var run = Another().CreateRun("busy", "default", RunTrigger.Schedule, "other-host", "scheduler");
         Assert.Equal(ExportErrorCode.RunAlreadyActive, Assert.Throws<ExportException>(() => Catalog.RemoveExport("busy")).Code);
         Assert.NotNull(Catalog.FindRun(run.Id));
@@ -312,6 +317,32 @@ public sealed class PostgresCatalogTests : CatalogContract
         var schedule = new ExportSchedule { ExportName = "skewed", Kind = ScheduleKind.Interval, Expression = "00:05:00" };
         behind.SaveSchedule(schedule with { NextDue = schedule.NextAfter(behind.Now()) });
         Assert.False(ahead.FindSchedule("skewed")!.NextDue <= ahead.Now());
+    }
+
+    /// <summary>A schedule with no export behind it (left by an older version, or restored by hand): the scheduler
+    /// drops it and goes on with the other due schedules, instead of claiming it first and failing at every pass.</summary>
+    [ServiceFact(Variable)]
+    public async Task A_schedule_whose_export_is_gone_is_dropped_and_the_other_schedules_run()
+    {
+        using var home = new TestHome();
+        home.LoadSample(Sample.SampleKind.Events, 5);
+        var service = new ExportService(home.Home, Catalog, settings: home.Service.Settings);
+        foreach (var name in new[] { "gone", "kept" })
+        {
+            service.Create(new ExportDefinition { Name = name, Query = "*" });
+            service.Schedules.Set(name, ScheduleKind.Interval, "01:00:00", new DateTimeOffset(2026, 6, 19, 11, 0, 0, TimeSpan.Zero));
+        }
+        using (var connection = new NpgsqlConnection(_connectionString))
+        {
+            connection.Open();
+            using var orphan = new NpgsqlCommand("DELETE FROM exports WHERE name_key = 'gone'", connection);
+            Assert.Equal(1, orphan.ExecuteNonQuery());
+        }
+        var starts = service.Schedules.StartDue(new DateTimeOffset(2026, 6, 19, 12, 0, 0, TimeSpan.Zero)).ToList();
+        Assert.Equal(2, starts.Count);
+        Assert.Contains("schedule was removed", starts.Single(s => s.Schedule.ExportName == "gone").Skipped);
+        Assert.Equal(RunStatus.Completed, (await starts.Single(s => s.Schedule.ExportName == "kept").Run!.Completion).Status);
+        Assert.Null(Catalog.FindSchedule("gone"));
     }
 
     sealed class SkewedClock(TimeSpan skew) : TimeProvider

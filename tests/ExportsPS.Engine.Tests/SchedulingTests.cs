@@ -21,6 +21,7 @@ public sealed class SchedulingTests : IDisposable
     [InlineData("0 0 * * MON-XYZ", "day-of-week field 'MON-XYZ'")]
     [InlineData("* * * *", "needs 5")]
     [InlineData("0 0 * * * *", "needs 5")]
+    [InlineData("@reboot", "needs 5")]
     public void A_bad_crontab_is_refused_naming_the_field(string cron, string message)
     {
         var error = Assert.Throws<ExportException>(() => ExportSchedule.ValidateCron(cron));
@@ -34,6 +35,12 @@ public sealed class SchedulingTests : IDisposable
     [InlineData(ScheduleKind.Cron, "0 3 * * 1", true, "Weekly · Monday 03:00", "2026-06-22T03:00:00.0000000+00:00")]
     [InlineData(ScheduleKind.Cron, "30 4 1 * *", true, "Monthly · day 1 04:30", "2026-07-01T04:30:00.0000000+00:00")]
     [InlineData(ScheduleKind.Cron, "*/20 8-18 * * 1-5", true, "Cron · */20 8-18 * * 1-5", "2026-06-19T12:20:00.0000000+00:00")]
+    // Both day fields restricted: crontab's OR (the 1st, or any Monday), not Cronos's AND (a Monday the 1st: 2027-02-01).
+    [InlineData(ScheduleKind.Cron, "0 0 1 * 1", true, "Cron · 0 0 1 * 1", "2026-06-22T00:00:00.0000000+00:00")]
+    [InlineData(ScheduleKind.Cron, "0 0 20 * 1", true, "Cron · 0 0 20 * 1", "2026-06-20T00:00:00.0000000+00:00")]
+    [InlineData(ScheduleKind.Cron, "0 0 */2 * 1", true, "Cron · 0 0 */2 * 1", "2026-06-29T00:00:00.0000000+00:00")] // '*…' is unrestricted: AND, as crontab
+    [InlineData(ScheduleKind.Cron, "@daily", true, "@daily", "2026-06-20T00:00:00.0000000+00:00")]
+    [InlineData(ScheduleKind.Cron, "@monthly", true, "@monthly", "2026-07-01T00:00:00.0000000+00:00")]
     [InlineData(ScheduleKind.Interval, "01:00:00", true, "Every 1h", "2026-06-19T13:00:00.0000000+00:00")]
     [InlineData(ScheduleKind.Interval, "00:15:00", false, "Paused · Every 15m", "2026-06-19T12:15:00.0000000+00:00")]
     public void Schedules_compute_the_next_run_in_utc_and_describe_themselves(ScheduleKind kind, string expression, bool enabled, string summary, string next)
@@ -145,6 +152,72 @@ public sealed class SchedulingTests : IDisposable
         var retry = Assert.Single(_home.Service.Schedules.StartDue(DateTimeOffset.UtcNow));
         Assert.Equal(RunStatus.Completed, (await retry.Run!.Completion).Status);
         Assert.Equal(schedule.NextDue, _home.Service.Schedules.Get("retried")!.NextDue);              // back on its normal rhythm
+    }
+
+    /// <summary>The retry dies too (an export that kills its host): it is not retried again, every lease, for ever;
+    /// the export waits for its next regular tick.</summary>
+    [Fact]
+    public void A_scheduled_run_is_retried_once_not_again_when_its_retry_died_too()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        _home.Service.Create(new ExportDefinition { Name = "crashing", Query = "*" });
+        var regular = _home.Service.Schedules.Set("crashing", ScheduleKind.Cron, "0 2 * * *", DateTimeOffset.UtcNow).NextDue;
+        RunRecord Dies()
+        {
+            var run = _home.Catalog.CreateRun("crashing", "default", RunTrigger.Schedule, "dead-host", "scheduler");
+            _home.Catalog.TryStartRun(run.Id, "dead-host", 1, DateTimeOffset.UtcNow.AddMinutes(-10));
+            Assert.Equal(1, _home.Service.Recover());
+            return run;
+        }
+        Dies();
+        var rearmed = _home.Service.Schedules.Get("crashing")!;
+        Assert.True(rearmed.NextDue <= DateTimeOffset.UtcNow, "the first death is retried at once");
+        Assert.True(_home.Catalog.TryClaimTick(rearmed, regular!.Value));   // a scheduler claims the retry, whose run dies too
+        Thread.Sleep(5);
+        Dies();
+        Assert.Equal(regular, _home.Service.Schedules.Get("crashing")!.NextDue);
+        Assert.Empty(_home.Service.Schedules.StartDue(DateTimeOffset.UtcNow));
+    }
+
+    /// <summary>A configuration script that sets the schedule an export already has, or resumes one that is not
+    /// paused, just as a tick falls due: the tick still runs.</summary>
+    [Fact]
+    public async Task Setting_the_same_schedule_again_or_resuming_an_active_one_keeps_a_due_tick()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        _home.Service.Create(new ExportDefinition { Name = "hourly", Query = "*" });
+        var due = _home.Service.Schedules.Set("hourly", ScheduleKind.Interval, "01:00:00", Noon).NextDue!.Value;   // 13:00
+        var late = due.AddSeconds(10);
+        Assert.Equal(due, _home.Service.Schedules.Set("hourly", ScheduleKind.Interval, "01:00:00", late).NextDue);
+        Assert.Equal(due, _home.Service.Schedules.SetEnabled("hourly", true, late).NextDue);
+        var start = Assert.Single(_home.Service.Schedules.StartDue(late));
+        Assert.Equal(RunStatus.Completed, (await start.Run!.Completion).Status);
+        // A real change still counts from the present.
+        Assert.Equal(Noon.AddHours(2), _home.Service.Schedules.Set("hourly", ScheduleKind.Interval, "00:30:00", late.AddMinutes(50)).NextDue);
+    }
+
+    [Theory]
+    [InlineData(ScheduleKind.Interval, "00:00:00", "too short")]
+    [InlineData(ScheduleKind.Interval, "4000000.00:00:00", "longer than a year")]
+    [InlineData(ScheduleKind.Interval, "hourly", "not a time span")]
+    [InlineData(ScheduleKind.Cron, "0 2 * *", "needs 5")]
+    public void A_schedule_the_engine_cannot_compute_is_refused_whoever_sets_it(ScheduleKind kind, string expression, string message)
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        _home.Service.Create(new ExportDefinition { Name = "odd", Query = "*" });
+        var error = Assert.Throws<ExportException>(() => _home.Service.Schedules.Set("odd", kind, expression, Noon));
+        Assert.Equal((ExportErrorCode.InvalidSchedule, true), (error.Code, error.Message.Contains(message)));
+        Assert.Null(_home.Service.Schedules.Get("odd"));
+    }
+
+    [Fact]
+    public void A_time_limit_longer_than_a_timer_takes_is_refused_before_anything_is_created()
+    {
+        _home.LoadSample(SampleKind.Events, 5);
+        var error = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "forever", Query = "*", TimeLimit = TimeSpan.FromDays(60) }));
+        Assert.Equal(ExportErrorCode.InvalidOption, error.Code);
+        Assert.Contains("at most 30 days", error.Message);
+        Assert.Null(_home.Catalog.FindExport("forever"));
     }
 
     [Fact]

@@ -87,6 +87,7 @@ public interface IExportCatalog
     IReadOnlyList<(string Name, string DefinitionJson)> ListRegistrations(string kind);
     bool RemoveRegistration(string kind, string name);
 
+    /// <summary>Creates or replaces the export's schedule; ExportNotFound when the export does not exist (removed meanwhile).</summary>
     void SaveSchedule(Scheduling.ExportSchedule schedule);
     Scheduling.ExportSchedule? FindSchedule(string exportName);
     IReadOnlyList<Scheduling.ExportSchedule> ListSchedules();

@@ -444,7 +444,13 @@ public abstract class SqlCatalog : IExportCatalog
     public void SaveSchedule(Scheduling.ExportSchedule schedule)
     {
         using var connection = OpenConnection();
-        Execute(connection, null,
+        using var transaction = BeginWrite(connection);
+        // Under the export's lock, as RemoveExport is: an edit read before a removal must not bring back a schedule
+        // with no export behind it, which every scheduler would claim and fail on at each pass.
+        var key = schedule.ExportName.ToLowerInvariant();
+        LockExport(connection, transaction, key);
+        if (Scalar(connection, transaction, "SELECT name_key FROM exports WHERE name_key = @key", ("key", key)) is null) throw NotFound(schedule.ExportName);
+        Execute(connection, transaction,
             "INSERT INTO schedules (name_key, export_name, kind, expression, enabled, next_due, last_due, updated_at) " +
             "VALUES (@key, @name, @kind, @expression, @enabled, @next, @last, @now) " +
             "ON CONFLICT (name_key) DO UPDATE SET export_name = excluded.export_name, kind = excluded.kind, expression = excluded.expression, " +
@@ -453,6 +459,7 @@ public abstract class SqlCatalog : IExportCatalog
             ("expression", schedule.Expression), ("enabled", schedule.Enabled ? 1 : 0),
             ("next", schedule.NextDue is { } n ? Time(n) : DBNull.Value), ("last", schedule.LastDue is { } l ? Time(l) : DBNull.Value),
             ("now", Time(Now())));
+        transaction.Commit();
     }
 
     public Scheduling.ExportSchedule? FindSchedule(string exportName)

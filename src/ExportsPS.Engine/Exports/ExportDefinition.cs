@@ -22,6 +22,8 @@ public sealed record ExportDefinition
     public bool NeutralizeCsvFormulas { get; init; } = true;
     public long RecordCap { get; init; } = DefaultRecordCap;
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>The longest -TimeLimit: a run's timer takes at most about 49 days.</summary>
+    public static readonly TimeSpan LongestTimeLimit = TimeSpan.FromDays(30);
     /// <summary>Encrypted with a customer key (SSE-C) that the caller holds; only its fingerprint is kept here.</summary>
     public string? KeyFingerprint { get; init; }
     /// <summary>How long after a run its file may be downloaded; null for no limit.</summary>

@@ -157,16 +157,24 @@ public sealed class ExportService
         Recover();
     }
 
+    const string HostDied = "The run stopped sending heartbeats";
+
+    bool PreviousRunDied(RunRecord run) =>
+        Catalog.ListRuns(run.ExportName, 10).FirstOrDefault(r => r.QueuedAt < run.QueuedAt) is
+            { Trigger: RunTrigger.Schedule, Status: RunStatus.Failed, Error: { } error } && error.StartsWith(HostDied, StringComparison.Ordinal);
+
     /// <summary>Marks runs whose process died (heartbeat lapsed) failed and removes their temp files.</summary>
     public int Recover()
     {
         var now = Catalog.Now();
         var failed = Catalog.FailStaleRuns(now - Settings.RunLease, now,
-            $"The run stopped sending heartbeats for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
+            $"{HostDied} for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
         // Retry policy: a scheduled run whose host died runs again at the next scheduler call (once: only the
         // caller that failed the run re-arms it, and the retry is an ordinary due tick, claimed by exactly one scheduler).
+        // Not when the run before it died too: that was the retry (or a crash that repeats), and an export that kills
+        // its host would otherwise run again every lease, for ever. The next regular tick runs it.
         foreach (var run in failed.Where(r => r.Trigger == RunTrigger.Schedule))
-            if (Catalog.FindSchedule(run.ExportName) is { Enabled: true, NextDue: { } next } && next > now)
+            if (!PreviousRunDied(run) && Catalog.FindSchedule(run.ExportName) is { Enabled: true, NextDue: { } next } && next > now)
                 Catalog.TryRearm(run.ExportName, next, now);
         // Partial files of interrupted runs stay until they are resumed or superseded. Each leftover is looked up
         // when it is found, not in a list taken before the sweep: a run that starts meanwhile (its record exists
@@ -218,8 +226,9 @@ public sealed class ExportService
             throw new ExportException(ExportErrorCode.InvalidOption, "-RecordCap must be at least 1.", export.RecordCap);
         if (export.Slices is < 1 or > 64)
             throw new ExportException(ExportErrorCode.InvalidOption, $"-Slices must be between 1 and 64, not {export.Slices}.", export.Slices);
-        if (export.TimeLimit is { } limit && limit <= TimeSpan.Zero)
-            throw new ExportException(ExportErrorCode.InvalidOption, "-TimeLimit must be positive.", limit);
+        if (export.TimeLimit is { } limit && (limit <= TimeSpan.Zero || limit > ExportDefinition.LongestTimeLimit))
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"-TimeLimit must be positive and at most {ExportDefinition.LongestTimeLimit.TotalDays:0} days, not {limit}; omit it for no limit.", limit);
         format.Validate(export);
         StoreOf(export.Storage);
         if (export.DownloadWindow is { } window && (window <= TimeSpan.Zero || window > TimeSpan.FromDays(366)))

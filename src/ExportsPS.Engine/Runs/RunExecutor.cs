@@ -57,7 +57,8 @@ public sealed class RunExecutor
         using var timeLimit = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(handle.Token, timeLimit.Token);
         var token = linked.Token;
-        if (export.TimeLimit is { } limit) timeLimit.CancelAfter(limit);
+        // (A definition stored before limits were capped may hold more than a timer takes: no limit then.)
+        if (export.TimeLimit is { } limit && limit <= ExportDefinition.LongestTimeLimit) timeLimit.CancelAfter(limit);
 
         var warnings = new List<string>();
         var suppressedWarnings = 0;

@@ -7,7 +7,8 @@ namespace ExportsPS.Engine.Scheduling;
 public enum ScheduleKind { Cron, Interval }
 
 /// <summary>When an export runs by itself: a 5-field crontab (minute hour day-of-month month day-of-week,
-/// UTC) or a fixed interval. <see cref="NextDue"/> is what the scheduler claims; a schedule that missed
+/// UTC, with crontab's meaning: a day matches when its day of month OR its day of week does, if both are
+/// restricted; the @hourly … @yearly macros too) or a fixed interval. <see cref="NextDue"/> is what the scheduler claims; a schedule that missed
 /// several ticks (machine off) fires once, then continues from the present.</summary>
 public sealed record ExportSchedule
 {
@@ -27,12 +28,17 @@ public sealed record ExportSchedule
     /// load context.)</summary>
     public static void ValidateCron(string expression) => ParseCron(expression);
 
+    static readonly HashSet<string> Macros = new(StringComparer.OrdinalIgnoreCase)
+        { "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly" };
+
     internal static CronExpression ParseCron(string expression)
     {
+        if (Macros.Contains(expression?.Trim() ?? "")) return CronExpression.Parse(expression!.Trim());
         var fields = (expression ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length != 5)
             throw new ExportException(ExportErrorCode.InvalidSchedule,
-                $"Cron expression '{expression}' has {fields.Length} fields; it needs 5: minute hour day-of-month month day-of-week (UTC), e.g. '0 2 * * *' for 02:00 daily.",
+                $"Cron expression '{expression}' has {fields.Length} fields; it needs 5: minute hour day-of-month month day-of-week (UTC), e.g. '0 2 * * *' for 02:00 daily " +
+                $"(or one of {string.Join(", ", Macros.Order())}).",
                 expression);
         for (var i = 0; i < 5; i++)
         {
@@ -53,12 +59,25 @@ public sealed record ExportSchedule
         }
     }
 
+    public static readonly TimeSpan LongestInterval = TimeSpan.FromDays(366);
+
     public static TimeSpan ParseInterval(TimeSpan interval)
     {
         if (interval < TimeSpan.FromMinutes(1))
             throw new ExportException(ExportErrorCode.InvalidSchedule,
                 $"Interval {interval} is too short; the scheduler runs at most once a minute. Use at least 00:01:00.", interval);
+        if (interval > LongestInterval)
+            throw new ExportException(ExportErrorCode.InvalidSchedule,
+                $"Interval {interval} is longer than a year ({LongestInterval.TotalDays:0} days); use a cron expression for yearly runs (e.g. '0 2 1 1 *').", interval);
         return interval;
+    }
+
+    /// <summary>Refuses what <see cref="NextAfter"/> could not compute, whoever saves the schedule.</summary>
+    public static void Validate(ScheduleKind kind, string expression)
+    {
+        if (kind == ScheduleKind.Cron) ParseCron(expression);
+        else if (TimeSpan.TryParse(expression, CultureInfo.InvariantCulture, out var interval)) ParseInterval(interval);
+        else throw new ExportException(ExportErrorCode.InvalidSchedule, $"Interval '{expression}' is not a time span such as 01:00:00.", expression);
     }
 
     /// <summary>The first due time strictly after <paramref name="after"/>.</summary>
@@ -71,9 +90,22 @@ public sealed record ExportSchedule
             var ticks = (after.UtcTicks / interval.Ticks + 1) * interval.Ticks;
             return new DateTimeOffset(ticks, TimeSpan.Zero);
         }
-        var next = ParseCron(Expression).GetNextOccurrence(after.UtcDateTime, TimeZoneInfo.Utc, inclusive: false)
+        var next = NextCron(Expression, after)
                    ?? throw new ExportException(ExportErrorCode.InvalidSchedule, $"Cron expression '{Expression}' never fires.", Expression);
         return new DateTimeOffset(next, TimeSpan.Zero);
+    }
+
+    /// <summary>Cronos requires both day fields to match; crontab fires when either does (when both are restricted,
+    /// e.g. '0 0 1 * 1' is the 1st of each month and every Monday): the earlier of the two readings.</summary>
+    static DateTime? NextCron(string expression, DateTimeOffset after)
+    {
+        DateTime? Next(string text) => ParseCron(text).GetNextOccurrence(after.UtcDateTime, TimeZoneInfo.Utc, inclusive: false);
+        var f = expression.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        static bool Restricted(string field) => !field.StartsWith('*') && field != "?";
+        if (f.Length != 5 || !Restricted(f[2]) || !Restricted(f[4])) return Next(expression);
+        var byMonthDay = Next($"{f[0]} {f[1]} {f[2]} {f[3]} *");
+        var byWeekDay = Next($"{f[0]} {f[1]} * {f[3]} {f[4]}");
+        return byMonthDay is null ? byWeekDay : byWeekDay is null ? byMonthDay : byMonthDay < byWeekDay ? byMonthDay : byWeekDay;
     }
 
     /// <summary>"Daily · 02:00", "Every 1h", "Paused · Daily · 02:00", or the crontab itself.</summary>

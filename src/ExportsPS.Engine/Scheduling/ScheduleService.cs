@@ -26,17 +26,22 @@ public sealed class ScheduleService(ExportService exports)
             throw new ExportException(ExportErrorCode.InvalidSchedule,
                 $"Export '{export.Name}' is encrypted with a key only its owner holds (the engine keeps just the fingerprint), so no scheduler can run it. " +
                 "Schedule an unencrypted export, or run this one with Start-Export -EncryptionKey.", export.Name);
+        ExportSchedule.Validate(kind, expression);
         // An edit keeps a paused schedule paused: changing when it runs is not a request to run it again.
-        var paused = Catalog.FindSchedule(export.Name) is { Enabled: false };
-        var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = !paused };
-        schedule = schedule with { NextDue = schedule.NextAfter(now) };
+        var current = Catalog.FindSchedule(export.Name);
+        var schedule = new ExportSchedule { ExportName = export.Name, Kind = kind, Expression = expression, Enabled = current is not { Enabled: false } };
+        // The same schedule set again (a configuration script re-applied) is left as it is, with its next tick, even one
+        // due now that no scheduler has claimed yet: recomputing it from the present would drop that run, and saving
+        // the tick as read could undo a claim made meanwhile and run it twice.
+        var unchanged = current is not null && current.Kind == kind && current.Expression == expression;
+        schedule = unchanged ? current! : schedule with { NextDue = schedule.NextAfter(now), LastDue = current?.LastDue };
         if (export.DownloadWindowIsDefault && export.DownloadWindow is not null)
         {
             // Only the window changes: no source round trip, so a schedule can be set while the cluster is down.
             Catalog.UpdateExport(export with { DownloadWindow = null, DownloadWindowIsDefault = false });
             Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, exports.Actor, "download window (none): the export is scheduled", now);
         }
-        Catalog.SaveSchedule(schedule);
+        if (!unchanged) Catalog.SaveSchedule(schedule);
         Catalog.Audit(AuditEvents.ScheduleSet, export.Name, null, exports.Actor, $"{schedule.Summary} ({kind.ToString().ToLowerInvariant()} {expression})", now);
         return schedule;
     }
@@ -45,8 +50,13 @@ public sealed class ScheduleService(ExportService exports)
     public ExportSchedule SetEnabled(string exportName, bool enabled, DateTimeOffset now)
     {
         var schedule = Require(exportName);
-        schedule = schedule with { Enabled = enabled, NextDue = enabled ? schedule.NextAfter(now) : schedule.NextDue };
-        Catalog.SaveSchedule(schedule);
+        // Resuming a running schedule (or pausing a paused one) is no change: its next tick, perhaps due now and not
+        // yet claimed, stays, and is not saved back over a claim made meanwhile.
+        if (schedule.Enabled != enabled)
+        {
+            schedule = schedule with { Enabled = enabled, NextDue = enabled ? schedule.NextAfter(now) : schedule.NextDue };
+            Catalog.SaveSchedule(schedule);
+        }
         Catalog.Audit(enabled ? AuditEvents.ScheduleResumed : AuditEvents.SchedulePaused, schedule.ExportName, null, exports.Actor, schedule.Summary, now);
         return schedule;
     }
@@ -98,18 +108,26 @@ public sealed class ScheduleService(ExportService exports)
             {
                 start = new ScheduledStart(schedule, due, null, ex.Message); // the tick is skipped, as documented
             }
-            catch (ExportException ex)
+            catch (ExportException ex) when (ex.Code == ExportErrorCode.ExportNotFound)
+            {
+                // A schedule left behind by an export removed meanwhile: no run can be recorded for it, and given back
+                // it would be claimed (and fail) first at every pass. It goes, so the other schedules run.
+                try { Catalog.RemoveSchedule(schedule.ExportName); } catch (Exception) { /* the next pass tries again */ }
+                start = new ScheduledStart(schedule, due, null, $"{ex.Message} Its schedule was removed.");
+            }
+            catch (Exception ex) when (ex is not (System.Data.Common.DbException or ExportException { Code: ExportErrorCode.CatalogFailed } or OperationCanceledException))
             {
                 // Claimed but refused before it ran (the source down at 02:00, a query the index no longer takes):
                 // a failed run says so where users look (Get-ExportStatus, the audit), not only in a warning.
+                var reason = ex is ExportException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
                 RunRecord failed;
-                try { failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, ex.Message); }
+                try { failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, reason); }
                 catch (Exception)
                 {
                     GiveTickBack(); // not even the failure could be recorded
                     throw;
                 }
-                start = new ScheduledStart(schedule, due, null, $"{ex.Message} (recorded as failed run {failed.Id})");
+                start = new ScheduledStart(schedule, due, null, $"{reason} (recorded as failed run {failed.Id})");
             }
             catch (Exception)
             {
