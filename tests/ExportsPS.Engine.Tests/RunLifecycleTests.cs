@@ -394,4 +394,32 @@ public sealed class RunLifecycleTests : IDisposable
         again.Initialize();
         Assert.Equal(CatalogSchema.Migrations.Count, again.SchemaVersion());
     }
+    /// <summary>A file the store cannot delete (held open on Windows, an immutable file): the export is still removed
+    /// and audited, and the failure is an engine error naming it (a non-terminating error for that pipeline item),
+    /// not a raw IOException that stopped Remove-Export's pipeline with the catalog and audit half done.</summary>
+    [Fact]
+    public void An_export_whose_files_cannot_be_deleted_is_still_removed_and_audited_with_a_clear_error()
+    {
+        _home.LoadSample(SampleKind.Events, 20);
+        _home.Service.RegisterStore("stuck", new UndeletableStore(new LocalArtifactStore(Path.Combine(_home.Root, "stuck"))));
+        Assert.Equal(RunStatus.Completed, _home.Run(new ExportDefinition { Name = "held", Query = "*", Storage = "stuck" }).Status);
+
+        var error = Assert.Throws<ExportException>(() => _home.Service.Remove("held"));
+        Assert.Equal(ExportErrorCode.StorageFailed, error.Code);
+        Assert.Contains("was removed, but its files could not all be deleted", error.Message);
+        Assert.Null(_home.Catalog.FindExport("held"));
+        Assert.Contains(_home.Catalog.ListAudit("held", 5), e => e.Event == AuditEvents.ExportDeleted);
+    }
+
+    sealed class UndeletableStore(IArtifactStore inner) : IArtifactStore
+    {
+        public string Kind => inner.Kind;
+        public string Locate(string exportName, string fileName) => inner.Locate(exportName, fileName);
+        public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null) => inner.BeginWrite(exportName, fileName, runId, key);
+        public ArtifactManifest? ReadManifest(string exportName) => inner.ReadManifest(exportName);
+        public Stream OpenRead(string exportName, ArtifactManifest manifest, ArtifactKey? key = null) => inner.OpenRead(exportName, manifest, key);
+        public void Delete(string exportName) => throw new UnauthorizedAccessException($"Access to the path '/data/{exportName}/{exportName}.jsonl' is denied.");
+        public bool DeleteExpired(string exportName, ArtifactManifest expired) => inner.DeleteExpired(exportName, expired);
+        public int RemoveOrphans(Func<string, bool> isActiveRun) => inner.RemoveOrphans(isActiveRun);
+    }
 }

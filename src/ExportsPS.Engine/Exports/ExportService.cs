@@ -290,8 +290,14 @@ public sealed class ExportService
                 export.Name);
         // The catalog first: it refuses a run started since the check above, before any file is gone.
         Catalog.RemoveExport(export.Name);
-        StoreOf(export.Storage).Delete(export.Name);
         Catalog.Audit(AuditEvents.ExportDeleted, export.Name, null, Actor, null, Catalog.Now());
+        try { StoreOf(export.Storage).Delete(export.Name); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The export is gone either way (a new export of the name never serves what is left: CurrentManifest).
+            throw new ExportException(ExportErrorCode.StorageFailed,
+                $"Export '{export.Name}' was removed, but its files could not all be deleted: {ex.Message} Delete what is left by hand.", export.Name, ex);
+        }
     }
 
     // ---- runs ----------------------------------------------------------------------------------
