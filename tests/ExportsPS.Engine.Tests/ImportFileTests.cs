@@ -56,4 +56,53 @@ public sealed class ImportFileTests : IDisposable
         var run = _home.Run(new ExportDefinition { Name = "lossy", Index = "lossy", Query = "msg:cut" });
         Assert.Equal(1L, run.Records);
     }
+    [Theory]
+    [InlineData("empty.jsonl", "", false)]
+    [InlineData("empty.json", "[]", false)]
+    [InlineData("empty.jsonl.gz", "", true)]
+    public void Replace_with_an_input_of_no_documents_leaves_the_index_as_it_was(string name, string content, bool gzip)
+    {
+        _home.Service.Import("kept", EmbeddedImporter.ReadFile(Write("three.jsonl", Lines, false)), new ImportOptions(), null, CancellationToken.None);
+        var error = Assert.Throws<ExportException>(() =>
+            _home.Service.Import("kept", EmbeddedImporter.ReadFile(Write(name, content, gzip)), new ImportOptions { Replace = true }, null, CancellationToken.None));
+        Assert.Equal(ExportErrorCode.InvalidData, error.Code);
+        Assert.Contains("left as it was", error.Message);
+        Assert.Equal(3, _home.Service.Indexes.CountDocuments("kept"));
+        var run = _home.Run(new ExportDefinition { Name = "still", Index = "kept", Query = "user:bob" });
+        Assert.Equal((Runs.RunStatus.Completed, 1L), (run.Status, run.Records ?? -1));
+    }
+
+    /// <summary>As many bad documents in a row as there are indexing threads, after the queue has filled: every
+    /// indexer dies, and the reader waited for ever on the full queue. Now the first failure stops the reader.</summary>
+    [Fact]
+    public void Bad_documents_that_stop_every_indexer_fail_the_import_instead_of_hanging_it()
+    {
+        // Documents slower to index than to read (a long text field), so the reader fills the queue and waits on it.
+        var words = string.Join(' ', Enumerable.Range(0, 150).Select(w => $"word{w}"));
+        var text = new StringBuilder();
+        for (var i = 0; i < 30_000; i++) text.Append("{\"id\":").Append(i).Append(",\"message\":\"").Append(words).Append("\"}\n");
+        for (var i = 0; i < 64; i++) text.Append("42\n");       // a number, not an object: every indexer that takes one fails
+        for (var i = 0; i < 20_000; i++) text.Append("{\"id\":").Append(i).Append("}\n");
+        var path = Write("poisoned.jsonl", text.ToString(), false);
+        var import = Task.Run(() => _home.Service.Import("poisoned", EmbeddedImporter.ReadFile(path), new ImportOptions(), null, CancellationToken.None));
+        Assert.True(Task.WhenAny(import, Task.Delay(TimeSpan.FromSeconds(60))).GetAwaiter().GetResult() == import, "the import hung");
+        var error = Assert.IsType<ExportException>(import.Exception!.InnerException);
+        Assert.Equal(ExportErrorCode.InvalidData, error.Code);
+        Assert.False(_home.Service.Indexes.Exists("poisoned"));   // nothing was imported
+    }
+
+    [Fact]
+    public void A_canceled_import_says_it_was_canceled()
+    {
+        using var cancel = new CancellationTokenSource();
+        IEnumerable<System.Text.Json.JsonElement> Endless()
+        {
+            for (var i = 0; ; i++)
+            {
+                if (i == 50_000) cancel.Cancel();
+                yield return System.Text.Json.JsonDocument.Parse($"{{\"id\":{i}}}").RootElement;
+            }
+        }
+        Assert.ThrowsAny<OperationCanceledException>(() => _home.Service.Import("endless", Endless(), new ImportOptions(), null, cancel.Token));
+    }
 }

@@ -146,12 +146,15 @@ public sealed class EmbeddedImporter
             // One builder per indexing thread: builders reuse their Field instances, so a document must
             // be indexed on the thread that built it. Parsing stays on this thread, in order.
             using var pending = new BlockingCollection<(JsonElement Document, long Number)>(4096);
+            // Canceled by the caller, or by an indexer that failed: the reader must not wait on a full queue that no
+            // indexer will empty any more (with as many bad documents in a row as there are indexers, it did for ever).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var indexers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(() =>
             {
                 var builder = new DocumentBuilder(mapping);
                 try
                 {
-                    foreach (var (element, number) in pending.GetConsumingEnumerable(cancellationToken))
+                    foreach (var (element, number) in pending.GetConsumingEnumerable(stop.Token))
                     {
                         Document document;
                         try { document = builder.Build(element); }
@@ -163,15 +166,21 @@ public sealed class EmbeddedImporter
                         writer.AddDocument(document);
                     }
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    stop.Cancel();
+                    throw;
+                }
                 finally { Interlocked.Add(ref malformed, builder.MalformedValues); }
-            }, cancellationToken)).ToArray();
+            }, stop.Token)).ToArray();
             try
             {
                 foreach (var element in documents)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    if (indexers.Any(t => t.IsFaulted)) break;
-                    pending.Add((element, count + 1), cancellationToken);
+                    if (stop.IsCancellationRequested) break;
+                    try { pending.Add((element, count + 1), stop.Token); }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { break; }
                     if (++count % 10_000 == 0) progress?.Report(count);
                 }
             }
@@ -183,7 +192,16 @@ public sealed class EmbeddedImporter
                 {
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
                 }
+                catch (AggregateException ex) // only cancellations: the caller's, said as such
+                {
+                    throw new OperationCanceledException("The import was canceled; nothing was imported.", ex, cancellationToken);
+                }
             }
+            cancellationToken.ThrowIfCancellationRequested();
+            // -Replace with no documents (an empty file, '[]') would commit an empty index over the one there.
+            if (options.Replace && count == 0)
+                throw new ExportException(ExportErrorCode.InvalidData,
+                    $"The input holds no documents, and -Replace would leave index '{index}' empty; it was left as it was. Check the input file or pipeline.", index);
             writer.Commit();
             mapping.Save(folder);
             committed = true;
