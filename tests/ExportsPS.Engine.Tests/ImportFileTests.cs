@@ -105,4 +105,21 @@ public sealed class ImportFileTests : IDisposable
         }
         Assert.ThrowsAny<OperationCanceledException>(() => _home.Service.Import("endless", Endless(), new ImportOptions(), null, cancel.Token));
     }
+    /// <summary>Another process importing into the index holds its import lock: this import is refused before it
+    /// touches the index, which two writers in two processes destroyed.</summary>
+    [Fact]
+    public void An_import_while_another_process_imports_into_the_index_is_refused_and_the_index_survives()
+    {
+        _home.Service.Import("shared", EmbeddedImporter.ReadFile(Write("three.jsonl", Lines, false)), new ImportOptions(), null, CancellationToken.None);
+        using (File.Open(Path.Combine(_home.Service.Indexes.FolderOf("shared"), "import.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var error = Assert.Throws<ExportException>(() =>
+                _home.Service.Import("shared", EmbeddedImporter.ReadFile(Write("more.jsonl", Lines, false)), new ImportOptions(), null, CancellationToken.None));
+            Assert.Equal(ExportErrorCode.SourceFailed, error.Code);
+            Assert.Contains("another import", error.Message);
+        }
+        Assert.Equal(3, _home.Service.Indexes.CountDocuments("shared"));
+        _home.Service.Import("shared", EmbeddedImporter.ReadFile(Write("more.jsonl", Lines, false)), new ImportOptions(), null, CancellationToken.None);
+        Assert.Equal(6, _home.Service.Indexes.CountDocuments("shared"));
+    }
 }

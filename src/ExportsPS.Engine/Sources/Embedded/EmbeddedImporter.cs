@@ -99,6 +99,19 @@ public sealed class EmbeddedImporter
         return b;
     }
 
+    /// <summary>One import per index across processes. Lucene's own write lock refuses a second writer in this
+    /// process only: another process (a scheduled import overlapping a manual one) got a writer too, and their
+    /// commits and rollbacks deleted each other's files, leaving an index nothing could open.</summary>
+    static FileStream LockForImport(string index, string folder)
+    {
+        try { return new FileStream(Path.Combine(folder, "import.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException ex)
+        {
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"Index '{index}' is being written by another import (in this or another process); try again when it has finished.", index, ex);
+        }
+    }
+
     public ImportResult Import(string index, IEnumerable<JsonElement> documents, ImportOptions options,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -106,6 +119,7 @@ public sealed class EmbeddedImporter
         var started = DateTimeOffset.UtcNow;
         var folder = _store.FolderOf(index);
         Directory.CreateDirectory(folder);
+        using var importLock = LockForImport(index, folder);
         using var directory = EmbeddedIndexStore.OpenDirectory(folder);
         using var analyzer = EmbeddedIndexStore.CreateAnalyzer();
         var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, analyzer)
