@@ -509,7 +509,7 @@ public sealed class ExportService
         ArtifactKey.Check(key, manifest.KeyFingerprint, export.Name);
         var format = Formats.Get(manifest.Format);
         if (store is LocalArtifactStore)
-            using (var check = ArtifactVerifier.Open(store, export.Name, manifest, key)) check.DrainAndVerify();
+            using (var check = ArtifactVerifier.Open(store, export.Name, manifest, key)) check.DrainAndVerify(cancellationToken);
         // Audited as reading starts: a consumer that stops after the first records has still received data.
         Catalog.Audit(AuditEvents.ExportDownloaded, export.Name, manifest.RunId, Actor, "as objects", Catalog.Now());
         using var verified = ArtifactVerifier.Open(store, export.Name, manifest, key);
@@ -525,14 +525,14 @@ public sealed class ExportService
             }
             catch (Exception ex) when (ex is InvalidDataException or JsonException or EndOfStreamException or System.Text.DecoderFallbackException)
             {
-                verified.DrainAndVerify(); // a changed file says so by its hash
+                verified.DrainAndVerify(cancellationToken); // a changed file says so by its hash
                 throw new ExportException(ExportErrorCode.ArtifactCorrupt,
                     $"The file of export '{export.Name}' cannot be read as {manifest.Format}{(manifest.Compression == "gzip" ? ".gz" : "")}: {ex.Message} " +
                     "Run the export again to replace it.", export.Name, ex);
             }
             yield return records.Current;
         }
-        verified.DrainAndVerify();
+        verified.DrainAndVerify(cancellationToken);
     }
 
     // ---- data ----------------------------------------------------------------------------------

@@ -55,11 +55,12 @@ public sealed class ArtifactVerifier : ReadOnlyStream
         if (_verified is null) Verify();
     }
 
-    /// <summary>Reads whatever the consumer left unread (a format reader may stop early) and verifies.</summary>
-    public void DrainAndVerify()
+    /// <summary>Reads whatever the consumer left unread (a format reader may stop early) and verifies;
+    /// <paramref name="cancellationToken"/> stops it between blocks (a multi-GB file read before the first record).</summary>
+    public void DrainAndVerify(CancellationToken cancellationToken = default)
     {
         var buffer = new byte[1 << 16];
-        while (Read(buffer, 0, buffer.Length) > 0) { }
+        while (Read(buffer, 0, buffer.Length) > 0) cancellationToken.ThrowIfCancellationRequested();
     }
 
     void Verify()
