@@ -77,6 +77,13 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
         { "bytes:<100.5", "1,4,5" },                          // a fractional bound on a whole-number field
         { "bytes:>99.5", "1,2,3,6" },
         { "bytes:100.5", "" },
+        // Ranges on text compare its terms (lowercased words), bounds normalised alike, as OpenSearch does;
+        // on keyword, the whole exact value.
+        { "user.name:{* TO b}", "1,6" },
+        { "user.name:>m", "3" },                              // "smith"
+        { "user.name:[a TO d]", "1,2,3,6" },                  // "carol" of "Carol Smith"
+        { "user.name:[A TO D]", "1,2,3,6" },
+        { "user.name.keyword:[A TO Z]", "3" },                // only "Carol Smith" starts upper-case
     };
 
     [Theory]

@@ -180,10 +180,10 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         var kind = KindOf(field);
         if (kind is FieldKind.Long or FieldKind.Double or FieldKind.Date)
             return NumericRange(field, part1, part2, startInclusive, endInclusive);
-        if (kind == FieldKind.Text)
-            field += IndexMapping.KeywordSuffix; // ranges over text compare whole values, as on keyword
-        return TermRangeQuery.NewStringRange(field, Open(part1) ? null : part1, Open(part2) ? null : part2,
-            startInclusive, endInclusive);
+        // On text, as OpenSearch: the range applies to the field's terms (lowercased words), its bounds normalised
+        // alike; 'user.name:[a TO d]' matches "Carol Smith" by "carol". A keyword compares its whole, exact value.
+        string? Bound(string part) => Open(part) ? null : kind == FieldKind.Text ? part.ToLowerInvariant() : part;
+        return TermRangeQuery.NewStringRange(field, Bound(part1), Bound(part2), startInclusive, endInclusive);
     }
 
     /// <summary>Documents that have the field (for a text field's <c>.keyword</c>: where it was indexed).</summary>
