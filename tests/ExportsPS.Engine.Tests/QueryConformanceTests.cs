@@ -84,6 +84,9 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
         { "user.name:[a TO d]", "1,2,3,6" },                  // "carol" of "Carol Smith"
         { "user.name:[A TO D]", "1,2,3,6" },
         { "user.name.keyword:[A TO Z]", "3" },                // only "Carol Smith" starts upper-case
+        { "@timestamp:2025-01", "1,2,3" },                    // a month, as the refusal hints suggest
+        { "@timestamp:2025", "1,2,3,4,5,6" },                 // a year
+        { "@timestamp:[2025-02 TO 2025-03]", "4,5,6" },       // an inclusive upper month covers all of it
     };
 
     [Theory]

@@ -28,7 +28,7 @@ public static partial class DateMath
             var bar = text.IndexOf("||", StringComparison.Ordinal);
             var datePart = bar >= 0 ? text[..bar] : text;
             ops = bar >= 0 ? text[(bar + 2)..] : "";
-            if (!TryParseAbsolute(datePart, out anchor))
+            if (!TryParseAbsolute(datePart, out anchor) && !TryParseYearOrMonth(datePart, out anchor))
                 throw Invalid(expression, parameterName,
                     $"'{datePart}' is not an ISO-8601 date (2025-01-31 or 2025-01-31T08:00:00Z), epoch milliseconds, or 'now'");
         }
@@ -82,6 +82,13 @@ public static partial class DateMath
         value = default;
         return false;
     }
+
+    /// <summary>2025 and 2025-01, which OpenSearch's default date format takes in queries and -From/-To (and a
+    /// query term covers as that whole year or month). Not in <see cref="TryParseAbsolute"/>: that also decides
+    /// whether an imported string is a date, and "2025" there is a code, not a year.</summary>
+    static bool TryParseYearOrMonth(string text, out DateTimeOffset value) =>
+        DateTimeOffset.TryParseExact(text.Trim(), ["yyyy", "yyyy-MM"], CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
 
     static DateTimeOffset Add(DateTimeOffset v, char unit, int amount) => unit switch
     {
