@@ -196,6 +196,9 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal(2L, fromFile.Properties["Documents"].Value);
         var fromPipeline = _ps.Ok("@{ id = 3; msg = 'hello again' }, [pscustomobject]@{ id = 4; msg = 'x'; tags = @('a','b') }, '{\"id\":5}' | Import-ExportData -Index things").Single();
         Assert.Equal(5L, fromPipeline.Properties["TotalDocuments"].Value);
+        // Resolve-Path's PathInfo names the file, as Get-ChildItem's FileInfo does: its documents, not one {Path: …} document.
+        var resolved = _ps.Ok($"$ExecutionContext.SessionState.Path.GetResolvedPSPathFromPSPath('{file}') | Import-ExportData -Index resolved").Single();
+        Assert.Equal(2L, resolved.Properties["Documents"].Value);
         var hits = _ps.Ok("New-Export hello -Index things -Query 'msg:hello' | Out-Null; Receive-ExportFile hello -AsObject | ForEach-Object { $_.id }");
         Assert.Equal(["1", "3"], hits.Select(h => h.ToString()).OrderBy(x => x).ToArray());
     }

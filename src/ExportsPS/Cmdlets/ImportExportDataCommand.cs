@@ -28,7 +28,7 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
     [SupportsWildcards]
     public string[] Path { get; set; } = [];
 
-    /// <summary>Documents: hashtables, PSCustomObjects, JSON strings, or files (FileInfo from Get-ChildItem).</summary>
+    /// <summary>Documents: hashtables, PSCustomObjects, JSON strings, or files (FileInfo from Get-ChildItem, PathInfo from Resolve-Path).</summary>
     [Parameter(Mandatory = true, ParameterSetName = ObjectSet, ValueFromPipeline = true)]
     public PSObject? InputObject { get; set; }
 
@@ -77,6 +77,12 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
         if (InputObject?.BaseObject is FileInfo file)
         {
             _files.Add(file.FullName);
+            return;
+        }
+        // Resolve-Path's output names a file too (-InputObject by value wins over -Path by property name).
+        if (InputObject?.BaseObject is PathInfo resolved)
+        {
+            _files.Add(resolved.ProviderPath);
             return;
         }
         // Blank lines (Get-Content of a JSONL file) are skipped, as an import from -Path skips them.
