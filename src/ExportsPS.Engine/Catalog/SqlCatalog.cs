@@ -164,11 +164,9 @@ public abstract class SqlCatalog : IExportCatalog
         using (var connection = OpenConnection())
         using (var transaction = BeginWrite(connection))
         {
-            // Under the export's lock, as RemoveExport is: a run is never created for an export being removed,
-            // nor left behind by a removal that ran in between (PostgreSQL's READ COMMITTED would allow both).
-            var key = exportName.ToLowerInvariant();
-            LockExport(connection, transaction, key);
-            if (Scalar(connection, transaction, "SELECT name_key FROM exports WHERE name_key = @key", ("key", key)) is null) throw NotFound(exportName);
+            // A run is never created for an export being removed, nor left behind by a removal that ran in between
+            // (PostgreSQL's READ COMMITTED would allow both without the lock).
+            var key = LockExistingExport(connection, transaction, exportName);
             try
             {
                 Execute(connection, transaction,
@@ -204,6 +202,16 @@ public abstract class SqlCatalog : IExportCatalog
 
     /// <summary>Serialises an export's removal with the creation of its runs, as <see cref="LockTenant"/> does.</summary>
     protected virtual void LockExport(DbConnection connection, DbTransaction transaction, string exportKey) { }
+
+    /// <summary>Takes the export's lock, as RemoveExport does, then requires the export to exist (ExportNotFound):
+    /// what the transaction adds for it cannot outlive a removal. Returns the export's key.</summary>
+    string LockExistingExport(DbConnection connection, DbTransaction transaction, string exportName)
+    {
+        var key = exportName.ToLowerInvariant();
+        LockExport(connection, transaction, key);
+        if (Scalar(connection, transaction, "SELECT name_key FROM exports WHERE name_key = @key", ("key", key)) is null) throw NotFound(exportName);
+        return key;
+    }
 
     protected virtual DbTransaction BeginWrite(DbConnection connection) => connection.BeginTransaction();
 
@@ -445,17 +453,15 @@ public abstract class SqlCatalog : IExportCatalog
     {
         using var connection = OpenConnection();
         using var transaction = BeginWrite(connection);
-        // Under the export's lock, as RemoveExport is: an edit read before a removal must not bring back a schedule
-        // with no export behind it, which every scheduler would claim and fail on at each pass.
-        var key = schedule.ExportName.ToLowerInvariant();
-        LockExport(connection, transaction, key);
-        if (Scalar(connection, transaction, "SELECT name_key FROM exports WHERE name_key = @key", ("key", key)) is null) throw NotFound(schedule.ExportName);
+        // An edit read before a removal must not bring back a schedule with no export behind it, which every
+        // scheduler would claim and fail on at each pass.
+        var key = LockExistingExport(connection, transaction, schedule.ExportName);
         Execute(connection, transaction,
             "INSERT INTO schedules (name_key, export_name, kind, expression, enabled, next_due, last_due, updated_at) " +
             "VALUES (@key, @name, @kind, @expression, @enabled, @next, @last, @now) " +
             "ON CONFLICT (name_key) DO UPDATE SET export_name = excluded.export_name, kind = excluded.kind, expression = excluded.expression, " +
             "enabled = excluded.enabled, next_due = excluded.next_due, last_due = excluded.last_due, updated_at = excluded.updated_at",
-            ("key", schedule.ExportName.ToLowerInvariant()), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
+            ("key", key), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
             ("expression", schedule.Expression), ("enabled", schedule.Enabled ? 1 : 0),
             ("next", schedule.NextDue is { } n ? Time(n) : DBNull.Value), ("last", schedule.LastDue is { } l ? Time(l) : DBNull.Value),
             ("now", Time(Now())));
