@@ -2,7 +2,8 @@ using Xunit.Abstractions;
 
 namespace ExportsPS.Module.Tests;
 
-/// <summary>Exports stream: the export process's peak memory for 1M documents is the same as for 100k.</summary>
+/// <summary>Exports and pipeline imports stream: a process's peak memory for 1M documents is about what it is
+/// for a few hundred thousand.</summary>
 public sealed class MemoryFlatnessTests : IDisposable
 {
     readonly ITestOutputHelper _output;
@@ -44,5 +45,30 @@ public sealed class MemoryFlatnessTests : IDisposable
         Assert.Equal(1_000_000, large.Records);
         Assert.True(large.PeakMb - small.PeakMb < 64,
             $"peak memory grew from {small.PeakMb} MB (100k) to {large.PeakMb} MB (1M): the export is not streaming");
+    }
+
+    [Fact]
+    public void Pipeline_import_memory_stays_flat_from_300k_to_1M_objects()
+    {
+        if (!OperatingSystem.IsLinux()) return; // reads /proc/self/status
+        (long PeakMb, long Documents) Import(int count)
+        {
+            // 430-byte JSON lines, as Get-Content of a JSONL file would send them: 1M of them held until the end of
+            // the pipeline would take over a gigabyte. Lucene's own 64 MB buffer fills by ~150k, hence 300k as the base.
+            var output = ScriptHost.Run(_home,
+                "$pad = 'x' * 400; " +
+                $"$r = & {{ foreach ($i in 1..{count}) {{ '{{\"n\":' + $i + ',\"msg\":\"' + $pad + '\"}}' }} }} | " +
+                $"Import-ExportData -Index lines{count} -MappedFieldsOnly -Mapping @{{ n = 'long' }}; 'DOCUMENTS=' + $r.Documents" +
+                ScriptHost.PrintPeakMemory, TimeSpan.FromMinutes(4));
+            return (ScriptHost.ReadValue(output, "PEAK_MB"), ScriptHost.ReadValue(output, "DOCUMENTS"));
+        }
+
+        var small = Import(300_000);
+        var large = Import(1_000_000);
+        _output.WriteLine($"pipeline import: 300k peak {small.PeakMb} MB; 1M peak {large.PeakMb} MB");
+        Assert.Equal(300_000, small.Documents);
+        Assert.Equal(1_000_000, large.Documents);
+        Assert.True(large.PeakMb - small.PeakMb < 64,
+            $"peak memory grew from {small.PeakMb} MB (300k) to {large.PeakMb} MB (1M): the pipeline import is not streaming");
     }
 }

@@ -72,6 +72,19 @@ public sealed class SafeguardTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_object_late_in_a_streamed_import_rolls_back_what_was_streamed_and_frees_the_index()
+    {
+        _ps.Ok("New-ExportSampleData -Count 30 | Out-Null");
+        // 20,000 objects are far more than the import's queue holds: they were indexed before the bad one came.
+        var bad = _ps.Run("& { foreach ($i in 1..20000) { @{ n = $i } }; 'not json' } | Import-ExportData events -Replace");
+        Assert.Equal("InvalidData,ExportsPS.Commands.ImportExportDataCommand", bad.ErrorId);
+        Assert.Contains("Pipeline object 20,001", (bad.Terminating ?? bad.Errors[0].Exception).Message);
+        Assert.Equal("30", _ps.Ok("(Get-ExportIndex events).Documents").Single().ToString());
+        var again = _ps.Ok("@{ n = 1 } | Import-ExportData events").Single();
+        Assert.Equal(31L, again.Properties["TotalDocuments"].Value);
+    }
+
+    [Fact]
     public void Invoke_ExportScheduler_Confirm_asks_for_each_due_export_and_runs_only_the_confirmed()
     {
         _ps.Ok("New-ExportSampleData -Count 50 | Out-Null; " +

@@ -9,10 +9,11 @@ using ExportsPS.Internal;
 namespace ExportsPS.Commands;
 
 /// <summary>Import-ExportData: loads JSON arrays, JSONL, .gz files or pipeline objects into an embedded
-/// index, in one commit (a bad document anywhere imports nothing).</summary>
+/// index, in one commit (a bad document anywhere imports nothing). Input streams into the import as it
+/// arrives: nothing is buffered until the end of the pipeline.</summary>
 [Cmdlet(VerbsData.Import, "ExportData", SupportsShouldProcess = true, DefaultParameterSetName = ObjectSet)]
 [OutputType(typeof(ExportImportResult))]
-public sealed class ImportExportDataCommand : ExportCmdletBase
+public sealed class ImportExportDataCommand : ExportCmdletBase, IDisposable
 {
     const string PathSet = "Path";
     const string ObjectSet = "InputObject";
@@ -51,114 +52,109 @@ public sealed class ImportExportDataCommand : ExportCmdletBase
 
     #endregion
 
-    readonly List<string> _files = new();
-    readonly List<JsonElement> _objects = new();
+    StreamingImport? _import;
+    bool _offered;
+    bool? _objectsAccepted;
     long _received;
 
     protected override void BeginProcessing() => Invoke(() => EmbeddedIndexStore.ValidateName(Index));
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Invoke(() =>
     {
         if (ParameterSetName == PathSet)
         {
             foreach (var path in Path)
             {
-                try
-                {
-                    _files.AddRange(GetResolvedProviderPathFromPSPath(path, out _));
-                }
+                IEnumerable<string> files;
+                try { files = GetResolvedProviderPathFromPSPath(path, out _); }
                 catch (ItemNotFoundException ex)
                 {
                     ThrowTerminatingError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
+                    return;
                 }
+                foreach (var file in files) AddFile(file);
             }
             return;
         }
-        if (InputObject?.BaseObject is FileInfo file)
+        switch (InputObject?.BaseObject)
         {
-            _files.Add(file.FullName);
-            return;
+            case FileInfo file:
+                AddFile(file.FullName);
+                return;
+            // Resolve-Path's output names a file too (-InputObject by value wins over -Path by property name).
+            case PathInfo resolved:
+                AddFile(resolved.ProviderPath);
+                return;
+            // Blank lines (Get-Content of a JSONL file) are skipped, as an import from -Path skips them.
+            case string text when string.IsNullOrWhiteSpace(text):
+                return;
         }
-        // Resolve-Path's output names a file too (-InputObject by value wins over -Path by property name).
-        if (InputObject?.BaseObject is PathInfo resolved)
-        {
-            _files.Add(resolved.ProviderPath);
-            return;
-        }
-        // Blank lines (Get-Content of a JSONL file) are skipped, as an import from -Path skips them.
-        if (InputObject?.BaseObject is string text && string.IsNullOrWhiteSpace(text)) return;
         _received++;
-        try
-        {
-            // Pipeline objects are buffered only until end of input, then imported in one commit.
-            var element = JsonObjects.ToJson(InputObject);
-            _objects.Add(element);
-        }
+        JsonElement document;
+        try { document = JsonObjects.ToJson(InputObject); }
         catch (FormatException ex)
         {
             ThrowTerminatingError(new ErrorRecord(
                 new FormatException($"Pipeline object {_received:N0} is not a document: {ex.Message}. Nothing was imported; fix or filter it out and import again.", ex),
                 "InvalidData", ErrorCategory.InvalidData, InputObject));
+            return;
         }
+        _offered = true;
+        // Asked once for the whole stream of objects: a prompt per object would be useless.
+        _objectsAccepted ??= ShouldProcess(Index, $"{Action} embedded index from pipeline objects");
+        if (_objectsAccepted != true) return;
+        Started().AddDocument(document);
+        _import!.ShowProgress(this);
+    });
+
+    void AddFile(string file)
+    {
+        _offered = true;
+        if (!ShouldProcess(Index, $"{Action} embedded index from '{file}'")) return;
+        Started().AddFile(file);
+        _import!.ShowProgress(this);
     }
+
+    string Action => Replace ? "Replace" : "Import into";
+
+    /// <summary>The import, started at the first accepted input: a pipeline that is all -WhatIf starts none.</summary>
+    StreamingImport Started() => _import ??= StreamingImport.Start(EngineAccess.Service(), Index, new ImportOptions
+    {
+        Replace = Replace,
+        DefaultColumns = DefaultColumn,
+        Mapping = ToMapping(Mapping),
+        MappedFieldsOnly = MappedFieldsOnly,
+    }, Stopping);
 
     protected override void EndProcessing() => Invoke(() =>
     {
         // An empty pipeline (a drop folder with no files) imports nothing; with -Replace it must not empty the index.
-        if (_files.Count == 0 && _objects.Count == 0)
+        if (!_offered)
         {
             WriteWarning($"Nothing to import: no files or documents were given, so index '{Index}' was left as it is.");
             return;
         }
-        var what = _objects.Count == 0 ? string.Join(", ", _files) : $"{_objects.Count} objects";
-        if (!ShouldProcess(Index, $"{(Replace ? "Replace" : "Import into")} embedded index from {what}")) return;
-        var service = EngineAccess.Service();
-        var documents = _files.SelectMany(f => EmbeddedImporter.ReadFile(f, Stopping)).Concat(_objects);
-        var options = new ImportOptions
-        {
-            Replace = Replace,
-            DefaultColumns = DefaultColumn,
-            Mapping = ToMapping(Mapping),
-            MappedFieldsOnly = MappedFieldsOnly,
-        };
-        var result = ImportWithProgress(this, service, Index, documents, options, Stopping);
-        WriteObject(result);
+        if (_import is null) return; // everything was declined (-WhatIf, -Confirm answered no)
+        WriteObject(ToResult(_import.Complete(this)));
     });
+
+    /// <summary>Rolls back an import the pipeline abandoned (a bad object, Ctrl+C), so nothing of it is committed.</summary>
+    public void Dispose() => _import?.Dispose();
 
     internal static Dictionary<string, string> ToMapping(Hashtable? mapping) =>
         mapping?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "")
         ?? new Dictionary<string, string>();
 
     internal static ExportImportResult ImportWithProgress(Cmdlet cmdlet, ExportService service, string index,
-        IEnumerable<JsonElement> documents, ImportOptions options, CancellationToken stopping)
-    {
-        var counter = new Counter();
-        var import = Task.Run(() => service.Import(index, documents, options, counter, stopping));
-        var progress = new ProgressRecord(4, $"Importing into '{index}'", "Starting");
-        long last = -1;
-        while (!import.Wait(200))
-        {
-            if (counter.Value == last) continue;
-            last = counter.Value;
-            progress.StatusDescription = $"{last:N0} documents";
-            cmdlet.WriteProgress(progress);
-        }
-        var result = import.GetAwaiter().GetResult();
-        if (last >= 0) cmdlet.WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, $"{result.Documents:N0} documents") { RecordType = ProgressRecordType.Completed });
-        return new ExportImportResult
-        {
-            Index = result.Index,
-            Documents = result.Documents,
-            MalformedValues = result.MalformedValues,
-            TotalDocuments = result.TotalDocuments,
-            Duration = result.Duration,
-        };
-    }
+        IEnumerable<JsonElement> documents, ImportOptions options, CancellationToken stopping) =>
+        ToResult(StreamingImport.Run(cmdlet, service, index, documents, options, stopping));
 
-    sealed class Counter : IProgress<long>
+    static ExportImportResult ToResult(ImportResult result) => new()
     {
-        long _value;
-        public long Value => Interlocked.Read(ref _value);
-        public void Report(long value) => Interlocked.Exchange(ref _value, value);
-    }
+        Index = result.Index,
+        Documents = result.Documents,
+        MalformedValues = result.MalformedValues,
+        TotalDocuments = result.TotalDocuments,
+        Duration = result.Duration,
+    };
 }
