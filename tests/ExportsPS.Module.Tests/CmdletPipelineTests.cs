@@ -34,6 +34,25 @@ public sealed class CmdletPipelineTests : IDisposable
     }
 
     [Fact]
+    public void Names_come_down_the_pipeline_as_strings_and_several_at_once_into_the_index_schedule_and_audit_cmdlets()
+    {
+        Sample(20);
+        _ps.Ok("@{ a = 1 } | Import-ExportData other | Out-Null; " +
+               "'one', 'two', 'three' | ForEach-Object { New-Export $_ -Query '*' -NoRun | Out-Null }; " +
+               "Set-ExportSchedule one -Daily -At 01:00 | Out-Null; Set-ExportSchedule two -Interval 02:00:00 | Out-Null");
+        Assert.Equal(["events", "other"], _ps.Ok("'events', 'other' | Get-ExportIndex | ForEach-Object Name").Select(n => n.ToString()));
+        var partly = _ps.Run("Get-ExportIndex events, missing, other | ForEach-Object Name");
+        Assert.Equal(["events", "other"], partly.Output.Select(n => n.ToString()));
+        Assert.Contains("missing", partly.Errors.Single().ToString());
+        Assert.Equal(["one", "two"], _ps.Ok("'two', 'one' | Get-ExportSchedule | ForEach-Object Name").Select(n => n.ToString()).Order());
+        // Unscheduled exports piped in are passed over, not errors.
+        Assert.Equal(["one", "two"], _ps.Ok("Get-Export | Get-ExportSchedule | ForEach-Object Name").Select(n => n.ToString()).Order());
+        Assert.Equal(["one"], _ps.Ok("Get-ExportSchedule o*, nothing | ForEach-Object Name").Select(n => n.ToString()));
+        var audited = _ps.Ok("'one', 'three' | Get-ExportAuditEvent | ForEach-Object Name").Select(n => n.ToString()).Distinct().Order();
+        Assert.Equal(["one", "three"], audited);
+    }
+
+    [Fact]
     public void An_export_piped_into_the_tenant_index_source_and_storage_cmdlets_names_its_own_tenant_index_source_and_storage()
     {
         Sample(50);

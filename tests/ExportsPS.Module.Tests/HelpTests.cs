@@ -46,6 +46,34 @@ public sealed class HelpTests : IDisposable
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void Documented_parameter_types_and_pipeline_input_are_the_real_ones(string command)
+    {
+        // One line per parameter: name, help's type and pipeline input, then the cmdlet's own; help is hand-written
+        // markdown, so a parameter that became an array or took pipeline input by value must be documented again.
+        var lines = _ps.Ok($$"""
+            foreach ($p in (Get-Command {{command}}).Parameters.Values) {
+                if ([System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters -contains $p.Name) { continue }
+                $help = Get-Help {{command}} -Parameter $p.Name
+                $type = $p.ParameterType
+                if ($type.IsGenericType -and $type.GetGenericTypeDefinition() -eq [Nullable`1]) { $type = $type.GetGenericArguments()[0] }
+                $kinds = foreach ($a in $p.Attributes) { if ($a -is [System.Management.Automation.ParameterAttribute]) {
+                    if ($a.ValueFromPipeline) { 'ByValue' }; if ($a.ValueFromPipelineByPropertyName) { 'ByPropertyName' } } }
+                '{0}|{1}|{2}|{3}|{4}' -f $p.Name, $help.type.name, $help.pipelineInput, $type.Name, (@($kinds) -join ', ')
+            }
+            """).Select(l => l.ToString()!.Split('|')).ToList();
+        Assert.NotEmpty(lines);
+        // "True (ByPropertyName, ByValue)" and "ByValue, ByPropertyName" name the same kinds; "False" names none.
+        static string Kinds(string text) => string.Join(", ", text.Replace("True (", "").Replace(")", "").Split(", ")
+            .Where(k => k is "ByValue" or "ByPropertyName").Distinct().Order());
+        foreach (var line in lines)
+        {
+            Assert.True(string.Equals(line[1], line[3], StringComparison.OrdinalIgnoreCase), $"-{line[0]} is documented as {line[1]} but is {line[3]}");
+            Assert.True(Kinds(line[2]) == Kinds(line[4]), $"-{line[0]} is documented to take pipeline input '{line[2]}' but takes '{line[4]}'");
+        }
+    }
+
     [Fact]
     public void The_about_topic_is_available()
     {

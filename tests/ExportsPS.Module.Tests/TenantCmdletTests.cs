@@ -28,4 +28,16 @@ public sealed class TenantCmdletTests : IDisposable
         Assert.Contains("would exceed its monthly quota", result.Errors[0].ToString());
         Assert.Contains("QUOTA_REFUSED", _ps.Ok("Get-ExportAuditEvent over | ForEach-Object Event").Select(e => e.ToString()));
     }
+
+    [Fact]
+    public void Tenants_with_a_policy_are_reported_and_completed_and_tenant_names_come_down_the_pipeline()
+    {
+        _ps.Ok("New-ExportSampleData -Count 20 | Out-Null; New-Export soc-a -Query '*' -Tenant soc -NoRun | Out-Null; " +
+               "Set-ExportTenant 'red team' -MonthlyQuota 5GB | Out-Null");
+        // A tenant given a policy before its first export is still one Get-ExportQuota reports and Tab offers.
+        Assert.Equal(["default", "red team", "soc"], _ps.Ok("Get-ExportQuota | ForEach-Object Tenant").Select(t => t.ToString()));
+        Assert.Equal(["'red team'"], _ps.Ok("(TabExpansion2 -inputScript 'Get-ExportQuota r' -cursorColumn 17).CompletionMatches | ForEach-Object CompletionText").Select(t => t.ToString()));
+        Assert.Equal(["soc"], _ps.Ok("(TabExpansion2 -inputScript 'New-Export x -Query * -Tenant s' -cursorColumn 31).CompletionMatches | ForEach-Object CompletionText").Select(t => t.ToString()));
+        Assert.Equal(["soc", "red team"], _ps.Ok("'soc', 'red team' | Get-ExportQuota | ForEach-Object Tenant").Select(t => t.ToString()));
+    }
 }

@@ -279,6 +279,12 @@ public sealed class ExportService
 
     public IReadOnlyList<ExportDefinition> List() => Catalog.ListExports();
 
+    /// <summary>Every tenant the catalog knows: "default", those with a policy, and those owning an export; sorted.</summary>
+    public IReadOnlyList<string> Tenants() =>
+        Catalog.ListRegistrations(Engine.Tenants.TenantPolicy.RegistrationKind).Select(r => r.Name)
+            .Concat(List().Select(e => e.Tenant)).Append("default")
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
     /// <summary>Removes the definition, its runs, its file and manifest. Refuses while a run is active.</summary>
     public void Remove(string name)
     {

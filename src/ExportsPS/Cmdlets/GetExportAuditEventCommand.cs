@@ -9,10 +9,11 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportAuditEntry))]
 public sealed class GetExportAuditEventCommand : ExportCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>Exports whose events to show; default: all events.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ExportNameCompleter))]
     [Alias("ExportName")]
-    public string? Name { get; set; }
+    public string[]? Name { get; set; }
 
     [Parameter]
     [ValidateRange(1, 100_000)]
@@ -20,7 +21,8 @@ public sealed class GetExportAuditEventCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        foreach (var e in EngineAccess.Service().Catalog.ListAudit(Name, Last))
+        var names = Name ?? [null];
+        foreach (var e in names.SelectMany(name => EngineAccess.Service().Catalog.ListAudit(name, Last)))
             WriteObject(new ExportAuditEntry
             {
                 Id = e.Id, Time = e.At, Event = e.Event, Name = e.ExportName, RunId = e.RunId, Actor = e.Actor, Detail = e.Detail,

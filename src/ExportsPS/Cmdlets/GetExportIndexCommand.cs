@@ -10,20 +10,25 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportIndexInfo))]
 public sealed class GetExportIndexCommand : ExportCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(IndexNameCompleter))]
     [SupportsWildcards]
     [Alias("Name")]
-    public string Index { get; set; } = "*";
+    public string[] Index { get; set; } = ["*"];
 
-    // Per item: one name that does not exist must not stop the names piped in after it.
-    protected override void ProcessRecord() => InvokeForItem(() =>
+    protected override void ProcessRecord()
+    {
+        foreach (var index in Index) WriteIndexes(index);
+    }
+
+    // Per name: one that does not exist must not stop the names after it.
+    void WriteIndexes(string index) => InvokeForItem(() =>
     {
         var store = EngineAccess.Service().Indexes;
-        var pattern = new WildcardPattern(Index, WildcardOptions.IgnoreCase);
-        var names = WildcardPattern.ContainsWildcardCharacters(Index)
+        var pattern = new WildcardPattern(index, WildcardOptions.IgnoreCase);
+        var names = WildcardPattern.ContainsWildcardCharacters(index)
             ? store.List().Where(n => pattern.IsMatch(n)).ToList()
-            : [Index];
+            : [index];
         foreach (var name in names)
         {
             var folder = store.RequireExisting(name);

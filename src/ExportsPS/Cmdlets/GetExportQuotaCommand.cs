@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ExportsPS.Completers;
 using ExportsPS.Internal;
 
 namespace ExportsPS.Commands;
@@ -9,14 +10,15 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportQuotaInfo))]
 public sealed class GetExportQuotaCommand : ExportCmdletBase
 {
-    /// <summary>Tenants to report; default: every tenant that has an export.</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>Tenants to report; default: every tenant that has an export or a policy, and "default".</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(TenantNameCompleter))]
     public string[]? Tenant { get; set; }
 
     protected override void ProcessRecord() => Invoke(() =>
     {
         var service = EngineAccess.Service();
-        var tenants = Tenant ?? service.List().Select(e => e.Tenant).Append("default").Distinct(StringComparer.Ordinal).OrderBy(t => t, StringComparer.Ordinal).ToArray();
+        var tenants = Tenant ?? service.Tenants();
         foreach (var tenant in tenants) WriteObject(EngineAccess.QuotaOf(service, tenant));
     });
 }

@@ -10,11 +10,11 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportScheduleInfo))]
 public sealed class GetExportScheduleCommand : ExportCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ExportNameCompleter))]
     [SupportsWildcards]
     [Alias("ExportName")]
-    public string Name { get; set; } = "*";
+    public string[] Name { get; set; } = ["*"];
 
     /// <summary>Only schedules due at -AsOf (default: now).</summary>
     [Parameter]
@@ -25,10 +25,11 @@ public sealed class GetExportScheduleCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var pattern = new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+        var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
         var service = EngineAccess.Service();
         var asOf = AsOf ?? service.Catalog.Now();
-        foreach (var schedule in service.Schedules.List().Where(s => pattern.IsMatch(s.ExportName)))
+        // An export without a schedule is not an error: Get-Export | Get-ExportSchedule shows the scheduled ones.
+        foreach (var schedule in service.Schedules.List().Where(s => patterns.Any(p => p.IsMatch(s.ExportName))))
         {
             var info = EngineAccess.ToScheduleInfo(schedule, asOf);
             if (!Due || info.Due) WriteObject(info);

@@ -62,6 +62,7 @@ public sealed class NewExportCommand : ExportCmdletBase
     public TimeSpan? TimeLimit { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(TenantNameCompleter))]
     public string Tenant { get; set; } = "default";
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -68,6 +68,7 @@ public sealed class SetExportCommand : ExportCmdletBase
     public TimeSpan? TimeLimit { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(TenantNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string? Tenant { get; set; }
 

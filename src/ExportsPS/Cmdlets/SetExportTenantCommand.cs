@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using ExportsPS.Completers;
 using ExportsPS.Internal;
 
 namespace ExportsPS.Commands;
@@ -10,6 +11,7 @@ namespace ExportsPS.Commands;
 public sealed class SetExportTenantCommand : ExportCmdletBase
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(TenantNameCompleter))]
     [Alias("Name")]
     [ValidateNotNullOrEmpty]
     public string Tenant { get; set; } = "";

@@ -41,6 +41,12 @@ public sealed class IndexNameCompleter : NameCompleter
     private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Indexes.List();
 }
 
+/// <summary>Completes tenant names: "default", tenants with a policy, tenants owning an export.</summary>
+public sealed class TenantNameCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Tenants();
+}
+
 /// <summary>Completes format names (json, jsonl, csv, and any registered format).</summary>
 public sealed class FormatNameCompleter : NameCompleter
 {
