@@ -74,6 +74,7 @@ public abstract class CatalogContract : IDisposable
         Assert.Empty(Catalog.FailStaleRuns(Noon.AddMinutes(1), Noon.AddMinutes(2), "lease lapsed"));      // failed once, reported once
         var failed = Catalog.FindRun(run.Id)!;
         Assert.Equal((RunStatus.Failed, "lease lapsed", 20L, RunTrigger.Schedule), (failed.Status, failed.Error, failed.Processed, failed.Trigger));
+        Assert.Equal(ExportErrorCode.RunAbandoned, failed.ErrorCode);
         // Its host, back from a pause past the lease, cannot turn the settled run into a completed one.
         Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Completed, 100, 100, 100, 999, "abc", "/x", null, []), Noon.AddMinutes(3));
         Assert.Equal((RunStatus.Failed, (long?)null), (Catalog.FindRun(run.Id)!.Status, Catalog.FindRun(run.Id)!.Bytes));
@@ -196,7 +197,9 @@ public abstract class CatalogContract : IDisposable
 
         var (completes, fails) = (granted.First(), granted.Skip(1).First());
         Catalog.FinishRun(completes, new RunOutcome(RunStatus.Completed, 1, 1, 1, 290, null, null, null, []), Noon);
-        Catalog.FinishRun(fails, new RunOutcome(RunStatus.Failed, 1, 1, null, null, null, null, "commit failed", []), Noon);
+        Catalog.FinishRun(fails, new RunOutcome(RunStatus.Failed, 1, 1, null, null, null, null, "commit failed", [], ExportErrorCode.StorageFailed), Noon);
+        Assert.Equal(ExportErrorCode.StorageFailed, Catalog.FindRun(fails)!.ErrorCode);
+        Assert.Null(Catalog.FindRun(completes)!.ErrorCode);
         Assert.Equal(590, Catalog.TenantUsage("metered", month));   // the completed file's own size; the failed run's room is back
         Assert.True(Catalog.TryReserveQuota(runs.First(id => !granted.Contains(id)), "metered", 410, 1_000, month).Granted);
         Assert.Equal(0, Catalog.TenantUsage("other", month));
@@ -245,6 +248,37 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
     [Fact] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [Fact] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
+
+    /// <summary>A catalog written before failure codes (schema 4) opens at schema 5; its failed runs keep their
+    /// message and read with no code, and new failures record theirs.</summary>
+    [Fact]
+    public void Upgrades_a_schema_4_catalog_and_its_failed_runs_read_without_a_code()
+    {
+        var path = Path.Combine(_home.Home.Root, "old-catalog.db");
+        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            old.Open();
+            var statements = new List<string> { "CREATE TABLE schema_version (version INTEGER NOT NULL)" };
+            for (var version = 0; version < 4; version++)
+            {
+                statements.AddRange(CatalogSchema.Migrations[version].Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                statements.Add($"INSERT INTO schema_version (version) VALUES ({version + 1})");
+            }
+            statements.Add("INSERT INTO runs (id, export_name, export_key, tenant, status, trigger_kind, queued_at, error) " +
+                           "VALUES ('r-old', 'legacy', 'legacy', 'default', 'failed', 'manual', '2026-06-01T00:00:00.0000000Z', 'the source was down')");
+            foreach (var sql in statements)
+            {
+                using var command = old.CreateCommand();
+                command.CommandText = sql;
+                command.ExecuteNonQuery();
+            }
+        }
+        var catalog = new SqliteCatalog(path);
+        catalog.Initialize();
+        Assert.Equal(CatalogSchema.Migrations.Count, catalog.SchemaVersion());
+        var legacy = catalog.FindRun("r-old")!;
+        Assert.Equal((RunStatus.Failed, "the source was down", (ExportErrorCode?)null), (legacy.Status, legacy.Error, legacy.ErrorCode));
+    }
 }
 
 /// <summary>The same contract on PostgreSQL (a fresh database per test class), started by .ci/run.</summary>

@@ -97,6 +97,7 @@ public sealed class RunLifecycleTests : IDisposable
         var run = _home.Run(new ExportDefinition { Name = "capped", Query = "*", RecordCap = 100 });
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Contains("500 records, more than this export's record cap of 100", run.Error);
+        Assert.Equal(ExportErrorCode.RecordCapExceeded, run.ErrorCode);
         Assert.Null(_home.Service.Catalog.FindRun(run.Id)!.Records);
         Assert.False(Directory.Exists(ExportFolder("capped")) && Directory.EnumerateFiles(ExportFolder("capped")).Any());
     }
@@ -108,6 +109,7 @@ public sealed class RunLifecycleTests : IDisposable
         var run = _home.Run(new ExportDefinition { Name = "slow", Query = "*", Format = "csv", TimeLimit = TimeSpan.FromMilliseconds(30) });
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Contains("time limit", run.Error);
+        Assert.Equal(ExportErrorCode.TimeLimitExceeded, run.ErrorCode);
         Assert.Empty(Directory.Exists(ExportFolder("slow")) ? Directory.EnumerateFiles(ExportFolder("slow")) : []);
     }
 

@@ -251,6 +251,7 @@ public sealed class SchedulingTests : IDisposable
         var failed = _home.Catalog.LatestRun("nightly")!;
         Assert.Equal((RunStatus.Failed, RunTrigger.Schedule), (failed.Status, failed.Trigger));
         Assert.StartsWith("The run could not start: ", failed.Error);
+        Assert.Equal(ExportErrorCode.SourceFailed, failed.ErrorCode);
         Assert.Contains(failed.Id, start.Skipped);
         Assert.Contains(_home.Catalog.ListAudit("nightly", 5), e => e.Event == AuditEvents.ExportRerun && e.RunId == failed.Id);
         Assert.Equal(new DateTimeOffset(2026, 6, 21, 2, 0, 0, TimeSpan.Zero), _home.Service.Schedules.Get("nightly")!.NextDue); // the next night is due as usual

@@ -26,6 +26,9 @@ public sealed class TenantCmdletTests : IDisposable
         var result = _ps.Run("New-Export over -Query '*' -Tenant tiny");
         Assert.Equal("ExportRunFailed,ExportsPS.Commands.NewExportCommand", result.ErrorId);
         Assert.Contains("would exceed its monthly quota", result.Errors[0].ToString());
+        // The cause, without parsing the message: the category, and the run's code (the error's target, and in Get-ExportStatus).
+        Assert.Equal(System.Management.Automation.ErrorCategory.LimitsExceeded, result.Errors[0].CategoryInfo.Category);
+        Assert.Equal("QuotaExceeded", _ps.Ok("(Get-ExportStatus over).ErrorCode").Single().ToString());
         Assert.Contains("QUOTA_REFUSED", _ps.Ok("Get-ExportAuditEvent over | ForEach-Object Event").Select(e => e.ToString()));
     }
 

@@ -85,5 +85,7 @@ public static class CatalogSchema
         // 4: quota reservations. A run about to publish sets aside its file's bytes (under the tenant's lock) until it is
         // settled, so two runs of a tenant finishing together cannot both fit in the room left for one.
         "ALTER TABLE runs ADD COLUMN reserved_bytes BIGINT",
+        // 5: why a run failed, as a code (ExportErrorCode's name) beside the message, so scripts need not parse the message.
+        "ALTER TABLE runs ADD COLUMN error_code TEXT",
     ];
 }

@@ -32,7 +32,7 @@ public abstract class SqlCatalog : IExportCatalog
 
     public const string RunColumns =
         "id, export_name, tenant, status, trigger_kind, queued_at, started_at, ended_at, heartbeat_at, host, actor, " +
-        "processed, total, records, bytes, sha256, location, error, warnings, cancel_requested";
+        "processed, total, records, bytes, sha256, location, error, warnings, cancel_requested, error_code";
 
     public static string Time(DateTimeOffset value) =>
         value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
@@ -273,13 +273,14 @@ public abstract class SqlCatalog : IExportCatalog
         using var connection = OpenConnection();
         Execute(connection, null,
             "UPDATE runs SET status = @status, ended_at = @now, heartbeat_at = @now, processed = @processed, total = @total, " +
-            "records = @records, bytes = @bytes, sha256 = @sha, location = @location, error = @error, warnings = @warnings, active_key = NULL " +
+            "records = @records, bytes = @bytes, sha256 = @sha, location = @location, error = @error, error_code = @code, warnings = @warnings, active_key = NULL " +
             // A run settled elsewhere (failed as stale by another host while this one was paused) stays as it was settled.
             "WHERE id = @id AND status IN ('queued', 'running')",
             ("status", outcome.Status.ToString().ToLowerInvariant()), ("now", Time(now)), ("processed", outcome.Processed),
             ("total", (object?)outcome.Total ?? DBNull.Value), ("records", (object?)outcome.Records ?? DBNull.Value),
             ("bytes", (object?)outcome.Bytes ?? DBNull.Value), ("sha", (object?)outcome.Sha256 ?? DBNull.Value),
             ("location", (object?)outcome.Location ?? DBNull.Value), ("error", (object?)outcome.Error ?? DBNull.Value),
+            ("code", (object?)outcome.ErrorCode?.ToString() ?? DBNull.Value),
             ("warnings", JsonSerializer.Serialize(outcome.Warnings)), ("id", runId));
     }
 
@@ -330,7 +331,7 @@ public abstract class SqlCatalog : IExportCatalog
         using var connection = OpenConnection();
         // RETURNING (SQLite 3.35+, PostgreSQL): each stale run is reported to the one caller that failed it.
         return QueryRuns(connection,
-            "UPDATE runs SET status = 'failed', ended_at = @now, error = @reason, active_key = NULL " +
+            "UPDATE runs SET status = 'failed', ended_at = @now, error = @reason, error_code = 'RunAbandoned', active_key = NULL " +
             $"WHERE status IN ('queued', 'running') AND heartbeat_at < @before RETURNING {RunColumns}",
             ("now", Time(now)), ("reason", reason), ("before", Time(heartbeatBefore)));
     }
@@ -371,6 +372,8 @@ public abstract class SqlCatalog : IExportCatalog
             Error = Text(17),
             Warnings = JsonSerializer.Deserialize<string[]>(Text(18) ?? "[]") ?? [],
             CancelRequested = (Number(19) ?? 0) != 0,
+            // A code this version does not know (written by a newer one) reads as none rather than failing the read.
+            ErrorCode = Enum.TryParse<ExportErrorCode>(Text(20), out var code) && Enum.IsDefined(code) ? code : null,
         };
     }
 

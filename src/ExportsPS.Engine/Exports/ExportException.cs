@@ -32,6 +32,10 @@ public enum ExportErrorCode
     EncryptionKeyMismatch,
     ArtifactExpired,
     ResumeNotPossible,
+    /// <summary>A run stopped by its export's time limit.</summary>
+    TimeLimitExceeded,
+    /// <summary>A run whose process ended or hung (its heartbeats stopped), failed by the lease sweep.</summary>
+    RunAbandoned,
 }
 
 /// <summary>The engine's only exception type for expected failures: it carries a code, a message that

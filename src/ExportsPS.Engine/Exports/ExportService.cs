@@ -310,12 +310,12 @@ public sealed class ExportService
 
     /// <summary>A run refused before it could start (a scheduled tick whose source was down), recorded as failed
     /// with the reason, so it shows where runs are looked at.</summary>
-    public RunRecord RecordFailedStart(string name, RunTrigger trigger, string reason)
+    public RunRecord RecordFailedStart(string name, RunTrigger trigger, string reason, ExportErrorCode? code)
     {
         var export = Get(name);
         var run = Catalog.CreateRun(export.Name, export.Tenant, trigger, Settings.Host, Actor);
         Catalog.Audit(AuditEvents.ExportRerun, export.Name, run.Id, Actor, trigger.ToString().ToLowerInvariant(), Catalog.Now());
-        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Failed, 0, null, null, null, null, null, "The run could not start: " + reason, []), Catalog.Now());
+        Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Failed, 0, null, null, null, null, null, "The run could not start: " + reason, [], code), Catalog.Now());
         return Catalog.FindRun(run.Id)!;
     }
 

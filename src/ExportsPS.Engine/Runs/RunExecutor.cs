@@ -309,7 +309,7 @@ public sealed class RunExecutor
             output?.Dispose();
             var location = write is null ? null : _stores(export.Storage).Locate(export.Name, FileNameOf(export, _formats.Get(export.Format)));
             var written = write?.Content.CanSeek == true ? write.Content.Length : 0;
-            var (status, message) = Classify(ex, export, handle, timeLimit.IsCancellationRequested, location, written);
+            var (status, message, code) = Classify(ex, export, handle, timeLimit.IsCancellationRequested, location, written);
             if (resume is not null && kept is null && ex is ExportException { Code: ExportErrorCode.ResumeNotPossible } && handle.Run.Trigger == RunTrigger.Schedule)
             {
                 // A scheduled run resumes by itself; one refused must not make every later tick fail the same way.
@@ -323,7 +323,7 @@ public sealed class RunExecutor
             }
             if (kept is not null)
                 message += $" The first {kept.Records:N0} records are kept: Start-Export -Name '{export.Name}' -Resume continues from there.";
-            return Finish(runId, new RunOutcome(status, handle.Processed, handle.Total, null, null, null, null, message, warnings));
+            return Finish(runId, new RunOutcome(status, handle.Processed, handle.Total, null, null, null, null, message, warnings, code));
         }
         finally
         {
@@ -409,17 +409,17 @@ public sealed class RunExecutor
             $"The query matches {count:N0} records, more than this export's record cap of {export.RecordCap:N0}. " +
             "Nothing was truncated: narrow the query, or raise the cap with -RecordCap.", count);
 
-    static (RunStatus, string) Classify(Exception ex, ExportDefinition export, RunHandle handle, bool timedOut, string? location, long written)
+    static (RunStatus, string, ExportErrorCode?) Classify(Exception ex, ExportDefinition export, RunHandle handle, bool timedOut, string? location, long written)
     {
         if (ex is OperationCanceledException || ex is AggregateException { InnerException: OperationCanceledException })
         {
             if (timedOut)
                 return (RunStatus.Failed, $"The run exceeded its time limit of {export.TimeLimit} after {handle.Processed:N0} records and was stopped. " +
-                                          "Raise -TimeLimit or narrow the query.");
-            return (RunStatus.Canceled, $"Canceled after {handle.Processed:N0} records.");
+                                          "Raise -TimeLimit or narrow the query.", ExportErrorCode.TimeLimitExceeded);
+            return (RunStatus.Canceled, $"Canceled after {handle.Processed:N0} records.", null);
         }
         if (ex is AggregateException { InnerException: { } inner }) ex = inner;
-        if (ex is ExportException) return (RunStatus.Failed, ex.Message);
+        if (ex is ExportException known) return (RunStatus.Failed, ex.Message, known.Code);
         if (ex is IOException io && IsDiskFull(io))
         {
             // Extrapolate from what fitted: the file needs about written × total / processed bytes.
@@ -427,11 +427,11 @@ public sealed class RunExecutor
             return (RunStatus.Failed,
                 $"The disk is full: writing '{location}' stopped after {written / 1048576.0:N1} MB ({handle.Processed:N0} of {handle.Total:N0} records). " +
                 $"The file needs about {needed / 1048576.0:N1} MB: free that much space where the data folder is, or point EXPORTSPS_HOME elsewhere. " +
-                "The previous file was kept.");
+                "The previous file was kept.", ExportErrorCode.StorageFailed);
         }
         if (ex is IOException other)
-            return (RunStatus.Failed, $"Writing '{location}' failed: {other.Message}");
-        return (RunStatus.Failed, $"{ex.GetType().Name}: {ex.Message}");
+            return (RunStatus.Failed, $"Writing '{location}' failed: {other.Message}", ExportErrorCode.StorageFailed);
+        return (RunStatus.Failed, $"{ex.GetType().Name}: {ex.Message}", null); // unexpected: no code claims to know why
     }
 
     static bool IsDiskFull(IOException io) =>

@@ -1,3 +1,5 @@
+using ExportsPS.Engine.Exports;
+
 namespace ExportsPS.Engine.Runs;
 
 public enum RunStatus { Queued, Running, Completed, Failed, Canceled }
@@ -25,6 +27,9 @@ public sealed record RunRecord
     public string? Sha256 { get; init; }
     public string? Location { get; init; }
     public string? Error { get; init; }
+    /// <summary>Why a failed run failed, as a code scripts can test; null for other runs, and for failures with no
+    /// code (an unexpected error) or recorded before codes were (catalog migration 5).</summary>
+    public ExportErrorCode? ErrorCode { get; init; }
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
     public bool CancelRequested { get; init; }
 
@@ -42,4 +47,5 @@ public sealed record RunOutcome(
     string? Sha256,
     string? Location,
     string? Error,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings,
+    ExportErrorCode? ErrorCode = null);

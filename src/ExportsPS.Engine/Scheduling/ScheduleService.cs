@@ -121,7 +121,7 @@ public sealed class ScheduleService(ExportService exports)
                 // a failed run says so where users look (Get-ExportStatus, the audit), not only in a warning.
                 var reason = ex is ExportException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
                 RunRecord failed;
-                try { failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, reason); }
+                try { failed = exports.RecordFailedStart(schedule.ExportName, RunTrigger.Schedule, reason, (ex as ExportException)?.Code); }
                 catch (Exception)
                 {
                     GiveTickBack(); // not even the failure could be recorded

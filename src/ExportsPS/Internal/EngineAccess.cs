@@ -96,6 +96,7 @@ internal static class EngineAccess
         Host = run.Host,
         Actor = run.Actor,
         Error = run.Error,
+        ErrorCode = run.ErrorCode?.ToString(),
         Warnings = run.Warnings.ToArray(),
         KeptRecords = run.Status is RunStatus.Failed or RunStatus.Canceled ? Service().KeptRecords(run) : null,
     };

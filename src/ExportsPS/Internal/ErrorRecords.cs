@@ -12,10 +12,14 @@ internal static class ErrorRecords
         ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = null },
     };
 
+    /// <summary>A run that did not complete. The id stays ExportRunFailed (or ExportRunCanceled) whatever the cause,
+    /// so one catch serves every failed run; the cause is the category and the run's ErrorCode (the TargetObject).</summary>
     public static ErrorRecord RunFailed(ExportRunInfo run) =>
         new(new InvalidOperationException($"Export '{run.Name}' run {run.RunId} {run.Status.ToString().ToLowerInvariant()}: {run.Error}"),
             run.Status == ExportRunStatus.Canceled ? "ExportRunCanceled" : "ExportRunFailed",
-            run.Status == ExportRunStatus.Canceled ? ErrorCategory.OperationStopped : ErrorCategory.InvalidResult, run);
+            run.Status == ExportRunStatus.Canceled ? ErrorCategory.OperationStopped
+            : Enum.TryParse<ExportErrorCode>(run.ErrorCode, out var code) ? CategoryOf(code)
+            : ErrorCategory.InvalidResult, run);
 
     static ErrorCategory CategoryOf(ExportErrorCode code) => code switch
     {
@@ -36,6 +40,8 @@ internal static class ErrorRecords
         ExportErrorCode.EncryptionKeyRequired or ExportErrorCode.EncryptionKeyMismatch => ErrorCategory.AuthenticationError,
         ExportErrorCode.ArtifactExpired => ErrorCategory.ResourceUnavailable,
         ExportErrorCode.StorageFailed => ErrorCategory.WriteError,
+        ExportErrorCode.TimeLimitExceeded => ErrorCategory.OperationTimeout,
+        ExportErrorCode.RunAbandoned => ErrorCategory.OperationStopped,
         _ => ErrorCategory.NotSpecified,
     };
 }

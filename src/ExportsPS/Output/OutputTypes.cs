@@ -70,6 +70,9 @@ public sealed class ExportRunInfo
     public string Host { get; init; } = "";
     public string Actor { get; init; } = "";
     public string? Error { get; init; }
+    /// <summary>Why a failed run failed, as a stable code (QuotaExceeded, TimeLimitExceeded, SourceFailed, RunAbandoned…),
+    /// the same names as the FullyQualifiedErrorIds of the commands that fail for that reason; null when unknown.</summary>
+    public string? ErrorCode { get; init; }
     /// <summary>Records an interrupted run kept for <c>Start-Export -Resume</c>; empty when it cannot be resumed.</summary>
     public long? KeptRecords { get; init; }
     public string[] Warnings { get; init; } = [];
