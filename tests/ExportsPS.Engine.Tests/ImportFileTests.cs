@@ -122,4 +122,31 @@ public sealed class ImportFileTests : IDisposable
         _home.Service.Import("shared", EmbeddedImporter.ReadFile(Write("more.jsonl", Lines, false)), new ImportOptions(), null, CancellationToken.None);
         Assert.Equal(6, _home.Service.Indexes.CountDocuments("shared"));
     }
+
+    /// <summary>The first document with a field decides its type, and fields are listed in the order documents
+    /// introduce them, however the indexing threads interleave: an import of the same data maps it the same way.</summary>
+    [Fact]
+    public void Dynamic_mapping_follows_document_order_not_thread_timing()
+    {
+        // Pairs of neighbours disagree about a new field: a word first, then a number. Indexed on several threads, the
+        // number's document often reached the mapping first, so the field became long and the word was malformed.
+        const int Pairs = 400;
+        var known = string.Join(",", Enumerable.Range(0, 200).Select(k => $"\"a{k}\":{k}"));
+        IEnumerable<System.Text.Json.JsonElement> Documents()
+        {
+            for (var i = 0; i < Pairs; i++)
+            {
+                // The word comes after 200 fields to index, the number first: the number's thread tends to get there first.
+                yield return System.Text.Json.JsonDocument.Parse($"{{{known},\"f{i}\":\"word\"}}").RootElement;
+                yield return System.Text.Json.JsonDocument.Parse($"{{\"f{i}\":{i}}}").RootElement;
+            }
+        }
+        // Parsed up front, so the queue is full and both indexing threads take neighbours at the same time.
+        var result = _home.Service.Import("ordered", Documents().ToList(), new ImportOptions(), null, CancellationToken.None);
+        Assert.Equal(0, result.MalformedValues);
+        var mapping = _home.Service.Indexes.LoadMapping("ordered");
+        Assert.All(Enumerable.Range(0, Pairs), i => Assert.Equal(FieldKind.Text, mapping.Fields[$"f{i}"]));
+        var expectedOrder = Enumerable.Range(0, 200).Select(k => $"a{k}").Concat(Enumerable.Range(0, Pairs).Select(i => $"f{i}"));
+        Assert.Equal(expectedOrder, mapping.FieldOrder);
+    }
 }

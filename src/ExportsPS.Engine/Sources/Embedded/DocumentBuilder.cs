@@ -18,9 +18,16 @@ internal sealed class DocumentBuilder
     readonly Utf8JsonWriter _writer;
     readonly HashSet<string> _paths = new(StringComparer.Ordinal);
 
-    public DocumentBuilder(IndexMapping mapping)
+    readonly DocumentOrder? _order;
+    readonly CancellationToken _cancellationToken;
+    long _number;
+
+    /// <param name="order">Shared by the builders of one import, so a field is typed by the first document that has it.</param>
+    public DocumentBuilder(IndexMapping mapping, DocumentOrder? order = null, CancellationToken cancellationToken = default)
     {
         _mapping = mapping;
+        _order = order;
+        _cancellationToken = cancellationToken;
         _writer = new Utf8JsonWriter(_compact);
     }
 
@@ -34,8 +41,9 @@ internal sealed class DocumentBuilder
     /// <summary>Builds the document for <paramref name="source"/>. The returned document and its fields
     /// are reused by the next call (Lucene's advice for indexing speed: a new Field per value costs a
     /// new token stream each), so index it before building the next one.</summary>
-    public Document Build(JsonElement source)
+    public Document Build(JsonElement source, long number = 0)
     {
+        _number = number;
         if (source.ValueKind != JsonValueKind.Object)
             throw new FormatException($"a document must be a JSON object, not {source.ValueKind.ToString().ToLowerInvariant()}");
         _document.Fields.Clear();
@@ -120,7 +128,14 @@ internal sealed class DocumentBuilder
             case JsonValueKind.Undefined:
                 return;
         }
-        if (_mapping.Observe(path, value) is not { } kind) return;
+        if (_mapping.Mapped(path) is not { } kind)
+        {
+            if (!_mapping.Dynamic) return;
+            // A new field: the documents before this one may have it too, and the first of them decides its type.
+            _order?.WaitForEarlier(_number, _cancellationToken);
+            if (_mapping.Observe(path, value) is not { } decided) return;
+            kind = decided;
+        }
         if (!AddLeaf(document, path, kind, value)) { MalformedValues++; return; }
         MarkPath(path);
     }

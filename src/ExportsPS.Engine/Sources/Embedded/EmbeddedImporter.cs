@@ -158,25 +158,28 @@ public sealed class EmbeddedImporter
         try
         {
             // One builder per indexing thread: builders reuse their Field instances, so a document must
-            // be indexed on the thread that built it. Parsing stays on this thread, in order.
+            // be indexed on the thread that built it. Parsing stays on this thread, in order, and new fields are
+            // typed in document order (DocumentOrder), not in whichever order the threads reach them.
             using var pending = new BlockingCollection<(JsonElement Document, long Number)>(4096);
             // Canceled by the caller, or by an indexer that failed: the reader must not wait on a full queue that no
             // indexer will empty any more (with as many bad documents in a row as there are indexers, it did for ever).
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var order = new DocumentOrder();
             var indexers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(() =>
             {
-                var builder = new DocumentBuilder(mapping);
+                var builder = new DocumentBuilder(mapping, order, stop.Token);
                 try
                 {
                     foreach (var (element, number) in pending.GetConsumingEnumerable(stop.Token))
                     {
                         Document document;
-                        try { document = builder.Build(element); }
+                        try { document = builder.Build(element, number); }
                         catch (FormatException ex)
                         {
                             throw new ExportException(ExportErrorCode.InvalidData,
                                 $"Document {number} cannot be imported: {ex.Message}. Nothing was imported.", number, ex);
                         }
+                        order.Built(number);
                         writer.AddDocument(document);
                     }
                 }

@@ -75,6 +75,12 @@ public sealed class IndexMapping
         Add(field, kind);
     }
 
+    /// <summary>The kind <paramref name="field"/> is mapped as; null when it is not mapped (yet).</summary>
+    public FieldKind? Mapped(string field)
+    {
+        lock (_gate) return Fields.TryGetValue(field, out var kind) ? kind : null;
+    }
+
     /// <summary>The kind for a value at <paramref name="field"/>, mapping the field on first sight; null
     /// when the field is unmapped and the mapping is not dynamic.</summary>
     public FieldKind? Observe(string field, JsonElement value)
