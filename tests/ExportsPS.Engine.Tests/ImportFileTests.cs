@@ -149,4 +149,43 @@ public sealed class ImportFileTests : IDisposable
         var expectedOrder = Enumerable.Range(0, 200).Select(k => $"a{k}").Concat(Enumerable.Range(0, Pairs).Select(i => $"f{i}"));
         Assert.Equal(expectedOrder, mapping.FieldOrder);
     }
+
+    /// <summary>OpenSearch's total_fields limit: a document that would map field 1,001 fails the import (which
+    /// commits nothing) with a message saying how to import such data; -MappedFieldsOnly imports it.</summary>
+    [Fact]
+    public void A_document_that_would_map_more_than_1000_fields_is_refused_with_the_way_out()
+    {
+        static System.Text.Json.JsonElement Keys(int from, int count) => System.Text.Json.JsonDocument.Parse(
+            "{" + string.Join(",", Enumerable.Range(from, count).Select(k => $"\"user-{k}\":\"seen\"")) + "}").RootElement;
+        var fits = _home.Service.Import("wide", [Keys(0, IndexMapping.MaxFields)], new ImportOptions(), null, CancellationToken.None);
+        Assert.Equal(IndexMapping.MaxFields, _home.Service.Indexes.LoadMapping("wide").Fields.Count);
+
+        var error = Assert.Throws<ExportException>(() => _home.Service.Import("wide", [Keys(0, 10), Keys(995, 10)], new ImportOptions(), null, CancellationToken.None));
+        Assert.Equal(ExportErrorCode.InvalidData, error.Code);
+        Assert.Contains("Document 2 cannot be imported: its field 'user-1000' would take the index over its limit of 1,000 fields", error.Message);
+        Assert.Contains("-MappedFieldsOnly", error.Message);
+        Assert.Equal(fits.TotalDocuments, _home.Service.Indexes.CountDocuments("wide"));
+
+        var mapped = _home.Service.Import("mapped", [Keys(0, 3 * IndexMapping.MaxFields)],
+            new ImportOptions { Mapping = new Dictionary<string, string> { ["user-1"] = "keyword" }, MappedFieldsOnly = true }, null, CancellationToken.None);
+        Assert.Equal(1, mapped.Documents);
+    }
+
+    /// <summary>An index mapped before the limit can hold more text fields than one query can search: a bare term
+    /// is refused saying to name the field, rather than with Lucene's too-many-clauses error.</summary>
+    [Fact]
+    public void A_bare_term_on_an_index_with_more_text_fields_than_a_query_can_search_asks_for_a_field()
+    {
+        var folder = Path.Combine(_home.Root, "legacy");
+        Directory.CreateDirectory(folder);
+        var fields = string.Join(",", Enumerable.Range(0, 1_100).Select(k => $"\"f{k}\":\"text\""));
+        var order = string.Join(",", Enumerable.Range(0, 1_100).Select(k => $"\"f{k}\""));
+        File.WriteAllText(Path.Combine(folder, "mapping.json"), $"{{\"Fields\":{{{fields}}},\"FieldOrder\":[{order}]}}");
+        var mapping = IndexMapping.Load(folder);
+        using var analyzer = EmbeddedIndexStore.CreateAnalyzer();
+        var error = Assert.Throws<ExportException>(() => EmbeddedQueryParser.Parse("alice", mapping, analyzer, DateTimeOffset.UtcNow));
+        Assert.Equal(ExportErrorCode.InvalidQuery, error.Code);
+        Assert.Contains("Name the field to search: field:term", error.Message);
+        Assert.NotNull(EmbeddedQueryParser.Parse("f7:alice", mapping, analyzer, DateTimeOffset.UtcNow));
+    }
 }

@@ -142,8 +142,14 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
     Query AnyTextField(Func<string, Query?> perField)
     {
         var any = new BooleanQuery(disableCoord: true);
-        foreach (var field in _mapping.FieldOrder)
-            if (_mapping.Fields[field] is FieldKind.Text or FieldKind.Keyword && perField(field) is { } query)
+        var searched = _mapping.FieldOrder.Where(f => _mapping.Fields[f] is FieldKind.Text or FieldKind.Keyword).ToList();
+        // Only an index mapped before the field limit can have this many; Lucene's own error would not say what to do.
+        if (searched.Count > BooleanQuery.MaxClauseCount)
+            throw new ExportException(ExportErrorCode.InvalidQuery,
+                $"A term without a field searches every text field, and this index has {searched.Count:N0}, more than the " +
+                $"{BooleanQuery.MaxClauseCount:N0} one query can search. Name the field to search: field:term.");
+        foreach (var field in searched)
+            if (perField(field) is { } query)
                 any.Add(query, Occur.SHOULD);
         return any.Clauses.Count > 0 ? any : new BooleanQuery(); // no text field: matches nothing
     }

@@ -15,6 +15,11 @@ public enum FieldKind { Text, Keyword, Date, Long, Double, Boolean }
 public sealed class IndexMapping
 {
     public const string KeywordSuffix = ".keyword";
+    /// <summary>OpenSearch's index.mapping.total_fields.limit. Documents with ever-new keys (a map keyed by user or
+    /// IP) would otherwise grow the mapping without end, and a term without a field, which searches every text
+    /// field, would exceed Lucene's 1,024 clauses. Counted in leaf fields (OpenSearch also counts objects and
+    /// .keyword subfields, so it refuses a little sooner).</summary>
+    public const int MaxFields = 1000;
     const string FileName = "mapping.json";
 
     [JsonInclude] public Dictionary<string, FieldKind> Fields { get; private set; } = new(StringComparer.Ordinal);
@@ -72,6 +77,9 @@ public sealed class IndexMapping
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"Field '{field}' is already mapped as {existing.ToString().ToLowerInvariant()}; it cannot become " +
                 $"{kind.ToString().ToLowerInvariant()}. Import into a new index to change a field's type.", field);
+        if (!Fields.ContainsKey(field) && Fields.Count >= MaxFields)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"-Mapping would give the index more than {MaxFields:N0} fields, its limit (as OpenSearch's index.mapping.total_fields.limit). Map fewer fields.", field);
         Add(field, kind);
     }
 
@@ -95,6 +103,11 @@ public sealed class IndexMapping
     {
         if (Fields.TryGetValue(field, out var kind)) return kind;
         if (!Dynamic) return null;
+        if (Fields.Count >= MaxFields)
+            throw new FormatException(
+                $"its field '{field}' would take the index over its limit of {MaxFields:N0} fields (as OpenSearch's " +
+                "index.mapping.total_fields.limit). Documents with ever-new keys need -Mapping naming the fields to search and " +
+                "-MappedFieldsOnly: the other fields stay in the exported documents without being indexed");
         kind = value.ValueKind switch
         {
             JsonValueKind.String => LooksLikeDate(Json.JsonText.String(value)!) ? FieldKind.Date : FieldKind.Text,
