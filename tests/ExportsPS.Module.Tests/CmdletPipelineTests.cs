@@ -222,6 +222,24 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal(["1", "3"], hits.Select(h => h.ToString()).OrderBy(x => x).ToArray());
     }
 
+    [Fact]
+    public void Import_export_data_refuses_a_folder_as_a_document_and_passes_over_folders_a_wildcard_matches()
+    {
+        var logs = Directory.CreateDirectory(Path.Combine(_ps.Home, "logs")).FullName;
+        Directory.CreateDirectory(Path.Combine(logs, "archive"));
+        File.WriteAllLines(Path.Combine(logs, "a.jsonl"), ["{\"id\":1}", "{\"id\":2}"]);
+        // A DirectoryInfo (Get-Item logs) was imported as one document of the folder's properties.
+        foreach (var script in new[] { $"[System.IO.DirectoryInfo]::new('{logs}') | Import-ExportData folders", $"Import-ExportData folders -Path '{logs}'" })
+        {
+            var refused = _ps.Run(script);
+            Assert.Equal("PathIsFolder,ExportsPS.Commands.ImportExportDataCommand", refused.ErrorId);
+            Assert.Contains("is a folder, not a file of documents. Pipe its files instead: Get-ChildItem", (refused.Terminating ?? refused.Errors[0].Exception).Message);
+        }
+        Assert.Empty(_ps.Ok("Get-ExportIndex folders*"));
+        var matched = _ps.Ok($"Import-ExportData folders -Path '{Path.Combine(logs, "*")}'").Single();
+        Assert.Equal(2L, matched.Properties["Documents"].Value);
+    }
+
     /// <summary>Valid files -AsObject used to stop on: a lone surrogate escape (common in data from JavaScript) in a
     /// value or a key is read as U+FFFD, as everywhere else in the engine; a tiny number stays a number, not 0.</summary>
     [Fact]

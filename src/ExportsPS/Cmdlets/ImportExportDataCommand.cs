@@ -72,6 +72,8 @@ public sealed class ImportExportDataCommand : ExportCmdletBase, IDisposable
                     ThrowTerminatingError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, path));
                     return;
                 }
+                // ./logs/* means the files there: a subfolder it also matches is passed over, not an error.
+                if (WildcardPattern.ContainsWildcardCharacters(path)) files = files.Where(f => !Directory.Exists(f));
                 foreach (var file in files) AddFile(file);
             }
             return;
@@ -84,6 +86,9 @@ public sealed class ImportExportDataCommand : ExportCmdletBase, IDisposable
             // Resolve-Path's output names a file too (-InputObject by value wins over -Path by property name).
             case PathInfo resolved:
                 AddFile(resolved.ProviderPath);
+                return;
+            case DirectoryInfo folder:
+                AddFile(folder.FullName);
                 return;
             // Blank lines (Get-Content of a JSONL file) are skipped, as an import from -Path skips them.
             case string text when string.IsNullOrWhiteSpace(text):
@@ -109,6 +114,11 @@ public sealed class ImportExportDataCommand : ExportCmdletBase, IDisposable
 
     void AddFile(string file)
     {
+        // A folder is not a file of documents (and a DirectoryInfo not a document of its properties): its files were meant.
+        if (Directory.Exists(file))
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException($"'{file}' is a folder, not a file of documents. Pipe its files instead: Get-ChildItem '{file}' -Filter *.jsonl | Import-ExportData {Index}. Nothing was imported."),
+                "PathIsFolder", ErrorCategory.InvalidArgument, file));
         _offered = true;
         if (!ShouldProcess(Index, $"{Action} embedded index from '{file}'")) return;
         Started().AddFile(file);
