@@ -188,4 +188,17 @@ public sealed class ImportFileTests : IDisposable
         Assert.Contains("Name the field to search: field:term", error.Message);
         Assert.NotNull(EmbeddedQueryParser.Parse("f7:alice", mapping, analyzer, DateTimeOffset.UtcNow));
     }
+
+    /// <summary>A refused -Mapping left Lucene's writer open, whose in-process lock then refused every later import
+    /// into the index as concurrent until the process ended.</summary>
+    [Fact]
+    public void A_refused_mapping_leaves_the_index_free_for_the_next_import()
+    {
+        var doc = System.Text.Json.JsonDocument.Parse("{\"a\":1}").RootElement;
+        _home.Service.Import("free", [doc], new ImportOptions(), null, CancellationToken.None);
+        var error = Assert.Throws<ExportException>(() => _home.Service.Import("free", [doc],
+            new ImportOptions { Mapping = new Dictionary<string, string> { ["b"] = "colour" } }, null, CancellationToken.None));
+        Assert.Contains("Mapping type 'colour'", error.Message);
+        Assert.Equal(2, _home.Service.Import("free", [doc], new ImportOptions(), null, CancellationToken.None).TotalDocuments);
+    }
 }

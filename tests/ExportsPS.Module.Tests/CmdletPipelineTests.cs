@@ -50,6 +50,11 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal(["one"], _ps.Ok("Get-ExportSchedule o*, nothing | ForEach-Object Name").Select(n => n.ToString()));
         var audited = _ps.Ok("'one', 'three' | Get-ExportAuditEvent | ForEach-Object Name").Select(n => n.ToString()).Distinct().Order();
         Assert.Equal(["one", "three"], audited);
+        // -Last counts the names' events together, newest first.
+        var newest = _ps.Ok("Get-ExportAuditEvent one, three -Last 3 | ForEach-Object Id").Select(i => Convert.ToInt64(i.BaseObject)).ToList();
+        Assert.Equal(3, newest.Count);
+        Assert.Equal(newest.OrderByDescending(i => i), newest);
+        Assert.Equal(_ps.Ok("Get-ExportAuditEvent -Last 500 | Where-Object { $_.Name -in 'one', 'three' } | ForEach-Object Id").Select(i => Convert.ToInt64(i.BaseObject)).Take(3), newest);
     }
 
     [Fact]
@@ -228,13 +233,14 @@ public sealed class CmdletPipelineTests : IDisposable
         var logs = Directory.CreateDirectory(Path.Combine(_ps.Home, "logs")).FullName;
         Directory.CreateDirectory(Path.Combine(logs, "archive"));
         File.WriteAllLines(Path.Combine(logs, "a.jsonl"), ["{\"id\":1}", "{\"id\":2}"]);
-        // A DirectoryInfo (Get-Item logs) was imported as one document of the folder's properties.
-        foreach (var script in new[] { $"[System.IO.DirectoryInfo]::new('{logs}') | Import-ExportData folders", $"Import-ExportData folders -Path '{logs}'" })
-        {
-            var refused = _ps.Run(script);
-            Assert.Equal("PathIsFolder,ExportsPS.Commands.ImportExportDataCommand", refused.ErrorId);
-            Assert.Contains("is a folder, not a file of documents. Pipe its files instead: Get-ChildItem", (refused.Terminating ?? refused.Errors[0].Exception).Message);
-        }
+        var refused = _ps.Run($"Import-ExportData folders -Path '{logs}'");
+        Assert.Equal("PathIsFolder,ExportsPS.Commands.ImportExportDataCommand", refused.ErrorId);
+        Assert.Contains("is a folder, not a file of documents. Pipe its files instead: Get-ChildItem", (refused.Terminating ?? refused.Errors[0].Exception).Message);
+        // A DirectoryInfo (Get-ChildItem lists subfolders) was imported as one document of the folder's properties.
+        var passed = _ps.Run($"[System.IO.DirectoryInfo]::new('{logs}') | Import-ExportData folders");
+        Assert.Null(passed.Terminating);
+        Assert.Empty(passed.Errors);
+        Assert.Contains(passed.Warnings, w => w.Contains("is a folder, not a file of documents: passed over"));
         Assert.Empty(_ps.Ok("Get-ExportIndex folders*"));
         var matched = _ps.Ok($"Import-ExportData folders -Path '{Path.Combine(logs, "*")}'").Single();
         Assert.Equal(2L, matched.Properties["Documents"].Value);

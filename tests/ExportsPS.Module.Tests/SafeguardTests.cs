@@ -85,6 +85,23 @@ public sealed class SafeguardTests : IDisposable
     }
 
     [Fact]
+    public void A_streamed_import_that_cannot_start_says_so_at_the_next_object_not_when_its_queue_is_full()
+    {
+        _ps.Ok("New-ExportSampleData -Count 30 | Out-Null");
+        var folder = _ps.Ok("(Get-ExportIndex events).Path").Single().ToString()!;
+        // Another process importing into the index holds its import lock.
+        using (new FileStream(Path.Combine(folder, "import.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var busy = _ps.Run("$global:emitted = 0; & { foreach ($i in 1..5000) { $global:emitted++; @{ n = $i } } } | Import-ExportData events");
+            Assert.Equal("SourceFailed,ExportsPS.Commands.ImportExportDataCommand", busy.ErrorId);
+            Assert.Contains("being written by another import", (busy.Terminating ?? busy.Errors[0].Exception).Message);
+            var emitted = Convert.ToInt32(_ps.Ok("$global:emitted").Single().BaseObject);
+            Assert.True(emitted < 50, $"the error came after {emitted} objects");
+        }
+        Assert.Equal(31L, _ps.Ok("@{ n = 1 } | Import-ExportData events").Single().Properties["TotalDocuments"].Value);
+    }
+
+    [Fact]
     public void Invoke_ExportScheduler_Confirm_asks_for_each_due_export_and_runs_only_the_confirmed()
     {
         _ps.Ok("New-ExportSampleData -Count 50 | Out-Null; " +

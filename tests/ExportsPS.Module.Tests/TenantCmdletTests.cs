@@ -42,5 +42,10 @@ public sealed class TenantCmdletTests : IDisposable
         Assert.Equal(["'red team'"], _ps.Ok("(TabExpansion2 -inputScript 'Get-ExportQuota r' -cursorColumn 17).CompletionMatches | ForEach-Object CompletionText").Select(t => t.ToString()));
         Assert.Equal(["soc"], _ps.Ok("(TabExpansion2 -inputScript 'New-Export x -Query * -Tenant s' -cursorColumn 31).CompletionMatches | ForEach-Object CompletionText").Select(t => t.ToString()));
         Assert.Equal(["soc", "red team"], _ps.Ok("'soc', 'red team' | Get-ExportQuota | ForEach-Object Tenant").Select(t => t.ToString()));
+        // An object without a Tenant binds as its string: that is no tenant, and says so rather than reporting zero use.
+        var unknown = _ps.Run("Get-ExportIndex events | Get-ExportQuota");
+        Assert.Empty(unknown.Output);
+        Assert.Equal("InvalidOption,ExportsPS.Commands.GetExportQuotaCommand", unknown.ErrorId);
+        Assert.Contains("No export or policy has tenant", unknown.Errors.Single().ToString());
     }
 }

@@ -283,7 +283,7 @@ public sealed class ExportService
     public IReadOnlyList<string> Tenants() =>
         Catalog.ListRegistrations(Engine.Tenants.TenantPolicy.RegistrationKind).Select(r => r.Name)
             .Concat(List().Select(e => e.Tenant)).Append("default")
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Removes the definition, its runs, its file and manifest. Refuses while a run is active.</summary>
     public void Remove(string name)

@@ -13,6 +13,7 @@ public sealed class GetExportAuditEventCommand : ExportCmdletBase
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ExportNameCompleter))]
     [Alias("ExportName")]
+    [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
     [Parameter]
@@ -22,7 +23,10 @@ public sealed class GetExportAuditEventCommand : ExportCmdletBase
     protected override void ProcessRecord() => Invoke(() =>
     {
         var names = Name ?? [null];
-        foreach (var e in names.SelectMany(name => EngineAccess.Service().Catalog.ListAudit(name, Last)))
+        // -Last counts the events of all the names together, newest first, as for one name.
+        var events = names.SelectMany(name => EngineAccess.Service().Catalog.ListAudit(name, Last))
+            .DistinctBy(e => e.Id).OrderByDescending(e => e.Id).Take(Last);
+        foreach (var e in events)
             WriteObject(new ExportAuditEntry
             {
                 Id = e.Id, Time = e.At, Event = e.Event, Name = e.ExportName, RunId = e.RunId, Actor = e.Actor, Detail = e.Detail,

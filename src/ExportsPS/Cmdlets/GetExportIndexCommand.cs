@@ -14,6 +14,7 @@ public sealed class GetExportIndexCommand : ExportCmdletBase
     [ArgumentCompleter(typeof(IndexNameCompleter))]
     [SupportsWildcards]
     [Alias("Name")]
+    [ValidateNotNullOrEmpty]
     public string[] Index { get; set; } = ["*"];
 
     protected override void ProcessRecord()

@@ -13,12 +13,21 @@ public sealed class GetExportQuotaCommand : ExportCmdletBase
     /// <summary>Tenants to report; default: every tenant that has an export or a policy, and "default".</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(TenantNameCompleter))]
+    [ValidateNotNullOrEmpty]
     public string[]? Tenant { get; set; }
 
     protected override void ProcessRecord() => Invoke(() =>
     {
         var service = EngineAccess.Service();
-        var tenants = Tenant ?? service.Tenants();
-        foreach (var tenant in tenants) WriteObject(EngineAccess.QuotaOf(service, tenant));
+        var known = service.Tenants();
+        foreach (var tenant in Tenant ?? known)
+        {
+            // A name no export or policy has is a typo, or an object piped in that has no Tenant (turned into a string):
+            // a zero-use quota for it would look like an answer.
+            if (!known.Contains(tenant, StringComparer.OrdinalIgnoreCase))
+                WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
+                    $"No export or policy has tenant '{tenant}'. Get-ExportQuota without -Tenant lists the known tenants; Set-ExportTenant gives a new one its limits.", tenant)));
+            else WriteObject(EngineAccess.QuotaOf(service, tenant));
+        }
     });
 }

@@ -14,6 +14,7 @@ public sealed class GetExportScheduleCommand : ExportCmdletBase
     [ArgumentCompleter(typeof(ExportNameCompleter))]
     [SupportsWildcards]
     [Alias("ExportName")]
+    [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = ["*"];
 
     /// <summary>Only schedules due at -AsOf (default: now).</summary>

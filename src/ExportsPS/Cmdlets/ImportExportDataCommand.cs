@@ -87,8 +87,9 @@ public sealed class ImportExportDataCommand : ExportCmdletBase, IDisposable
             case PathInfo resolved:
                 AddFile(resolved.ProviderPath);
                 return;
+            // Get-ChildItem ./drop lists subfolders too: they are passed over, as -Path ./drop/* passes them over.
             case DirectoryInfo folder:
-                AddFile(folder.FullName);
+                WriteWarning($"'{folder.FullName}' is a folder, not a file of documents: passed over. To import its files, pipe them: Get-ChildItem '{folder.FullName}' -Filter *.jsonl | Import-ExportData {Index}.");
                 return;
             // Blank lines (Get-Content of a JSONL file) are skipped, as an import from -Path skips them.
             case string text when string.IsNullOrWhiteSpace(text):

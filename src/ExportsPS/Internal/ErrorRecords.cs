@@ -42,6 +42,7 @@ internal static class ErrorRecords
         ExportErrorCode.StorageFailed => ErrorCategory.WriteError,
         ExportErrorCode.TimeLimitExceeded => ErrorCategory.OperationTimeout,
         ExportErrorCode.RunAbandoned => ErrorCategory.OperationStopped,
+        ExportErrorCode.CatalogFailed => ErrorCategory.ResourceUnavailable,
         _ => ErrorCategory.NotSpecified,
     };
 }

@@ -51,9 +51,12 @@ internal sealed class StreamingImport : IDisposable
 
     void Add(object item)
     {
-        // The import stops reading when it fails (a bad document, another import holding the index): its error is the answer.
-        while (!_queue.TryAdd(item, 100, _stop.Token))
+        // The import stops reading when it fails (a bad document, another import holding the index): its error is the
+        // answer, given at the next item rather than when the queue is full (a slow pipeline might never fill it).
+        do
+        {
             if (_import.IsCompleted) _import.GetAwaiter().GetResult();
+        } while (!_queue.TryAdd(item, 100, _stop.Token));
     }
 
     IEnumerable<JsonElement> Drain(CancellationToken cancellationToken)

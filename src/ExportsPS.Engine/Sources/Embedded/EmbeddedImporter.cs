@@ -120,21 +120,8 @@ public sealed class EmbeddedImporter
         var folder = _store.FolderOf(index);
         Directory.CreateDirectory(folder);
         using var importLock = LockForImport(index, folder);
-        using var directory = EmbeddedIndexStore.OpenDirectory(folder);
-        using var analyzer = EmbeddedIndexStore.CreateAnalyzer();
-        var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, analyzer)
-        {
-            OpenMode = options.Replace ? OpenMode.CREATE : OpenMode.CREATE_OR_APPEND,
-            RAMBufferSizeMB = 64,
-        };
-        IndexWriter writer;
-        try { writer = new IndexWriter(directory, config); }
-        catch (Lucene.Net.Store.LockObtainFailedException ex)
-        {
-            throw new ExportException(ExportErrorCode.SourceFailed,
-                $"Index '{index}' is being written by another import; try again when it has finished.", index, ex);
-        }
-
+        // The mapping is checked before the writer opens: a writer left unclosed by a refused -Mapping would keep
+        // Lucene's in-process write lock, and every later import into the index would be refused as concurrent.
         var mapping = options.Replace ? new IndexMapping() : IndexMapping.Load(folder);
         foreach (var (field, type) in options.Mapping)
         {
@@ -150,6 +137,21 @@ public sealed class EmbeddedImporter
                 throw new ExportException(ExportErrorCode.InvalidOption,
                     "-MappedFieldsOnly indexes only the fields in -Mapping, but -Mapping is empty. Name the fields to index, e.g. -Mapping @{ '@timestamp' = 'date'; 'event.action' = 'keyword' }.");
             mapping.Dynamic = false;
+        }
+
+        using var directory = EmbeddedIndexStore.OpenDirectory(folder);
+        using var analyzer = EmbeddedIndexStore.CreateAnalyzer();
+        var config = new IndexWriterConfig(LuceneVersion.LUCENE_48, analyzer)
+        {
+            OpenMode = options.Replace ? OpenMode.CREATE : OpenMode.CREATE_OR_APPEND,
+            RAMBufferSizeMB = 64,
+        };
+        IndexWriter writer;
+        try { writer = new IndexWriter(directory, config); }
+        catch (Lucene.Net.Store.LockObtainFailedException ex)
+        {
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"Index '{index}' is being written by another import; try again when it has finished.", index, ex);
         }
 
         long count = 0;
