@@ -170,13 +170,16 @@ public sealed class NewExportCommand : ExportCmdletBase
         service.Validate(definition, Stopping);
         if (Schedule is not null && Interval is not null)
             throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidSchedule, "Give -Schedule or -Interval, not both.");
-        if (Schedule is not null) Engine.Scheduling.ExportSchedule.ValidateCron(Schedule);
-        if (Interval is { } every) Engine.Scheduling.ExportSchedule.ParseInterval(every);
+        // The schedule validated is the one saved.
+        (Engine.Scheduling.ScheduleKind Kind, string Expression)? schedule =
+            Schedule is not null ? (Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim())
+            : Interval is { } every ? (Engine.Scheduling.ScheduleKind.Interval, every.ToString("c"))
+            : null;
+        if (schedule is { } requested) Engine.Scheduling.ExportSchedule.Validate(requested.Kind, requested.Expression);
         if (!ShouldProcess(Name, NoRun ? "Create export" : "Create and run export")) return;
 
         var created = service.Create(definition, Stopping);
-        if (Schedule is not null) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Cron, Schedule.Trim(), service.Catalog.Now());
-        if (Interval is { } interval) service.Schedules.Set(created.Name, Engine.Scheduling.ScheduleKind.Interval, interval.ToString("c"), service.Catalog.Now());
+        if (schedule is { } saved) service.Schedules.Set(created.Name, saved.Kind, saved.Expression, service.Catalog.Now());
         // A generated key is returned whether or not the export runs now: it exists nowhere else.
         if (key is not null && EncryptionKey is null)
         {

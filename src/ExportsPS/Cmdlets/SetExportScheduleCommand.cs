@@ -83,8 +83,11 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
         // Refuse a bad crontab or interval before touching any export.
         Invoke(() =>
         {
-            if (ParameterSetName == CronSet) ExportSchedule.ValidateCron(Cron);
-            if (ParameterSetName == IntervalSet) ExportSchedule.ParseInterval(Interval);
+            if (ParameterSetName is CronSet or IntervalSet)
+            {
+                var (kind, expression) = Requested();
+                ExportSchedule.Validate(kind, expression);
+            }
         });
     }
 
