@@ -30,6 +30,20 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
         { "user.name:alice", "1,6" },
         { "alice", "1,6" },                                   // default field: all text
         { "ALICE", "1,6" },                                   // text is case-insensitive
+        // A term without a field also searches the numbers, dates and booleans it reads as, as OpenSearch's
+        // lenient default_field * does; a field it cannot be read as cannot match it.
+        { "22", "1" },                                        // source.port
+        { "5000", "3" },                                      // bytes (and year 5000 of @timestamp: none)
+        { "1.5", "2" },                                       // score; no whole-number bytes is 1.5
+        { "42", "6" },                                        // a word of the message
+        { "true", "4" },                                      // active
+        { "FALSE", "5" },
+        { "2025-03-10", "5" },                                // a timestamp in that day
+        { "2025", "1,2,3,4,5,6" },                            // ... and in that year
+        { "10.0.0.1", "1" },                                  // text only: no number or date reads it
+        { "alice OR 250", "1,2,6" },
+        { "-22", "2,3,4,5,6" },                               // not port 22 (prohibited, not negative)
+        { "\\-22", "" },                                    // escaped: minus 22 nowhere
         { "quarant*", "4" },                                  // default field: wildcard over every text field
         { "\"password for\"", "1,2" },                        // default field: phrase
         { "user.name.keyword:alice", "1,6" },

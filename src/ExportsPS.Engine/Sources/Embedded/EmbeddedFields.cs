@@ -8,7 +8,7 @@ internal static class EmbeddedFields
     public const string Source = "_source";
     /// <summary>Every leaf and object path a document has, for <c>_exists_:field</c>.</summary>
     public const string FieldNames = "_field_names";
-    /// <summary>The parser's name for "no field given": expanded at query time to every text field, as
+    /// <summary>The parser's name for "no field given": expanded at query time to every field that can hold the term, as
     /// OpenSearch's default <c>index.query.default_field: *</c> does (no catch-all field is indexed).</summary>
     public const string All = "_all";
     /// <summary>Coarser than Lucene's default of 4: a quarter of the indexed terms per number (faster

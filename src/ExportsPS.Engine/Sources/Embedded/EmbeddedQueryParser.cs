@@ -138,28 +138,47 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             "Get-ExportIndex -Name <index> lists the fields.", field);
     }
 
-    /// <summary>A query term without a field searches every text field (OpenSearch's default_field *).</summary>
-    Query AnyTextField(Func<string, Query?> perField)
+    /// <summary>Wildcards, prefixes, fuzzy terms and regular expressions without a field compare characters, so they
+    /// search the text and keyword fields (OpenSearch's lenient default_field * drops them on the other kinds).</summary>
+    Query AnyTextField(Func<string, Query?> perField) =>
+        AnyField(_mapping.FieldOrder.Where(f => _mapping.Fields[f] is FieldKind.Text or FieldKind.Keyword), perField);
+
+    /// <summary>A term without a field searches every field that can hold it, as OpenSearch's default_field * does
+    /// with its lenient parsing: text and keyword fields always; numbers, dates and booleans where the term reads
+    /// as one (404 finds a status code of 404, 2025 a timestamp in that year, true a flag that is set).</summary>
+    Query AnyFieldTerm(string queryText, bool quoted) =>
+        AnyField(_mapping.FieldOrder, f => _mapping.Fields[f] switch
+        {
+            FieldKind.Text => base.GetFieldQuery(f, queryText, quoted),
+            FieldKind.Keyword => new TermQuery(new Term(f, queryText)),
+            FieldKind.Boolean => queryText.ToLowerInvariant() is "true" or "false" ? new TermQuery(new Term(f, queryText.ToLowerInvariant())) : null,
+            _ => IfItReads(() => NumericRange(f, queryText, queryText, true, true)),
+        });
+
+    /// <summary>The term does not read as this field's kind (a word on a number field): that field cannot match it.</summary>
+    static Query? IfItReads(Func<Query> query)
     {
-        var any = new BooleanQuery(disableCoord: true);
-        var searched = _mapping.FieldOrder.Where(f => _mapping.Fields[f] is FieldKind.Text or FieldKind.Keyword).ToList();
-        // Only an index mapped before the field limit can have this many; Lucene's own error would not say what to do.
-        if (searched.Count > BooleanQuery.MaxClauseCount)
+        try { return query(); }
+        catch (ExportException ex) when (ex.Code == ExportErrorCode.InvalidQuery) { return null; }
+    }
+
+    Query AnyField(IEnumerable<string> fields, Func<string, Query?> perField)
+    {
+        var queries = fields.Select(perField).OfType<Query>().ToList();
+        // Only an index mapped before the field limit can need this many; Lucene's own error would not say what to do.
+        if (queries.Count > BooleanQuery.MaxClauseCount)
             throw new ExportException(ExportErrorCode.InvalidQuery,
-                $"A term without a field searches every text field, and this index has {searched.Count:N0}, more than the " +
+                $"A term without a field searches every field that can hold it, here {queries.Count:N0}, more than the " +
                 $"{BooleanQuery.MaxClauseCount:N0} one query can search. Name the field to search: field:term.");
-        foreach (var field in searched)
-            if (perField(field) is { } query)
-                any.Add(query, Occur.SHOULD);
-        return any.Clauses.Count > 0 ? any : new BooleanQuery(); // no text field: matches nothing
+        if (queries.Count == 0) return new BooleanQuery(); // no field can hold it: matches nothing
+        var any = new BooleanQuery(disableCoord: true);
+        foreach (var query in queries) any.Add(query, Occur.SHOULD);
+        return any;
     }
 
     protected override Query GetFieldQuery(string field, string queryText, bool quoted)
     {
-        if (field == EmbeddedFields.All)
-            return AnyTextField(f => _mapping.Fields[f] == FieldKind.Keyword
-                ? new TermQuery(new Term(f, queryText))
-                : base.GetFieldQuery(f, queryText, quoted));
+        if (field == EmbeddedFields.All) return AnyFieldTerm(queryText, quoted);
         if (field == "_exists_")
         {
             if (!_mapping.Knows(queryText)) throw UnknownField(queryText);
