@@ -29,7 +29,36 @@ public static class SharedReference
 
     public static JsonSchema Misp => MispSchema.Value;
 
-    /// <summary>The OASIS schema for a STIX object type (sdos/, sros/, observables/, or common/bundle.json).</summary>
+    /// <summary>Json.NET reads a date-like string in a schema as a DateTime, so an enum of one (the TLP marking
+    /// definitions' created, "2017-01-20T00:00:00.000Z") never equals the string in a document. Such enum values
+    /// are turned back into the schema's text (STIX's one timestamp form), through every referenced schema.</summary>
+    static JsonSchema WithDatesAsText(Func<JsonSchema> load)
+    {
+        var schema = load();
+        var seen = new HashSet<JsonSchema>();
+        void Visit(JsonSchema? node)
+        {
+            if (node is null || !seen.Add(node)) return;
+            var dates = node.Enumeration.OfType<DateTime>().ToList();
+            foreach (var date in dates)
+            {
+                node.Enumeration.Remove(date);
+                node.Enumeration.Add(date.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            Visit(node.Reference);
+            Visit(node.Item);
+            Visit(node.Not);
+            Visit(node.AdditionalPropertiesSchema);
+            Visit(node.AdditionalItemsSchema);
+            foreach (var child in node.Properties.Values.Concat(node.PatternProperties.Values).Concat(node.Definitions.Values)
+                         .Concat(node.AllOf).Concat(node.AnyOf).Concat(node.OneOf).Concat(node.Items))
+                Visit(child);
+        }
+        Visit(schema);
+        return schema;
+    }
+
+    /// <summary>The OASIS schema for a STIX object type (sdos/, sros/, observables/, common/: bundle, marking-definition).</summary>
     public static JsonSchema Stix(string type)
     {
         lock (StixSchemas)
@@ -38,9 +67,9 @@ public static class SharedReference
             var root = Path.Combine(Folder, "stix2.1-json-schemas", "schemas");
             var file = type == "bundle"
                 ? Path.Combine(root, "common", "bundle.json")
-                : new[] { "sdos", "sros", "observables" }.Select(d => Path.Combine(root, d, type + ".json")).FirstOrDefault(File.Exists)
+                : new[] { "sdos", "sros", "observables", "common" }.Select(d => Path.Combine(root, d, type + ".json")).FirstOrDefault(File.Exists)
                   ?? Path.Combine(root, "common", "cyber-observable-core.json"); // custom x- objects are observable-shaped
-            return StixSchemas[type] = JsonSchema.FromFileAsync(file).GetAwaiter().GetResult();
+            return StixSchemas[type] = WithDatesAsText(() => JsonSchema.FromFileAsync(file).GetAwaiter().GetResult());
         }
     }
 }

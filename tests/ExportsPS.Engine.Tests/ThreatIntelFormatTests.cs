@@ -220,6 +220,60 @@ public sealed class ThreatIntelFormatTests
         AssertValid(output);
     }
 
+    /// <summary>TLP tags become references to STIX's predefined TLP marking definitions (their ids from the OASIS
+    /// schema), each definition written once; an attribute's and its event's markings both apply.</summary>
+    [Fact]
+    public void Stix_marks_objects_with_the_predefined_tlp_marking_definitions_of_their_tags()
+    {
+        var schema = File.ReadAllText(Path.Combine(SharedReference.Folder, "stix2.1-json-schemas", "schemas", "common", "marking-definition.json"));
+        string IdOf(string colour) => Regex.Match(schema, $@"""tlp_{colour}"".*?""(marking-definition--[0-9a-f-]+)""", RegexOptions.Singleline).Groups[1].Value;
+        var greenAttribute = Attribute("domain", "green.example", true, "g-1");                       // tlp:green
+        var clearAttribute = Attribute("domain", "clear.example", false, "c-1").Replace("tlp:green", "TLP:CLEAR");
+        var strictAttribute = Attribute("domain", "strict.example", true, "s-1", evt: null).Replace("tlp:green", "tlp:amber+strict");
+        var (output, _) = Write(new StixFormat(), StixExport, RedEvent, greenAttribute, clearAttribute, strictAttribute);
+        AssertValid(output);
+        using var bundle = JsonDocument.Parse(output);
+        var objects = bundle.RootElement.GetProperty("objects").EnumerateArray().ToList();
+        var definitions = objects.Where(o => o.GetProperty("type").GetString() == "marking-definition").ToList();
+        Assert.Equal([IdOf("red"), IdOf("green"), IdOf("white")], definitions.Select(d => d.GetProperty("id").GetString()));
+        Assert.Equal(["TLP:RED", "TLP:GREEN", "TLP:WHITE"], definitions.Select(d => d.GetProperty("name").GetString()));
+        string[] MarkingsOf(Func<JsonElement, bool> which) =>
+            objects.Single(which).TryGetProperty("object_marking_refs", out var refs) ? refs.EnumerateArray().Select(r => r.GetString()!).ToArray() : [];
+        bool Named(JsonElement o, string pattern) => o.TryGetProperty("pattern", out var p) && p.GetString()!.Contains(pattern);
+        Assert.Equal([IdOf("red")], MarkingsOf(o => Named(o, "red.example")));                      // the event's tag
+        Assert.Equal([IdOf("green")], MarkingsOf(o => Named(o, "green.example")));
+        Assert.Equal([IdOf("white")], MarkingsOf(o => o.GetProperty("type").GetString() == "observed-data"));
+        Assert.Empty(MarkingsOf(o => Named(o, "strict.example")));                                     // no STIX 2.1 definition:
+        Assert.Contains("tlp:amber+strict", objects.Single(o => Named(o, "strict.example")).GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+        Assert.Equal([IdOf("red")], MarkingsOf(o => o.GetProperty("type").GetString() == "report" && o.GetProperty("name").GetString() == "Red"));
+        // Every marking an object refers to is in the bundle, before the object.
+        var positions = objects.Select((o, i) => (Id: o.GetProperty("id").GetString()!, i)).ToDictionary(x => x.Id, x => x.i);
+        foreach (var (item, index) in objects.Select((o, i) => (o, i)))
+            if (item.TryGetProperty("object_marking_refs", out var refs))
+                Assert.All(refs.EnumerateArray(), r => Assert.True(positions[r.GetString()!] < index));
+    }
+
+    /// <summary>Observables have the ids STIX 2.1 defines (UUIDv5 over the JCS form of their ID contributing
+    /// properties), so other tools derive the same: the first two are the specification's own examples; the others
+    /// were computed with Python's uuid.uuid5 over json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False).</summary>
+    [Theory]
+    [InlineData("ip-dst", "198.51.100.3", "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4")]
+    [InlineData("domain", "example.com", "domain-name--bedb4899-d24b-5401-bc86-8f6b4cc18ec7")]
+    [InlineData("AS", "AS15139", "autonomous-system--3aa27478-50b5-5ab8-9da9-cdc12b657fff")]
+    [InlineData("filename|md5", "a.exe|d41d8cd98f00b204e9800998ecf8427e", "file--7e567502-8994-53ff-9c69-79240cae362d")]
+    [InlineData("regkey|value", "HKCU\\Software\\Run|evil.exe", "windows-registry-key--c6e9d543-4f10-561c-8afa-5ce2f275b382")]
+    [InlineData("ip-dst|port", "198.51.100.3|443", "network-traffic--fb7cb25a-b62c-5ab5-b8f4-8cc00760df3a")]
+    [InlineData("email-subject", "Rechnung \"dringend\" \u00e9\u0001", "email-message--7fa33b77-44ef-5cad-94d4-269875941907")]
+    public void Stix_observables_have_the_ids_the_specification_derives(string type, string value, string id)
+    {
+        var (output, _) = Write(new StixFormat(), StixExport, Attribute(type, value, false, "u-1"));
+        using var bundle = JsonDocument.Parse(output);
+        var observables = bundle.RootElement.GetProperty("objects").EnumerateArray()
+            .Where(o => !o.TryGetProperty("created", out _)).Select(o => o.GetProperty("id").GetString()).ToList();
+        Assert.Contains(id, observables);
+        AssertValid(output);
+    }
+
     [Fact]
     public void Misp_reads_back_attributes_as_records()
     {
@@ -347,7 +401,7 @@ public sealed class ThreatIntelFormatTests
             var (output, warnings) = Write(new StixFormat(), StixExport, Attribute(type, value, toIds, "bad-" + type));
             Assert.Contains(problem, Assert.Single(warnings));
             using var bundle = JsonDocument.Parse(output);
-            var mapped = bundle.RootElement.GetProperty("objects").EnumerateArray().Where(o => o.GetProperty("type").GetString() is not ("identity" or "report")).ToList();
+            var mapped = bundle.RootElement.GetProperty("objects").EnumerateArray().Where(o => o.GetProperty("type").GetString() is not ("identity" or "report" or "marking-definition")).ToList();
             Assert.Equal(value, Assert.Single(mapped, o => o.GetProperty("type").GetString() == "x-misp-attribute").GetProperty("x_misp_value").GetString());
             Assert.Single(mapped);
             AssertValid(output);

@@ -13,8 +13,9 @@ namespace ExportsPS.Engine.Formats.Stix;
 /// to_ids → an indicator with a STIX pattern; otherwise observed-data with its cyber observables;
 /// vulnerability → a vulnerability; text, comment and any type without a mapping → a custom
 /// x-misp-attribute object (never dropped). MISP type, category, to_ids and tags (the attribute's and its
-/// source event's) become labels.
-/// Ids are UUIDv5 from the source uuid (a report's from its content), so re-running on the same data yields the same ids.
+/// source event's) become labels; TLP tags also become markings (<see cref="TlpMarking"/>).
+/// Ids are UUIDv5 from the source uuid (a report's from its content), so re-running on the same data yields the same ids;
+/// an observable's is STIX's own (<see cref="ObservableIds"/>).
 /// Capped (default 10,000 records, FormatOptions "stixMaxRecords") before conversion.</summary>
 public sealed class StixFormat : ExportFormat
 {

@@ -4,11 +4,11 @@ using System.Text.RegularExpressions;
 
 namespace ExportsPS.Engine.Formats.Stix;
 
-/// <summary>A STIX cyber-observable object to write. Ids are UUIDv5 over the observable's identifying
-/// value (STIX 2.1's SCO namespace), so the same address or file is one object across attributes.</summary>
-internal sealed class Observable(string type, string identity, Action<Utf8JsonWriter> properties)
+/// <summary>A STIX cyber-observable object to write. Its id is the one STIX defines for its properties, so the
+/// same address or file is one object across attributes, and across tools.</summary>
+internal sealed class Observable(string type, Action<Utf8JsonWriter> properties)
 {
-    public string Id { get; } = StixFormat.DeterministicId(type, type + ":" + identity);
+    public string Id { get; } = ObservableIds.For(type, properties);
 
     public void Write(Utf8JsonWriter json)
     {
@@ -82,10 +82,10 @@ internal static partial class StixObservables
         long.TryParse(value.StartsWith("AS", StringComparison.OrdinalIgnoreCase) ? value[2..] : value, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : null;
 
     static Observable Address(string ip) =>
-        new(ip.Contains(':') ? "ipv6-addr" : "ipv4-addr", ip, j => j.WriteString("value", ip));
+        new(ip.Contains(':') ? "ipv6-addr" : "ipv4-addr", j => j.WriteString("value", ip));
 
-    static Observable Traffic(string side, Observable address, int? port, string identity) =>
-        new("network-traffic", $"{side}:{identity}", j =>
+    static Observable Traffic(string side, Observable address, int? port) =>
+        new("network-traffic", j =>
         {
             j.WriteString(side + "_ref", address.Id);
             if (port is { } p) j.WriteNumber(side + "_port", p);
@@ -95,7 +95,7 @@ internal static partial class StixObservables
         });
 
     static Observable File(string? name, string? hashType, string? hash) =>
-        new("file", $"{name}|{hashType}|{hash}", j =>
+        new("file", j =>
         {
             if (hashType is not null && hash is not null)
             {
@@ -107,7 +107,7 @@ internal static partial class StixObservables
         });
 
     /// <summary>The observables for a value <see cref="Normalise"/> returned; null when the type has none.</summary>
-    public static List<Observable>? For(string type, string value, string source)
+    public static List<Observable>? For(string type, string value)
     {
         var (first, second) = Parts(value);
         switch (type)
@@ -116,23 +116,25 @@ internal static partial class StixObservables
             case "ip-dst":
             {
                 var address = Address(value);
-                return [address, Traffic(type == "ip-src" ? "src" : "dst", address, null, value)];
+                return [address, Traffic(type == "ip-src" ? "src" : "dst", address, null)];
             }
             case "ip-src|port":
             case "ip-dst|port":
             {
                 var address = Address(first!);
-                return [address, Traffic(type.StartsWith("ip-src", StringComparison.Ordinal) ? "src" : "dst", address, second is null ? null : int.Parse(second, CultureInfo.InvariantCulture), value)];
+                return [address, Traffic(type.StartsWith("ip-src", StringComparison.Ordinal) ? "src" : "dst", address, second is null ? null : int.Parse(second, CultureInfo.InvariantCulture))];
             }
             case "domain":
             case "hostname":
-                return [new("domain-name", value, j => j.WriteString("value", value))];
+                return [new("domain-name", j => j.WriteString("value", value))];
             case "domain|ip":
             {
                 if (first is null) return [Address(second!)];
-                if (second is null) return [new("domain-name", first, j => j.WriteString("value", first))];
+                if (second is null) return [new("domain-name", j => j.WriteString("value", first))];
                 var address = Address(second);
-                return [address, new("domain-name", value, j =>
+                // Its id is its value's alone, as for any domain-name: the first attribute to write the domain decides
+                // whether it carries this resolution. The observed-data refers to both, so the pairing stays either way.
+                return [address, new("domain-name", j =>
                 {
                     j.WriteString("value", first);
                     j.WriteStartArray("resolves_to_refs");
@@ -143,12 +145,12 @@ internal static partial class StixObservables
             case "url":
             case "uri":
             case "link":
-                return [new("url", value, j => j.WriteString("value", value))];
+                return [new("url", j => j.WriteString("value", value))];
             case "email-src":
             case "email-dst":
-                return [new("email-addr", value, j => j.WriteString("value", value))];
+                return [new("email-addr", j => j.WriteString("value", value))];
             case "email-subject":
-                return [new("email-message", "subject:" + source, j =>
+                return [new("email-message", j =>
                 {
                     j.WriteBoolean("is_multipart", false);
                     j.WriteString("subject", value);
@@ -166,11 +168,11 @@ internal static partial class StixObservables
             case "filename|sha512":
                 return [File(first, second is null ? null : type[9..], second)];
             case "mutex":
-                return [new("mutex", value, j => j.WriteString("name", value))];
+                return [new("mutex", j => j.WriteString("name", value))];
             case "regkey":
-                return [new("windows-registry-key", value, j => j.WriteString("key", StixPatterns.FullHive(value)))];
+                return [new("windows-registry-key", j => j.WriteString("key", StixPatterns.FullHive(value)))];
             case "regkey|value":
-                return second is null ? [new("windows-registry-key", first!, j => j.WriteString("key", StixPatterns.FullHive(first!)))] : [new("windows-registry-key", value, j =>
+                return second is null ? [new("windows-registry-key", j => j.WriteString("key", StixPatterns.FullHive(first!)))] : [new("windows-registry-key", j =>
                 {
                     if (first is not null) j.WriteString("key", StixPatterns.FullHive(first));
                     j.WriteStartArray("values");
@@ -181,9 +183,9 @@ internal static partial class StixObservables
                 })];
             case "AS":
                 var number = long.Parse(value, CultureInfo.InvariantCulture);
-                return [new("autonomous-system", value, j => j.WriteNumber("number", number))];
+                return [new("autonomous-system", j => j.WriteNumber("number", number))];
             case "mac-address":
-                return [new("mac-addr", value, j => j.WriteString("value", value))];
+                return [new("mac-addr", j => j.WriteString("value", value))];
             default:
                 return null;
         }

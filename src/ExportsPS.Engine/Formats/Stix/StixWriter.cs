@@ -120,7 +120,7 @@ internal sealed class StixWriter : IRecordFormatter
         if (problem is not null)
             _context.Warn($"record {_record}: {type} attribute '{value}' {problem}; kept as an x-misp-attribute, not as a STIX {(type == "vulnerability" ? "vulnerability" : toIds ? "indicator" : "observable")}.");
         var pattern = normalised is not null && toIds && type != "vulnerability" ? StixPatterns.For(type, normalised) : null;
-        var observables = normalised is null || type == "vulnerability" || pattern is not null ? null : StixObservables.For(type, normalised, source);
+        var observables = normalised is null || type == "vulnerability" || pattern is not null ? null : StixObservables.For(type, normalised);
         var kind = normalised is null ? "x-misp-attribute"
             : type == "vulnerability" ? "vulnerability" : pattern is not null ? "indicator" : observables is not null ? "observed-data" : "x-misp-attribute";
         var id = StixFormat.DeterministicId(kind, source);
@@ -136,6 +136,7 @@ internal sealed class StixWriter : IRecordFormatter
         group.RefIds.Add(id);
         group.Refs.Add((id, created));
         var labels = Labels(attribute, sourceEvent, type, toIds);
+        DefineMarkings(labels);
         if (kind == "vulnerability") Vulnerability(id, value, normalised!, created, labels, attribute);
         else if (pattern is not null) Indicator(id, type, pattern, created, firstSeen, lastSeen, labels, attribute);
         else if (observables is not null) ObservedData(id, observables, created, firstSeen, lastSeen, labels);
@@ -176,11 +177,28 @@ internal sealed class StixWriter : IRecordFormatter
         return labels;
     }
 
+    /// <summary>The labels, and the TLP markings among them as references to STIX's own TLP marking definitions,
+    /// which consumers enforce (a label they only display).</summary>
     void Labels(List<string> labels)
     {
         _json.WriteStartArray("labels");
         foreach (var label in labels) _json.WriteStringValue(label);
         _json.WriteEndArray();
+        var markings = TlpMarking.Of(labels);
+        if (markings.Count == 0) return;
+        _json.WriteStartArray("object_marking_refs");
+        foreach (var marking in markings) _json.WriteStringValue(marking.Id);
+        _json.WriteEndArray();
+    }
+
+    readonly HashSet<TlpMarking> _definedMarkings = new();
+
+    /// <summary>Writes the definitions of the TLP markings <paramref name="labels"/> refer to, each once, before the
+    /// object that refers to them, so the bundle carries every marking it uses.</summary>
+    void DefineMarkings(IEnumerable<string> labels)
+    {
+        foreach (var marking in TlpMarking.Of(labels))
+            if (_definedMarkings.Add(marking)) marking.Write(_json);
     }
 
     void Description(JsonElement attribute)
@@ -287,6 +305,7 @@ internal sealed class StixWriter : IRecordFormatter
         {
             var name = group.Info ?? (group.EventUuid is null ? $"{_context.Export.Name}: attributes without an event" : $"MISP event {group.EventUuid}");
             var (id, created, modified) = ReportVersion(group, name);
+            DefineMarkings(group.EventTags);
             _json.WriteStartObject();
             _json.WriteString("type", "report");
             _json.WriteString("spec_version", "2.1");
@@ -303,12 +322,7 @@ internal sealed class StixWriter : IRecordFormatter
             foreach (var (reference, _) in group.Refs) _json.WriteStringValue(reference);
             _json.WriteEndArray();
             if (group.EventUuid is not null || group.EventTags.Count > 0)
-            {
-                _json.WriteStartArray("labels");
-                if (group.EventUuid is not null) _json.WriteStringValue("misp:name=\"misp-event\"");
-                foreach (var tag in group.EventTags) _json.WriteStringValue(tag);
-                _json.WriteEndArray();
-            }
+                Labels(group.EventUuid is null ? group.EventTags : ["misp:name=\"misp-event\"", .. group.EventTags]);
             _json.WriteEndObject();
         }
         _json.WriteEndArray();
