@@ -76,6 +76,8 @@ public sealed class LoopbackOpenSearch : IDisposable
     public int Shards { get; set; } = 1;
     public ConcurrentQueue<string?> Authorizations { get; } = new();
     public int OpenContexts => _contexts.Count;
+    /// <summary>Hits come without _source, as from an index whose mapping disables it.</summary>
+    public bool SourceDisabled { get; set; }
 
     public IEnumerable<(string Method, string Path, string Body)> RequestsTo(string pathContains) =>
         Requests.Where(r => r.Path.Contains(pathContains, StringComparison.Ordinal));
@@ -474,7 +476,7 @@ public sealed class LoopbackOpenSearch : IDisposable
         return null;
     }
 
-    static string SearchResponse(string index, List<Hit> page, long? total, string? sortField, string? pitId, string? scrollId)
+    string SearchResponse(string index, List<Hit> page, long? total, string? sortField, string? pitId, string? scrollId)
     {
         var builder = new StringBuilder(64 + page.Sum(h => h.Source.Length + 80));
         builder.Append('{');
@@ -488,7 +490,8 @@ public sealed class LoopbackOpenSearch : IDisposable
             var hit = page[i];
             if (i > 0) builder.Append(',');
             builder.Append("{\"_index\":").Append(JsonSerializer.Serialize(index)).Append(",\"_id\":\"").Append(hit.Position)
-                .Append("\",\"_score\":null,\"_source\":").Append(hit.Source);
+                .Append("\",\"_score\":null");
+            if (!SourceDisabled) builder.Append(",\"_source\":").Append(hit.Source);
             if (sortField is not null)
                 builder.Append(",\"sort\":[").Append(sortField == "_shard_doc" ? hit.Position.ToString() : JsonSerializer.Serialize(hit.SortValue)).Append(']');
             builder.Append('}');

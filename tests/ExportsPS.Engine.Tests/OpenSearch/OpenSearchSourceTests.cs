@@ -406,6 +406,21 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Equal(0, _server.OpenContexts);
     }
 
+    /// <summary>An index whose mapping disables _source answers hits without one: exporting them as {} would lose every
+    /// document while the record count still matched the total.</summary>
+    [Fact]
+    public void Documents_without_their_source_fail_the_run_instead_of_becoming_empty_records()
+    {
+        Register(pageSize: 300);
+        _server.SourceDisabled = true;
+        var run = Export("no-source", "cluster");
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("without its _source", run.Error);
+        Assert.Contains("index 'events'", run.Error);
+        Assert.Equal(0, _server.OpenContexts);
+        Assert.False(File.Exists(Path.Combine(_home.Home.ExportsFolder, "no-source", "no-source.jsonl")));
+    }
+
     [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {

@@ -9,8 +9,6 @@ namespace ExportsPS.Engine.Sources.OpenSearch;
 /// One Utf8JsonReader pass; everything else in the response is skipped.</summary>
 internal sealed class SearchPage : IDisposable
 {
-    static readonly byte[] EmptyObject = "{}"u8.ToArray();
-
     readonly ResponseBody _body;
     readonly List<(int Start, int Length)> _sources = new();
     readonly List<(int Start, int Length)> _sorts = new();
@@ -29,7 +27,7 @@ internal sealed class SearchPage : IDisposable
         get
         {
             var (start, length) = _sources[index];
-            return start < 0 ? EmptyObject : _body.Span.Slice(start, length);
+            return _body.Span.Slice(start, length);
         }
     }
 
@@ -113,7 +111,7 @@ internal sealed class SearchPage : IDisposable
                         $"Source '{sourceName}' timed out answering a page and returned partial results, which would lose records. Raise -TimeoutSec or lower -PageSize.", sourceName);
             }
             else if (reader.ValueTextEquals("_shards")) { reader.Read(); Rejected = ReadShards(ref reader, span, sourceName); }
-            else if (reader.ValueTextEquals("hits")) { reader.Read(); ReadHits(ref reader, span); }
+            else if (reader.ValueTextEquals("hits")) { reader.Read(); ReadHits(ref reader, span, sourceName); }
             else { reader.Read(); reader.Skip(); }
         }
     }
@@ -142,7 +140,7 @@ internal sealed class SearchPage : IDisposable
             $"{failed} shard(s) of source '{sourceName}' failed to answer ({reason}); the page is incomplete, so the run stops rather than miss records.", sourceName);
     }
 
-    void ReadHits(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
+    void ReadHits(ref Utf8JsonReader reader, ReadOnlySpan<byte> span, string sourceName)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -164,20 +162,22 @@ internal sealed class SearchPage : IDisposable
             else if (reader.ValueTextEquals("hits"))
             {
                 reader.Read();
-                while (reader.Read() && reader.TokenType == JsonTokenType.StartObject) ReadHit(ref reader, span);
+                while (reader.Read() && reader.TokenType == JsonTokenType.StartObject) ReadHit(ref reader, span, sourceName);
                 if (Count > 0) LastSort = SortAt(Count - 1);
             }
             else { reader.Read(); reader.Skip(); }
         }
     }
 
-    void ReadHit(ref Utf8JsonReader reader, ReadOnlySpan<byte> span)
+    void ReadHit(ref Utf8JsonReader reader, ReadOnlySpan<byte> span, string sourceName)
     {
         (int, int) source = (-1, 0);
         (int, int) sort = (-1, 0);
+        string? index = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("_source"))
+            if (reader.ValueTextEquals("_index")) { reader.Read(); index = reader.TokenType == JsonTokenType.String ? reader.GetString() : null; }
+            else if (reader.ValueTextEquals("_source"))
             {
                 reader.Read();
                 var start = (int)reader.TokenStartIndex;
@@ -193,6 +193,12 @@ internal sealed class SearchPage : IDisposable
             }
             else { reader.Read(); reader.Skip(); }
         }
+        // Every request asks for _source (a filtered one is {}, never absent): a hit without one comes from an
+        // index that does not keep it, and exporting it as {} would lose the document while the counts still add up.
+        if (source.Item1 < 0)
+            throw new ExportException(ExportErrorCode.SourceFailed,
+                $"Source '{sourceName}' returned a document of index '{index ?? "(unnamed)"}' without its _source: that index's mapping " +
+                "disables _source, so its documents cannot be exported. Export from an index that keeps _source (e.g. reindex into one).", index ?? sourceName);
         _sources.Add(source);
         _sorts.Add(sort);
     }
