@@ -421,6 +421,20 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_home.Home.ExportsFolder, "no-source", "no-source.jsonl")));
     }
 
+    /// <summary>A URL resolves . and .. away: -Index .. would have searched the cluster's root (every index).</summary>
+    [Theory]
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("events,..")]
+    [InlineData("events,")]
+    public void Dot_segments_are_refused_as_index_names_before_any_request(string index)
+    {
+        Register();
+        var error = Assert.Throws<ExportException>(() => _home.Service.Create(new ExportDefinition { Name = "dots", Query = "*", Source = "cluster", Index = index }));
+        Assert.Equal(ExportErrorCode.UnknownIndex, error.Code);
+        Assert.DoesNotContain(_server.Requests, r => r.Path.StartsWith("/_field_caps") || r.Path.StartsWith("/_search") || r.Path.StartsWith("/_validate"));
+    }
+
     [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {

@@ -81,9 +81,12 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
     string IndexPath(string logical)
     {
         var real = _settings.ResolveIndex(logical);
-        if (string.IsNullOrWhiteSpace(real) || real.IndexOfAny(['/', '\\', '?', '#', ' ', '"']) >= 0 || real.StartsWith('_'))
+        // "." and ".." are no index names, and a URL would resolve them away: /../_search searches every index the
+        // credentials can read (behind a gateway, outside its path prefix too).
+        if (string.IsNullOrWhiteSpace(real) || real.IndexOfAny(['/', '\\', '?', '#', ' ', '"']) >= 0 || real.StartsWith('_')
+            || real.Split(',').Any(part => part.Trim() is "" or "." or ".."))
             throw new ExportException(ExportErrorCode.UnknownIndex,
-                $"'{real}' is not an OpenSearch index name or pattern (no spaces, / \\ ? # \", must not start with _).", real);
+                $"'{real}' is not an OpenSearch index name or pattern (no spaces, / \\ ? # \", must not start with _, no empty, . or .. part).", real);
         return string.Join(',', real.Split(',').Select(part => Uri.EscapeDataString(part.Trim())));
     }
 
