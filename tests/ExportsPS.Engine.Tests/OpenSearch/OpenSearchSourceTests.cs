@@ -435,6 +435,22 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.DoesNotContain(_server.Requests, r => r.Path.StartsWith("/_field_caps") || r.Path.StartsWith("/_search") || r.Path.StartsWith("/_validate"));
     }
 
+    /// <summary>A first scroll page that fails still opened its scroll on every shard: it is cleared, not left open for
+    /// its keep-alive (against a degraded cluster, retried runs would pile up open contexts).</summary>
+    [Theory]
+    [InlineData("/events/_search", 0)]   // the page that opens the scroll
+    [InlineData("/_search/scroll", 1)]   // a later one
+    public void A_scroll_page_that_fails_is_still_cleared(string page, int skip)
+    {
+        _server.Version = "2.3.0"; // before point in time: scroll
+        Register(pageSize: 500);
+        _server.Faults.Enqueue(new Fault.FailedShard(page, "query_shard_exception") { Skip = skip });
+        var run = Export("scroll-fails", "cluster");
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("failed to answer", run.Error);
+        Assert.Equal(0, _server.OpenContexts);
+    }
+
     [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {

@@ -282,7 +282,8 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             }
         }
 
-        protected SearchPage Parse(ResponseBody body, bool allowRejections = false) => SearchPage.Parse(body, Source.Name, allowRejections);
+        protected SearchPage Parse(ResponseBody body, bool allowRejections = false, Action<string>? failedPageScrollId = null) =>
+            SearchPage.Parse(body, Source.Name, allowRejections, failedPageScrollId);
 
         public abstract ValueTask DisposeAsync();
 
@@ -446,7 +447,8 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             // Opening a scroll creates server state: resent only when the cluster refused it outright.
             var body = await Client.SendAsync(HttpMethod.Post, $"/{IndexPath}/_search?scroll={Settings.KeepAlive}",
                 SearchRequests.Search(request), RetrySafety.RefusalsOnly, token);
-            var page = Parse(body);
+            // A first page that fails (a shard failure, a timeout) still opened the scroll: keep its id to clear it.
+            var page = Parse(body, failedPageScrollId: id => _scrollIds[slice] = id);
             _scrollIds[slice] = page.ScrollId;
             return page;
         }
@@ -456,7 +458,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
             if (previous.Count == 0 || _scrollIds[slice] is not { } scrollId) return null;
             var body = await Client.SendAsync(HttpMethod.Post, "/_search/scroll", SearchRequests.ScrollNext(scrollId, Settings.KeepAlive),
                 RetrySafety.RefusalsOnly, token);
-            var page = Parse(body);
+            var page = Parse(body, failedPageScrollId: id => _scrollIds[slice] = id);
             if (page.ScrollId is { } newest) _scrollIds[slice] = newest;
             if (page.Count > 0) return page;
             page.Dispose();

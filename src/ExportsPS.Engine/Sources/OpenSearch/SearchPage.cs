@@ -68,8 +68,9 @@ internal sealed class SearchPage : IDisposable
 
     /// <summary>Takes ownership of <paramref name="body"/>. Throws when the cluster reports shard failures
     /// or a timeout: a partial page would silently lose records. With <paramref name="allowRejections"/> (a page that
-    /// can be asked for again), one whose only failures are rejections is returned with <see cref="Rejected"/> set.</summary>
-    public static SearchPage Parse(ResponseBody body, string sourceName, bool allowRejections = false)
+    /// can be asked for again), one whose only failures are rejections is returned with <see cref="Rejected"/> set.
+    /// A page that fails may still have opened a scroll: its id goes to <paramref name="failedPageScrollId"/>, so it can be cleared.</summary>
+    public static SearchPage Parse(ResponseBody body, string sourceName, bool allowRejections = false, Action<string>? failedPageScrollId = null)
     {
         var page = new SearchPage(body);
         try
@@ -83,15 +84,36 @@ internal sealed class SearchPage : IDisposable
         }
         catch (JsonException ex)
         {
+            ReportScrollId(body, failedPageScrollId);
             page.Dispose();
             throw new ExportException(ExportErrorCode.SourceFailed,
                 $"Source '{sourceName}' sent a search response that is not valid JSON ({ex.Message}); is the URL an OpenSearch node?", sourceName, ex);
         }
         catch
         {
+            ReportScrollId(body, failedPageScrollId);
             page.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Finds the top-level _scroll_id of a response that failed (only then: it reads the whole body again).</summary>
+    static void ReportScrollId(ResponseBody body, Action<string>? report)
+    {
+        if (report is null) return;
+        try
+        {
+            var reader = new Utf8JsonReader(body.Span);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isScrollId = reader.ValueTextEquals("_scroll_id");
+                reader.Read();
+                if (isScrollId && reader.TokenType == JsonTokenType.String) { report(reader.GetString()!); return; }
+                reader.Skip();
+            }
+        }
+        catch (JsonException) { } // cut short before any _scroll_id: nothing to clear
     }
 
     void Read(string sourceName)
