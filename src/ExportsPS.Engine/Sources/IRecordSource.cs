@@ -48,6 +48,10 @@ public interface ISourceSession : IAsyncDisposable
     /// <see cref="SourceQuery.ResumeAfter"/>); otherwise why this session's runs must restart.</summary>
     string? ResumeUnsupportedReason => "this source cannot continue a run from a position";
 
+    /// <summary>Why this session may yield fewer records than <see cref="Total"/> when it does (a cause the user can
+    /// fix, said when the counts differ); null when only a retry can help.</summary>
+    string? MissingRecordsHint => null;
+
     /// <summary>What batch positions are values of (the sort key), recorded with them.</summary>
     string PositionKey => "";
 

@@ -451,6 +451,32 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Equal(0, _server.OpenContexts);
     }
 
+    /// <summary>A tiebreaker that is not unique makes search_after skip the documents sharing a value across pages: the
+    /// counts differ, and the run says which setting causes it rather than "re-run", which fails the same way.</summary>
+    [Fact]
+    public void A_tiebreaker_that_is_not_unique_fails_the_run_naming_the_setting()
+    {
+        Register(pageSize: 300, tiebreaker: "event.action");
+        var run = Export("shared-values", "cluster");
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("-TiebreakerField 'event.action'", run.Error);
+        Assert.Contains("must be unique", run.Error);
+    }
+
+    /// <summary>A tiebreaker some index behind a pattern does not map (a new, empty rollover index): OpenSearch calls it a
+    /// query_shard_exception, but no edit of the query fixes it.</summary>
+    [Theory]
+    [InlineData("""{"error":{"root_cause":[{"type":"query_shard_exception","reason":"No mapping found for [uuid] in order to sort on","index":"logs-2025.01.02"}],"type":"search_phase_execution_exception","reason":"all shards failed","phase":"query","grouped":true},"status":400}""")]
+    [InlineData("""{"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [message] in order to load field data by uninverting the inverted index."}],"type":"search_phase_execution_exception","reason":"all shards failed"},"status":400}""")]
+    public void Sort_errors_name_the_tiebreaker_not_the_query(string body)
+    {
+        var error = OpenSearchErrorResponse.From(System.Net.HttpStatusCode.BadRequest, Encoding.UTF8.GetBytes(body), HttpMethod.Post, "/_search");
+        Assert.Equal(ExportErrorCode.InvalidOption, error.Code);
+        Assert.Contains("-TiebreakerField", error.Message);
+        var parse = """{"error":{"root_cause":[{"type":"query_shard_exception","reason":"Failed to parse query [event.action:(open]"}],"type":"search_phase_execution_exception","reason":"all shards failed"},"status":400}""";
+        Assert.Equal(ExportErrorCode.InvalidQuery, OpenSearchErrorResponse.From(System.Net.HttpStatusCode.BadRequest, Encoding.UTF8.GetBytes(parse), HttpMethod.Post, "/_search").Code);
+    }
+
     [Fact]
     public void Forbidden_and_missing_index_are_distinct_errors()
     {

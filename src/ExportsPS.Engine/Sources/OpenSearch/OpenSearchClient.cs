@@ -338,12 +338,21 @@ internal static class OpenSearchErrorResponse
             HttpStatusCode.NotFound when type == ContextMissing || reason.Contains("search context", StringComparison.OrdinalIgnoreCase)
                 || reason.Contains("point in time", StringComparison.OrdinalIgnoreCase) => new ExportException(ExportErrorCode.SourceFailed,
                 $"The point in time or scroll expired on the cluster between pages ({reason}). Raise -KeepAlive on the source (Register-ExportSource -Force) and run the export again.", ContextMissing),
+            // Before the query check: these are query_shard_exceptions too, but no edit of the query fixes them.
+            HttpStatusCode.BadRequest when IsSortError(reason) => new ExportException(ExportErrorCode.InvalidOption,
+                $"OpenSearch cannot sort on the source's order field: {reason}. The -TiebreakerField must be a keyword or numeric field " +
+                "mapped in every index the export reads (a new, empty index behind a pattern too); choose one that is, or on OpenSearch 3.3 " +
+                "and later leave it out to sort on _shard_doc.", reason),
             HttpStatusCode.BadRequest when IsQueryError(type, reason) => new ExportException(ExportErrorCode.InvalidQuery,
                 $"OpenSearch cannot parse the query: {reason}. Fix the Lucene query (quote values with spaces or special characters).", reason),
             _ => new ExportException(ExportErrorCode.SourceFailed,
                 $"OpenSearch answered {(int)status} to {what}: {(type.Length > 0 ? type + ": " : "")}{reason}", path),
         };
     }
+
+    static bool IsSortError(string reason) =>
+        reason.Contains("in order to sort on", StringComparison.OrdinalIgnoreCase) || reason.Contains("search_after", StringComparison.OrdinalIgnoreCase)
+        || reason.Contains("sort field", StringComparison.OrdinalIgnoreCase) || reason.Contains("fielddata", StringComparison.OrdinalIgnoreCase);
 
     static bool IsQueryError(string type, string reason) =>
         type is "query_shard_exception" or "parsing_exception" or "search_phase_execution_exception" or "query_string_parse_exception"

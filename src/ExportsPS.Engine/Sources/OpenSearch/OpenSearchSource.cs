@@ -211,6 +211,7 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
 
         public abstract string? ResumeUnsupportedReason { get; }
         public abstract string PositionKey { get; }
+        public virtual string? MissingRecordsHint => null;
 
         public string Describe() =>
             $"{Method}, {Query.Slices} slice{(Query.Slices == 1 ? "" : "s")}, {Pages} page{(Pages == 1 ? "" : "s")}" +
@@ -316,6 +317,12 @@ public sealed class OpenSearchSource : IRecordSource, IDisposable
         public override string Method => $"point in time, sorted on {_sortField}";
         // "by _id": slices used to split on the tiebreaker; a checkpoint written then is refused rather than misapplied.
         public override string PositionKey => _layout is null ? _sortField : $"{_sortField} over {_layout} by _id";
+
+        public override string? MissingRecordsHint => _sortField != Settings.TiebreakerField ? null :
+            $"Source '{Source.Name}' reads in order of -TiebreakerField '{_sortField}' and continues after the last value it saw, so that " +
+            "field must be unique and set in every document: documents that share a value across pages, or lack it, are skipped. " +
+            $"Choose a unique keyword field (Register-ExportSource -Name {Source.Name} -TiebreakerField <field> -Force), or on OpenSearch 3.3 " +
+            "and later leave it out to sort on _shard_doc.";
 
         /// <summary>With several slices, which slice a document falls in depends on the indices and shards the
         /// PIT covers: recorded with the positions, so a resume over a changed layout (a new daily index, a
