@@ -568,6 +568,42 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Empty(_home.Catalog.ListRegistrations(OpenSearchSettings.RegistrationKind));
     }
 
+    /// <summary>A node that drops connection attempts (powered off, firewalled) times out connecting: nothing was sent,
+    /// so even a request that creates server state (a point in time, a scroll) goes to the next node; the error of a
+    /// node that stays unreachable names that node.</summary>
+    [Fact]
+    public void A_node_that_cannot_be_connected_to_is_skipped_even_for_a_point_in_time()
+    {
+        using var blackhole = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        blackhole.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        blackhole.Listen(0);
+        var port = ((System.Net.IPEndPoint)blackhole.LocalEndPoint!).Port;
+        // A listener that never accepts, its backlog filled: the kernel drops further connection attempts.
+        var fillers = new List<System.Net.Sockets.Socket>();
+        for (var i = 0; i < 8; i++)
+        {
+            var filler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { Blocking = false };
+            try { filler.Connect(System.Net.IPAddress.Loopback, port); } catch (System.Net.Sockets.SocketException) { }
+            fillers.Add(filler);
+        }
+        try
+        {
+            var dead = new Uri($"http://127.0.0.1:{port}/");
+            var settings = new OpenSearchSettings { Name = "c", Urls = [dead, _server.Url], RequestTimeout = TimeSpan.FromSeconds(2), RetryDelay = TimeSpan.FromMilliseconds(10) };
+            using (var client = new OpenSearchClient(settings, null))
+            using (var body = client.SendAsync(HttpMethod.Post, "/events/_search/point_in_time?keep_alive=1m", null, RetrySafety.RefusalsOnly, CancellationToken.None).GetAwaiter().GetResult())
+                Assert.Contains("pit_id", Encoding.UTF8.GetString(body.Span));
+
+            using var alone = new OpenSearchClient(settings with { Urls = [dead], MaxRetries = 1 }, null);
+            var error = Assert.ThrowsAny<ExportException>(() => alone.SendAsync(HttpMethod.Get, "/", null, RetrySafety.Idempotent, CancellationToken.None).GetAwaiter().GetResult().Dispose());
+            Assert.Contains($"OpenSearch at {dead} could not be connected to within 1 s", error.Message);
+        }
+        finally
+        {
+            foreach (var filler in fillers) filler.Dispose();
+        }
+    }
+
     [Fact]
     public void An_unreachable_node_is_skipped_for_the_next_one()
     {

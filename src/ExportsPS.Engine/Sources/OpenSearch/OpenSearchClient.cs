@@ -37,6 +37,8 @@ internal sealed class OpenSearchClient : IDisposable
     public OpenSearchClient(OpenSearchSettings settings, SecretVault? vault)
     {
         _settings = settings;
+        // Half the request timeout at most, so a connect that times out is told apart from a request that did.
+        _connectTimeout = settings.RequestTimeout / 2 < TimeSpan.FromSeconds(10) ? settings.RequestTimeout / 2 : TimeSpan.FromSeconds(10);
         var handler = new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -44,7 +46,7 @@ internal sealed class OpenSearchClient : IDisposable
             MaxConnectionsPerServer = 64,
             // A node that drops packets (powered off, firewalled) must not hold a request for the whole request timeout
             // before the next node is tried.
-            ConnectTimeout = settings.RequestTimeout < TimeSpan.FromSeconds(10) ? settings.RequestTimeout : TimeSpan.FromSeconds(10),
+            ConnectTimeout = _connectTimeout,
         };
         if (settings.SkipCertificateCheck)
             handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
@@ -159,7 +161,7 @@ internal sealed class OpenSearchClient : IDisposable
         {
             var attempts = safety == RetrySafety.Idempotent || failure.Refused ? _settings.MaxRetries + 1 : 1;
             throw new ExportException(ExportErrorCode.SourceFailed,
-                $"OpenSearch at {CurrentNode} {failure.Message} ({attempts} attempt{(attempts == 1 ? "" : "s")}). " +
+                $"OpenSearch at {failure.Node ?? CurrentNode} {failure.Message} ({attempts} attempt{(attempts == 1 ? "" : "s")}). " +
                 (failure.Refused
                     ? "The cluster is overloaded or restarting: try again later, lower -Slices, or raise -MaxRetries on the source."
                     : "Check the URL and that the cluster is reachable from this host."),
@@ -196,13 +198,22 @@ internal sealed class OpenSearchClient : IDisposable
         catch (HttpRequestException ex)
         {
             NextNode(node);
-            // Nothing reached the cluster when the connection could not be made: safe to send again.
-            throw new TransientFailure($"could not be reached: {ex.Message}", ex, refused: ex.HttpRequestError == HttpRequestError.ConnectionError);
+            // Nothing reached the cluster when no connection was made (refused, a name that did not resolve, a TLS
+            // handshake that failed): safe to send again, to the next node.
+            throw new TransientFailure($"could not be reached: {ex.Message}", ex, refused: ex.HttpRequestError is HttpRequestError.ConnectionError
+                or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError, node: node);
+        }
+        catch (TaskCanceledException ex) when (!token.IsCancellationRequested && ex.InnerException is TimeoutException { InnerException: null })
+        {
+            // SocketsHttpHandler's ConnectTimeout (a node that drops packets): no connection, so nothing was sent. The
+            // request timeout's TimeoutException wraps the read it cut short; this one wraps nothing.
+            NextNode(node);
+            throw new TransientFailure($"could not be connected to within {_connectTimeout.TotalSeconds:0} s", ex, refused: true, node: node);
         }
         catch (TaskCanceledException ex) when (!token.IsCancellationRequested)
         {
             NextNode(node); // a node that does not answer is as good as down: the retry goes to the next one
-            throw new TransientFailure($"did not answer within {_settings.RequestTimeout.TotalSeconds:0} s", ex, refused: false);
+            throw new TransientFailure($"did not answer within {_settings.RequestTimeout.TotalSeconds:0} s", ex, refused: false, node: node);
         }
         using (response)
         {
@@ -242,13 +253,19 @@ internal sealed class OpenSearchClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    readonly TimeSpan _connectTimeout;
+
     sealed class TransientFailure : Exception
     {
-        public TransientFailure(string message, Exception? inner, bool refused, TimeSpan? retryAfter = null) : base(message, inner)
+        public TransientFailure(string message, Exception? inner, bool refused, TimeSpan? retryAfter = null, Uri? node = null) : base(message, inner)
         {
             Refused = refused;
             RetryAfter = retryAfter;
+            Node = node;
         }
+
+        /// <summary>The node that failed (the client has moved on to the next one by the time the error is told).</summary>
+        public Uri? Node { get; }
 
         /// <summary>The cluster did not process the request (429, 503, connection refused).</summary>
         public bool Refused { get; }
