@@ -55,6 +55,9 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal(3, newest.Count);
         Assert.Equal(newest.OrderByDescending(i => i), newest);
         Assert.Equal(_ps.Ok("Get-ExportAuditEvent -Last 500 | Where-Object { $_.Name -in 'one', 'three' } | ForEach-Object Id").Select(i => Convert.ToInt64(i.BaseObject)).Take(3), newest);
+        // Piped in one by one, the same names count together too.
+        Assert.Equal(newest, _ps.Ok("'one', 'three' | Get-ExportAuditEvent -Last 3 | ForEach-Object Id").Select(i => Convert.ToInt64(i.BaseObject)));
+        Assert.Single(_ps.Ok("Get-Export | Get-ExportAuditEvent -Last 1"));
     }
 
     [Fact]

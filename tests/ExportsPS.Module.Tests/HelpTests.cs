@@ -91,4 +91,28 @@ public sealed class HelpTests : IDisposable
         var viewed = formatFile.Descendants("TypeName").Select(t => t.Value.Trim()).ToHashSet();
         Assert.All(types, type => Assert.Contains(type, viewed));
     }
+
+    /// <summary>A column naming a property the type does not have renders empty, silently: every PropertyName and
+    /// every $_.Name in a view's script blocks must be a property of the type the view is for.</summary>
+    [Fact]
+    public void Every_view_column_names_a_property_its_type_has()
+    {
+        var formatFile = XDocument.Load(Path.Combine(Path.GetDirectoryName(PowerShellSession.ModulePath)!, "ExportsPS.format.ps1xml"));
+        var checkedColumns = 0;
+        foreach (var view in formatFile.Descendants("View"))
+        {
+            var type = view.Descendants("TypeName").Single().Value.Trim();
+            var properties = _ps.Ok($"[{type}].GetProperties() | ForEach-Object Name").Select(p => p.ToString()!).ToHashSet();
+            var named = view.Descendants("PropertyName").Select(p => p.Value.Trim())
+                .Concat(view.Descendants("ScriptBlock").SelectMany(b => System.Text.RegularExpressions.Regex.Matches(b.Value, @"\$_\.(\w+)").Select(m => m.Groups[1].Value)));
+            foreach (var property in named)
+            {
+                Assert.True(properties.Contains(property), $"{type}'s view names '{property}', which it does not have");
+                checkedColumns++;
+            }
+        }
+        Assert.True(checkedColumns > 40, $"only {checkedColumns} columns found");
+        // A failed run's row says why (its error code); the message is on the object.
+        Assert.Contains(formatFile.Descendants("View").Single(v => v.Element("Name")!.Value == "ExportsPS.ExportRunInfo").Descendants("PropertyName"), p => p.Value == "ErrorCode");
+    }
 }

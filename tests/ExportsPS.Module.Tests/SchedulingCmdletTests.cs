@@ -35,8 +35,13 @@ public sealed class SchedulingCmdletTests : IDisposable
     public void Pause_resume_and_clear_keep_the_export_and_are_audited()
     {
         _ps.Ok("Get-Export nightly | Set-ExportSchedule -Interval 01:00:00 | Out-Null");
-        Assert.Equal("Paused · Every 1h", _ps.Ok("Set-ExportSchedule nightly -Disable").Single().Properties["Schedule"].Value);
-        Assert.Equal("Every 1h", _ps.Ok("Set-ExportSchedule nightly -Enable").Single().Properties["Schedule"].Value);
+        var paused = _ps.Ok("Set-ExportSchedule nightly -Disable").Single();
+        Assert.Equal("Paused · Every 1h", paused.Properties["Schedule"].Value);
+        Assert.Null(paused.Properties["NextRun"].Value);                                           // no run is coming
+        Assert.Null(_ps.Ok("Get-ExportSchedule nightly").Single().Properties["NextRun"].Value);
+        var resumed = _ps.Ok("Set-ExportSchedule nightly -Enable").Single();
+        Assert.Equal("Every 1h", resumed.Properties["Schedule"].Value);
+        Assert.NotNull(resumed.Properties["NextRun"].Value);
         _ps.Ok("Set-ExportSchedule nightly -Clear");
         Assert.Empty(_ps.Ok("Get-ExportSchedule nightly"));
         Assert.Single(_ps.Ok("Get-Export nightly"));

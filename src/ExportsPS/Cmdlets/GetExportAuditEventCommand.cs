@@ -20,11 +20,20 @@ public sealed class GetExportAuditEventCommand : ExportCmdletBase
     [ValidateRange(1, 100_000)]
     public int Last { get; set; } = 100;
 
-    protected override void ProcessRecord() => Invoke(() =>
+    readonly List<string?> _names = new();
+
+    /// <summary>Names piped in one by one are gathered first: -Last counts the events of every name given, together,
+    /// however they came (a parameter list or the pipeline).</summary>
+    protected override void ProcessRecord()
     {
-        var names = Name ?? [null];
-        // -Last counts the events of all the names together, newest first, as for one name.
-        var events = names.SelectMany(name => EngineAccess.Service().Catalog.ListAudit(name, Last))
+        if (Name is null) _names.Add(null);
+        else _names.AddRange(Name);
+    }
+
+    protected override void EndProcessing() => Invoke(() =>
+    {
+        var catalog = EngineAccess.Service().Catalog;
+        var events = _names.Distinct().SelectMany(name => catalog.ListAudit(name, Last))
             .DistinctBy(e => e.Id).OrderByDescending(e => e.Id).Take(Last);
         foreach (var e in events)
             WriteObject(new ExportAuditEntry

@@ -72,7 +72,7 @@ internal static class EngineAccess
         Kind = schedule.Kind.ToString(),
         Expression = schedule.Expression,
         Enabled = schedule.Enabled,
-        NextRun = schedule.NextDue,
+        NextRun = schedule.Enabled ? schedule.NextDue : null, // paused: no run is coming (as Get-Export shows it)
         LastRun = schedule.LastDue,
         Due = schedule.Enabled && schedule.NextDue is { } due && due <= asOf,
     };
