@@ -83,6 +83,36 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal("partner-x", _ps.Ok("Set-ExportTenant -Name partner-x -ConcurrencyLimit 2").Single().Properties["Tenant"].Value);
     }
 
+    /// <summary>Get-Export shows every setting, and piping it into New-Export copies them (compression was lost, as it
+    /// bound to no parameter; misp's distribution, the stix cap, -Since, the download window and the caps were not shown).</summary>
+    [Fact]
+    public void An_export_piped_into_new_export_is_copied_with_every_setting()
+    {
+        Sample(50);
+        _ps.Ok("New-Export feed -Query '*' -Format misp -Distribution Community -Compress -Since LastRun -DownloadWindow 02:00:00 " +
+               "-RecordCap 500 -TimeLimit 00:10:00 -NoRun | Out-Null; " +
+               "New-Export sheet -Query '*' -Format csv -AllowCsvFormulas -DownloadWindow 0 -NoRun | Out-Null; " +
+               "New-Export bundle -Query '*' -Format stix -StixRecordCap 20 -NoRun | Out-Null");
+        string[] settings = ["Query", "Index", "Format", "Compression", "Since", "DownloadWindow", "RecordCap", "TimeLimit", "AllowCsvFormulas", "Distribution", "StixRecordCap", "Tenant", "Source", "Storage"];
+        foreach (var name in new[] { "feed", "sheet", "bundle" })
+        {
+            var copy = _ps.Ok($"Get-Export {name} | New-Export -Name {name}-copy -NoRun").Single();
+            var original = _ps.Ok($"Get-Export {name}").Single();
+            foreach (var setting in settings)
+                Assert.True(Equals(original.Properties[setting].Value, copy.Properties[setting].Value),
+                    $"{name}.{setting}: {original.Properties[setting].Value} copied as {copy.Properties[setting].Value}");
+        }
+        var feed = _ps.Ok("Get-Export feed").Single();
+        Assert.Equal("gzip", feed.Properties["Compression"].Value);
+        Assert.Equal("Community", feed.Properties["Distribution"].Value);
+        Assert.Equal("LastRun", feed.Properties["Since"].Value);
+        Assert.Equal(TimeSpan.FromHours(2), feed.Properties["DownloadWindow"].Value);
+        Assert.Equal(TimeSpan.Zero, _ps.Ok("Get-Export sheet").Single().Properties["DownloadWindow"].Value); // never expires
+        Assert.Equal(20L, _ps.Ok("Get-Export bundle").Single().Properties["StixRecordCap"].Value);
+        Assert.Contains("contradict", _ps.Run("New-Export bad -Query '*' -Compress -Compression none -NoRun").Errors.Single().ToString());
+        Assert.Contains("LastRun", _ps.Run("New-Export bad -Query '*' -Since Yesterday -NoRun").Errors.Single().ToString());
+    }
+
     [Fact]
     public void Set_export_changes_only_what_is_given_checks_it_first_and_keeps_name_history_and_schedule()
     {

@@ -52,13 +52,18 @@ public sealed class NewExportCommand : ExportCmdletBase
     [Parameter]
     public SwitchParameter Compress { get; set; }
 
-    [Parameter]
+    /// <summary>The same choice as -Compress, by name, so an export piped in (Get-Export | New-Export -Name copy) keeps it.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateSet("none", "gzip")]
+    public string? Compression { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter AllowCsvFormulas { get; set; }
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public long RecordCap { get; set; } = ExportDefinition.DefaultRecordCap;
 
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public TimeSpan? TimeLimit { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -79,7 +84,7 @@ public sealed class NewExportCommand : ExportCmdletBase
 
     /// <summary>LastRun: each run exports only documents newer than the previous complete run's high-water mark.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateSet("LastRun")]
+    [ArgumentCompleter(typeof(SinceCompleter))]
     public string? Since { get; set; }
 
     [Parameter]
@@ -100,8 +105,9 @@ public sealed class NewExportCommand : ExportCmdletBase
     public string? Distribution { get; set; }
 
     /// <summary>The most records a stix export may convert (default 10,000); more fails the run before conversion.</summary>
-    [Parameter]
-    [ValidateRange(1, long.MaxValue)]
+    // No ValidateRange: an export piped in binds its null here (not a stix export), which a validation attribute refuses;
+    // the stix format refuses a cap that is not positive, naming the parameter.
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     public long? StixRecordCap { get; set; }
 
     /// <summary>Also runs the export on this 5-field crontab (UTC), as Set-ExportSchedule -Cron.</summary>
@@ -131,6 +137,10 @@ public sealed class NewExportCommand : ExportCmdletBase
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
         var service = EngineAccess.Service();
+        if (Since is not null && !string.Equals(Since, "LastRun", StringComparison.OrdinalIgnoreCase))
+            throw new ExportException(ExportErrorCode.InvalidOption, $"-Since takes LastRun (each run exports what arrived since the last completed one), not '{Since}'.", Since);
+        if (Compress && string.Equals(Compression, "none", StringComparison.OrdinalIgnoreCase))
+            throw new ExportException(ExportErrorCode.InvalidOption, "-Compress and -Compression none contradict each other: give one of them.");
         if (EncryptionKey is not null && !Encrypt)
             throw new ExportException(ExportErrorCode.InvalidOption, "-EncryptionKey needs -Encrypt.");
         var key = Encrypt ? EncryptionKeys.From(EncryptionKey) ?? Engine.Storage.ArtifactKey.Generate() : null;
@@ -147,7 +157,7 @@ public sealed class NewExportCommand : ExportCmdletBase
             From = string.IsNullOrWhiteSpace(From) ? null : From,
             To = string.IsNullOrWhiteSpace(To) ? null : To,
             TimestampField = TimestampField,
-            Compression = Compress ? CompressionKind.Gzip : CompressionKind.None,
+            Compression = Compress || string.Equals(Compression, "gzip", StringComparison.OrdinalIgnoreCase) ? CompressionKind.Gzip : CompressionKind.None,
             NeutralizeCsvFormulas = !AllowCsvFormulas,
             RecordCap = RecordCap,
             TimeLimit = TimeLimit,

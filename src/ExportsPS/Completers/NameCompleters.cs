@@ -60,6 +60,12 @@ public sealed class DistributionCompleter : NameCompleter
         ["Organisation", "Community", "Connected", "All"]; // SharingGroup and Inherit are refused on an exported event
 }
 
+/// <summary>Completes -Since (a set of one, checked by the cmdlet: a ValidateSet would refuse the null an export piped in binds).</summary>
+public sealed class SinceCompleter : NameCompleter
+{
+    private protected override IEnumerable<string> Candidates() => ["LastRun"];
+}
+
 /// <summary>Completes source names: embedded and the registered OpenSearch sources.</summary>
 public sealed class SourceNameCompleter : NameCompleter
 {

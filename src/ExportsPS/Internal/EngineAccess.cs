@@ -31,6 +31,13 @@ internal static class EngineAccess
         Tenant = export.Tenant,
         RecordCap = export.RecordCap,
         TimeLimit = export.TimeLimit,
+        Since = export.SinceLastRun ? "LastRun" : null,
+        DownloadWindow = export.DownloadWindow ?? TimeSpan.Zero,
+        AllowCsvFormulas = !export.NeutralizeCsvFormulas,
+        Distribution = export.FormatOptions.TryGetValue(Engine.Formats.Misp.MispDistribution.OptionName, out var distribution) ? distribution : null,
+        StixRecordCap = export.FormatOptions.TryGetValue(Engine.Formats.Stix.StixFormat.MaxRecordsOption, out var cap)
+            && long.TryParse(cap, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var records) ? records : null,
+        KeyFingerprint = export.KeyFingerprint,
         CreatedAt = export.CreatedAt,
         CreatedBy = export.CreatedBy,
         LastRunStatus = latest is null ? null : (ExportRunStatus)(int)latest.Status,

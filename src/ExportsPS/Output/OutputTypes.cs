@@ -22,6 +22,16 @@ public sealed class ExportInfo
     public string Tenant { get; init; } = "";
     public long RecordCap { get; init; }
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>"LastRun" when each run exports only what arrived since the last completed one.</summary>
+    public string? Since { get; init; }
+    /// <summary>How long a one-off run's file stays downloadable; zero: it never expires (as -DownloadWindow 0 says).</summary>
+    public TimeSpan DownloadWindow { get; init; }
+    public bool AllowCsvFormulas { get; init; }
+    /// <summary>misp: the events' distribution; stix: the record cap. Null for other formats or when left at the default.</summary>
+    public string? Distribution { get; init; }
+    public long? StixRecordCap { get; init; }
+    /// <summary>The fingerprint of the key an encrypted export's files are encrypted with; null when not encrypted.</summary>
+    public string? KeyFingerprint { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public string CreatedBy { get; init; } = "";
     public ExportRunStatus? LastRunStatus { get; init; }
