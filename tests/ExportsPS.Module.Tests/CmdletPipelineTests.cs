@@ -113,6 +113,23 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Contains("LastRun", _ps.Run("New-Export bad -Query '*' -Since Yesterday -NoRun").Errors.Single().ToString());
     }
 
+    /// <summary>Several exports piped in that share a tenant, source or storage report it once; names come in as strings too.</summary>
+    [Fact]
+    public void Exports_sharing_a_tenant_source_or_storage_report_it_once()
+    {
+        Sample(20);
+        _ps.Ok("'a', 'b', 'c' | ForEach-Object { New-Export $_ -Query '*' -NoRun | Out-Null }");
+        Assert.Single(_ps.Ok("Get-Export | Get-ExportQuota"));
+        Assert.Single(_ps.Ok("Get-Export | Get-ExportSource"));
+        Assert.Single(_ps.Ok("Get-Export | Get-ExportStorage"));
+        Assert.Single(_ps.Ok("Get-ExportSource embedded, emb*"));
+        Assert.Equal("embedded", _ps.Ok("'embedded' | Get-ExportSource").Single().Properties["Name"].Value);
+        Assert.Equal("local", _ps.Ok("'local' | Get-ExportStorage").Single().Properties["Name"].Value);
+        // Schedules run on whole minutes: seconds would be dropped silently.
+        Assert.Contains("has seconds", _ps.Run("Set-ExportSchedule a -Daily -At 02:00:30").Errors.Single().ToString());
+        Assert.Empty(_ps.Ok("Get-ExportSchedule a"));
+    }
+
     [Fact]
     public void Set_export_changes_only_what_is_given_checks_it_first_and_keeps_name_history_and_schedule()
     {

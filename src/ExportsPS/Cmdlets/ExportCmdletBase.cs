@@ -45,6 +45,10 @@ public abstract class ExportCmdletBase : PSCmdlet
 
     /// <summary>Writes the items whose name matches any of <paramref name="patterns"/> (wildcards allowed); a
     /// pattern without wildcards that matches nothing is a non-terminating error saying how to add one.</summary>
+    /// <summary>What <see cref="WriteMatching"/> wrote in this command: an item matched again (by another pattern, or by the
+    /// next of several exports piped in that all name it) is written once.</summary>
+    readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
+
     private protected void WriteMatching<T>(IReadOnlyList<T> all, Func<T, string> nameOf, string[] patterns, string what, string addHint)
     {
         foreach (var pattern in patterns)
@@ -54,7 +58,8 @@ public abstract class ExportCmdletBase : PSCmdlet
             if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
                 WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
                     $"No {what} named '{pattern}' is registered. {addHint}", pattern)));
-            WriteObject(matches, enumerateCollection: true);
+            foreach (var match in matches)
+                if (_written.Add(nameOf(match))) WriteObject(match);
         }
     }
 

@@ -9,7 +9,7 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportSourceInfo))]
 public sealed class GetExportSourceCommand : ExportCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(SourceNameCompleter))]
     [SupportsWildcards]
     [Alias("Name")]

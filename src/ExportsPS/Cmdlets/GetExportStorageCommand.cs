@@ -9,7 +9,7 @@ namespace ExportsPS.Commands;
 [OutputType(typeof(ExportStorageInfo))]
 public sealed class GetExportStorageCommand : ExportCmdletBase
 {
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(StorageNameCompleter))]
     [SupportsWildcards]
     [Alias("Name")]

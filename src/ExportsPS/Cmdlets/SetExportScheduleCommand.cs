@@ -80,6 +80,9 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
         if (At < TimeSpan.Zero || At >= TimeSpan.FromDays(1))
             ThrowTerminatingError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidSchedule,
                 $"-At {At} is not a time of day; use 00:00 to 23:59 (UTC).", At)));
+        if (At.Ticks % TimeSpan.TicksPerMinute != 0)
+            ThrowTerminatingError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidSchedule,
+                $"-At {At} has seconds, but schedules run on whole minutes (UTC): use {At:hh\\:mm} or the minute after.", At)));
         // Refuse a bad crontab or interval before touching any export.
         Invoke(() =>
         {
