@@ -40,7 +40,9 @@ public sealed class QueryConformanceTests : IClassFixture<QueryConformanceTests.
         { "FALSE", "5" },
         { "2025-03-10", "5" },                                // a timestamp in that day
         { "2025", "1,2,3,4,5,6" },                            // ... and in that year
-        { "10.0.0.1", "1" },                                  // text only: no number or date reads it
+        { "10.0.0.1", "1" },
+        { "9999", "" },                                       // the last year a date can name: no overflow
+        { "@timestamp:<9999-12-31", "1,2,3,4,5,6" },                                  // text only: no number or date reads it
         { "alice OR 250", "1,2,6" },
         { "-22", "2,3,4,5,6" },                               // not port 22 (prohibited, not negative)
         { "\\-22", "" },                                    // escaped: minus 22 nowhere

@@ -110,6 +110,8 @@ public sealed class CmdletPipelineTests : IDisposable
         Assert.Equal(TimeSpan.Zero, _ps.Ok("Get-Export sheet").Single().Properties["DownloadWindow"].Value); // never expires
         Assert.Equal(20L, _ps.Ok("Get-Export bundle").Single().Properties["StixRecordCap"].Value);
         Assert.Contains("contradict", _ps.Run("New-Export bad -Query '*' -Compress -Compression none -NoRun").Errors.Single().ToString());
+        // What is typed wins over what the piped export has.
+        Assert.Equal("gzip", _ps.Ok("Get-Export sheet | New-Export -Name sheet-gz -Compress -NoRun").Single().Properties["Compression"].Value);
         Assert.Contains("LastRun", _ps.Run("New-Export bad -Query '*' -Since Yesterday -NoRun").Errors.Single().ToString());
     }
 

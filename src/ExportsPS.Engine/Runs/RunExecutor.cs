@@ -258,7 +258,7 @@ public sealed class RunExecutor
             if (records != total)
                 throw new ExportException(ExportErrorCode.SourceFailed,
                     $"The source returned {records:N0} records but reported {total:N0} matches; the file would be incomplete, so it was discarded. " +
-                    (session.MissingRecordsHint ?? "Re-run the export."));
+                    (records < total ? session.MissingRecordsHint ?? "Re-run the export." : "Re-run the export."));
             records += earlier;
 
             var manifest = new ArtifactManifest

@@ -43,12 +43,12 @@ public abstract class ExportCmdletBase : PSCmdlet
         return (force && !whatIf && !confirm) || ShouldProcess(target, action);
     }
 
-    /// <summary>Writes the items whose name matches any of <paramref name="patterns"/> (wildcards allowed); a
-    /// pattern without wildcards that matches nothing is a non-terminating error saying how to add one.</summary>
     /// <summary>What <see cref="WriteMatching"/> wrote in this command: an item matched again (by another pattern, or by the
     /// next of several exports piped in that all name it) is written once.</summary>
     readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Writes the items whose name matches any of <paramref name="patterns"/> (wildcards allowed); a
+    /// pattern without wildcards that matches nothing is a non-terminating error saying how to add one.</summary>
     private protected void WriteMatching<T>(IReadOnlyList<T> all, Func<T, string> nameOf, string[] patterns, string what, string addHint)
     {
         foreach (var pattern in patterns)

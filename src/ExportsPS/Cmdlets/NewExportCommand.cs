@@ -106,7 +106,7 @@ public sealed class NewExportCommand : ExportCmdletBase
 
     /// <summary>The most records a stix export may convert (default 10,000); more fails the run before conversion.</summary>
     // No ValidateRange: an export piped in binds its null here (not a stix export), which a validation attribute refuses;
-    // the stix format refuses a cap that is not positive, naming the parameter.
+    // the stix format refuses a cap that is not positive ("The STIX record cap '0' ...").
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public long? StixRecordCap { get; set; }
 
@@ -134,12 +134,18 @@ public sealed class NewExportCommand : ExportCmdletBase
 
     #region Overrides
 
+    bool _compressionTyped;
+
+    /// <summary>Before the pipeline binds anything, the parameters bound are the ones typed.</summary>
+    protected override void BeginProcessing() => _compressionTyped = MyInvocation.BoundParameters.ContainsKey(nameof(Compression));
+
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
         var service = EngineAccess.Service();
         if (Since is not null && !string.Equals(Since, "LastRun", StringComparison.OrdinalIgnoreCase))
             throw new ExportException(ExportErrorCode.InvalidOption, $"-Since takes LastRun (each run exports what arrived since the last completed one), not '{Since}'.", Since);
-        if (Compress && string.Equals(Compression, "none", StringComparison.OrdinalIgnoreCase))
+        // Only when both are typed: a piped export's Compression gives way to -Compress on the command line.
+        if (Compress && _compressionTyped && string.Equals(Compression, "none", StringComparison.OrdinalIgnoreCase))
             throw new ExportException(ExportErrorCode.InvalidOption, "-Compress and -Compression none contradict each other: give one of them.");
         if (EncryptionKey is not null && !Encrypt)
             throw new ExportException(ExportErrorCode.InvalidOption, "-EncryptionKey needs -Encrypt.");

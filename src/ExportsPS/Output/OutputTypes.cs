@@ -27,8 +27,9 @@ public sealed class ExportInfo
     /// <summary>How long a one-off run's file stays downloadable; zero: it never expires (as -DownloadWindow 0 says).</summary>
     public TimeSpan DownloadWindow { get; init; }
     public bool AllowCsvFormulas { get; init; }
-    /// <summary>misp: the events' distribution; stix: the record cap. Null for other formats or when left at the default.</summary>
+    /// <summary>misp: the events' distribution level (null for other formats).</summary>
     public string? Distribution { get; init; }
+    /// <summary>stix: the record cap when one was given (null: the default 10,000, or another format).</summary>
     public long? StixRecordCap { get; init; }
     /// <summary>The fingerprint of the key an encrypted export's files are encrypted with; null when not encrypted.</summary>
     public string? KeyFingerprint { get; init; }

@@ -475,6 +475,8 @@ public sealed class OpenSearchSourceTests : IDisposable
         Assert.Contains("-TiebreakerField", error.Message);
         var parse = """{"error":{"root_cause":[{"type":"query_shard_exception","reason":"Failed to parse query [event.action:(open]"}],"type":"search_phase_execution_exception","reason":"all shards failed"},"status":400}""";
         Assert.Equal(ExportErrorCode.InvalidQuery, OpenSearchErrorResponse.From(System.Net.HttpStatusCode.BadRequest, Encoding.UTF8.GetBytes(parse), HttpMethod.Post, "/_search").Code);
+        var quoting = parse.Replace("event.action:(open", "sort field:(open");                // a broken query that names the words
+        Assert.Equal(ExportErrorCode.InvalidQuery, OpenSearchErrorResponse.From(System.Net.HttpStatusCode.BadRequest, Encoding.UTF8.GetBytes(quoting), HttpMethod.Post, "/_search").Code);
     }
 
     [Fact]
@@ -597,6 +599,7 @@ public sealed class OpenSearchSourceTests : IDisposable
             using var alone = new OpenSearchClient(settings with { Urls = [dead], MaxRetries = 1 }, null);
             var error = Assert.ThrowsAny<ExportException>(() => alone.SendAsync(HttpMethod.Get, "/", null, RetrySafety.Idempotent, CancellationToken.None).GetAwaiter().GetResult().Dispose());
             Assert.Contains($"OpenSearch at {dead} could not be connected to within 1 s", error.Message);
+            Assert.Contains("Check the URL", error.Message);
         }
         finally
         {

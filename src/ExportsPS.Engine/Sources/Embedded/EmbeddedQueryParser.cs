@@ -310,7 +310,10 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         catch (ExportException ex) { throw new ExportException(ExportErrorCode.InvalidQuery, ex.Message, text, ex); }
         var millis = instant.ToUnixTimeMilliseconds();
         if (!roundUp) return millis;
-        var unitEnd = DateOnlyPrecisionEnd(text, instant);
+        DateTimeOffset? unitEnd;
+        try { unitEnd = DateOnlyPrecisionEnd(text, instant); }
+        catch (ArgumentOutOfRangeException) { unitEnd = DateTimeOffset.MaxValue; } // the year 9999: its unit ends with time itself
+        if (unitEnd == DateTimeOffset.MaxValue) return unitEnd.Value.ToUnixTimeMilliseconds();
         return unitEnd?.ToUnixTimeMilliseconds() - 1 ?? millis;
     }
 

@@ -16,8 +16,8 @@ public sealed class IndexMapping
 {
     public const string KeywordSuffix = ".keyword";
     /// <summary>OpenSearch's index.mapping.total_fields.limit. Documents with ever-new keys (a map keyed by user or
-    /// IP) would otherwise grow the mapping without end, and a term without a field, which searches every text
-    /// field, would exceed Lucene's 1,024 clauses. Counted in leaf fields (OpenSearch also counts objects and
+    /// IP) would otherwise grow the mapping without end, and a term without a field, which searches every field
+    /// that can hold it, would exceed Lucene's 1,024 clauses. Counted in leaf fields (OpenSearch also counts objects and
     /// .keyword subfields, so it refuses a little sooner).</summary>
     public const int MaxFields = 1000;
     const string FileName = "mapping.json";

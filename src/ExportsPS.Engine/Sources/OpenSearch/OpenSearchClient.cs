@@ -162,7 +162,9 @@ internal sealed class OpenSearchClient : IDisposable
             var attempts = safety == RetrySafety.Idempotent || failure.Refused ? _settings.MaxRetries + 1 : 1;
             throw new ExportException(ExportErrorCode.SourceFailed,
                 $"OpenSearch at {failure.Node ?? CurrentNode} {failure.Message} ({attempts} attempt{(attempts == 1 ? "" : "s")}). " +
-                (failure.Refused
+                (failure.Unreachable
+                    ? "Check the URL, that the cluster is reachable from this host and, for a TLS error, -CertificatePath."
+                    : failure.Refused
                     ? "The cluster is overloaded or restarting: try again later, lower -Slices, or raise -MaxRetries on the source."
                     : "Check the URL and that the cluster is reachable from this host."),
                 _settings.Name, last?.InnerException ?? failure.InnerException);
@@ -201,14 +203,15 @@ internal sealed class OpenSearchClient : IDisposable
             // Nothing reached the cluster when no connection was made (refused, a name that did not resolve, a TLS
             // handshake that failed): safe to send again, to the next node.
             throw new TransientFailure($"could not be reached: {ex.Message}", ex, refused: ex.HttpRequestError is HttpRequestError.ConnectionError
-                or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError, node: node);
+                or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError, node: node,
+                unreachable: ex.HttpRequestError is HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError);
         }
         catch (TaskCanceledException ex) when (!token.IsCancellationRequested && ex.InnerException is TimeoutException { InnerException: null })
         {
             // SocketsHttpHandler's ConnectTimeout (a node that drops packets): no connection, so nothing was sent. The
             // request timeout's TimeoutException wraps the read it cut short; this one wraps nothing.
             NextNode(node);
-            throw new TransientFailure($"could not be connected to within {_connectTimeout.TotalSeconds:0} s", ex, refused: true, node: node);
+            throw new TransientFailure($"could not be connected to within {_connectTimeout.TotalSeconds:0} s", ex, refused: true, node: node, unreachable: true);
         }
         catch (TaskCanceledException ex) when (!token.IsCancellationRequested)
         {
@@ -257,12 +260,17 @@ internal sealed class OpenSearchClient : IDisposable
 
     sealed class TransientFailure : Exception
     {
-        public TransientFailure(string message, Exception? inner, bool refused, TimeSpan? retryAfter = null, Uri? node = null) : base(message, inner)
+        public TransientFailure(string message, Exception? inner, bool refused, TimeSpan? retryAfter = null, Uri? node = null, bool unreachable = false) : base(message, inner)
         {
+            Unreachable = unreachable;
             Refused = refused;
             RetryAfter = retryAfter;
             Node = node;
         }
+
+        /// <summary>No connection could be made (no answer to connect, a name that does not resolve, a failed TLS handshake):
+        /// resent to the next node like a refusal, but the advice is about the address, not the load.</summary>
+        public bool Unreachable { get; }
 
         /// <summary>The node that failed (the client has moved on to the next one by the time the error is told).</summary>
         public Uri? Node { get; }
@@ -367,9 +375,9 @@ internal static class OpenSearchErrorResponse
         };
     }
 
-    static bool IsSortError(string reason) =>
+    static bool IsSortError(string reason) => !reason.Contains("parse query", StringComparison.OrdinalIgnoreCase) && (
         reason.Contains("in order to sort on", StringComparison.OrdinalIgnoreCase) || reason.Contains("search_after", StringComparison.OrdinalIgnoreCase)
-        || reason.Contains("sort field", StringComparison.OrdinalIgnoreCase) || reason.Contains("fielddata", StringComparison.OrdinalIgnoreCase);
+        || reason.Contains("sort field", StringComparison.OrdinalIgnoreCase) || reason.Contains("fielddata", StringComparison.OrdinalIgnoreCase));
 
     static bool IsQueryError(string type, string reason) =>
         type is "query_shard_exception" or "parsing_exception" or "search_phase_execution_exception" or "query_string_parse_exception"
