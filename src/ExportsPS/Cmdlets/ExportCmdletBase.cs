@@ -43,9 +43,15 @@ public abstract class ExportCmdletBase : PSCmdlet
         return (force && !whatIf && !confirm) || ShouldProcess(target, action);
     }
 
-    /// <summary>What <see cref="WriteMatching"/> wrote in this command: an item matched again (by another pattern, or by the
-    /// next of several exports piped in that all name it) is written once.</summary>
     readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Writes the item <paramref name="item"/> makes unless this command already wrote one under <paramref name="key"/>:
+    /// an item named again (by another pattern, or by the next of several exports piped in that share it) is written, and
+    /// made, once.</summary>
+    private protected void WriteOnce(string key, Func<object> item)
+    {
+        if (_written.Add(key)) WriteObject(item());
+    }
 
     /// <summary>Writes the items whose name matches any of <paramref name="patterns"/> (wildcards allowed); a
     /// pattern without wildcards that matches nothing is a non-terminating error saying how to add one.</summary>
@@ -58,8 +64,7 @@ public abstract class ExportCmdletBase : PSCmdlet
             if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(pattern))
                 WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
                     $"No {what} named '{pattern}' is registered. {addHint}", pattern)));
-            foreach (var match in matches)
-                if (_written.Add(nameOf(match))) WriteObject(match);
+            foreach (var match in matches) WriteOnce(nameOf(match), () => match!);
         }
     }
 

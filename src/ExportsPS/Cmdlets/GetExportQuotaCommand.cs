@@ -16,9 +16,6 @@ public sealed class GetExportQuotaCommand : ExportCmdletBase
     [ValidateNotNullOrEmpty]
     public string[]? Tenant { get; set; }
 
-    /// <summary>Each tenant once per command, however many exports piped in share it.</summary>
-    readonly HashSet<string> _reported = new(StringComparer.OrdinalIgnoreCase);
-
     protected override void ProcessRecord() => Invoke(() =>
     {
         var service = EngineAccess.Service();
@@ -30,7 +27,7 @@ public sealed class GetExportQuotaCommand : ExportCmdletBase
             if (!known.Contains(tenant, StringComparer.OrdinalIgnoreCase))
                 WriteError(ErrorRecords.From(new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption,
                     $"No export or policy has tenant '{tenant}'. Get-ExportQuota without -Tenant lists the known tenants; Set-ExportTenant gives a new one its limits.", tenant)));
-            else if (_reported.Add(tenant)) WriteObject(EngineAccess.QuotaOf(service, tenant));
+            else WriteOnce(tenant, () => EngineAccess.QuotaOf(service, tenant));
         }
     });
 }
