@@ -149,10 +149,8 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
     Query AnyFieldTerm(string queryText, bool quoted) =>
         AnyField(_mapping.FieldOrder, f => _mapping.Fields[f] switch
         {
-            FieldKind.Text => base.GetFieldQuery(f, queryText, quoted),
-            FieldKind.Keyword => new TermQuery(new Term(f, queryText)),
-            FieldKind.Boolean => queryText.ToLowerInvariant() is "true" or "false" ? new TermQuery(new Term(f, queryText.ToLowerInvariant())) : null,
-            _ => IfItReads(() => NumericRange(f, queryText, queryText, true, true)),
+            FieldKind.Boolean when queryText.ToLowerInvariant() is not ("true" or "false") => null,
+            var kind => IfItReads(() => TermOn(f, kind, queryText, quoted)),
         });
 
     /// <summary>The term does not read as this field's kind (a word on a number field): that field cannot match it.</summary>
@@ -184,21 +182,18 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
             if (!_mapping.Knows(queryText)) throw UnknownField(queryText);
             return Exists(queryText);
         }
-        switch (KindOf(field))
-        {
-            case FieldKind.Keyword:
-                return new TermQuery(new Term(field, queryText));
-            case FieldKind.Boolean:
-                return new TermQuery(new Term(field, queryText.ToLowerInvariant()));
-            case FieldKind.Long:
-            case FieldKind.Double:
-            case FieldKind.Date:
-                // A date term covers its whole unit (2025-01-31 is that day), as OpenSearch rounds it.
-                return NumericRange(field, queryText, queryText, true, true);
-            default:
-                return base.GetFieldQuery(field, queryText, quoted);
-        }
+        return TermOn(field, KindOf(field), queryText, quoted);
     }
+
+    /// <summary>One term on one field, as the field's kind reads it.</summary>
+    Query TermOn(string field, FieldKind kind, string queryText, bool quoted) => kind switch
+    {
+        FieldKind.Keyword => new TermQuery(new Term(field, queryText)),
+        FieldKind.Boolean => new TermQuery(new Term(field, queryText.ToLowerInvariant())),
+        // A date term covers its whole unit (2025-01-31 is that day), as OpenSearch rounds it.
+        FieldKind.Long or FieldKind.Double or FieldKind.Date => NumericRange(field, queryText, queryText, true, true),
+        _ => base.GetFieldQuery(field, queryText, quoted),
+    };
 
     protected override Query GetRangeQuery(string field, string part1, string part2, bool startInclusive, bool endInclusive)
     {
@@ -312,8 +307,7 @@ internal sealed partial class EmbeddedQueryParser : QueryParser
         if (!roundUp) return millis;
         DateTimeOffset? unitEnd;
         try { unitEnd = DateOnlyPrecisionEnd(text, instant); }
-        catch (ArgumentOutOfRangeException) { unitEnd = DateTimeOffset.MaxValue; } // the year 9999: its unit ends with time itself
-        if (unitEnd == DateTimeOffset.MaxValue) return unitEnd.Value.ToUnixTimeMilliseconds();
+        catch (ArgumentOutOfRangeException) { return DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(); } // the year 9999 ends with time itself
         return unitEnd?.ToUnixTimeMilliseconds() - 1 ?? millis;
     }
 
