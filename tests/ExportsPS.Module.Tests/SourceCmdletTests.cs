@@ -90,6 +90,21 @@ public sealed class SourceCmdletTests : IDisposable
     }
 
     [Fact]
+    public void A_piped_source_registers_a_copy_with_all_its_settings()
+    {
+        _ps.Ok(RegisterScript("-TimeoutSec 17 -KeepAlive 7m -TiebreakerField uuid -ReadMode Scroll -MaxRetries 3"));
+        var copy = _ps.Ok("Get-ExportSource prod | Register-ExportSource -Name copy -Credential $cred").Single();
+        string Settings(string name) => string.Join(";", _ps.Ok($"Get-ExportSource {name} | ForEach-Object {{ $_.Uri; $_.Authentication; $_.UserName; $_.Timeout; $_.PageSize; $_.KeepAlive; $_.TiebreakerField; $_.ReadMode; $_.MaxRetries; $_.IndexMap['events'] }}").Select(o => o.ToString()));
+        Assert.Equal("copy", copy.Properties["Name"].Value);
+        Assert.Equal(TimeSpan.FromSeconds(17), copy.Properties["Timeout"].Value);
+        Assert.Equal(Settings("prod"), Settings("copy"));
+
+        var fraction = _ps.Run($"Register-ExportSource odd -Uri '{_cluster.Url}' -TimeoutSec ([timespan]'00:00:01.5')");
+        Assert.Contains("whole number of seconds", fraction.Errors.Single().ToString());
+        Assert.Equal(["copy", "embedded", "prod"], _ps.Ok("Get-ExportSource | ForEach-Object Name").Select(o => o.ToString()).Order());
+    }
+
+    [Fact]
     public void A_wrong_password_gives_an_authentication_error_without_the_password()
     {
         _cluster.RequiredAuthorization = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("reader:right-one"));

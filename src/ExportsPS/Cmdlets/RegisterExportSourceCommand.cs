@@ -52,7 +52,10 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
     [Parameter]
     public SwitchParameter SkipCertificateCheck { get; set; }
 
+    // "Timeout" binds Get-ExportSource's TimeSpan property when a source is piped in to copy or re-register it.
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Timeout")]
+    [WholeSeconds]
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
