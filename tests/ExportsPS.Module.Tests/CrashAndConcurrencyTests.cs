@@ -73,6 +73,16 @@ public sealed class CrashAndConcurrencyTests : IDisposable
             // The consumer's view right after the crash: the previous complete file, and it verifies.
             Assert.Contains(ReceiveSha("crashy"), CompletedShas("crashy"));
 
+            if (interrupted.Count == 1)
+            {
+                // -WhatIf changes nothing, not even housekeeping: a lapsed run stays running and keeps its temp file until
+                // a command without it sweeps.
+                var temps = Directory.EnumerateFiles(folder, ".tmp-*").ToList();
+                Thread.Sleep(TimeSpan.FromSeconds(3.5));
+                Assert.Equal("Running", _ps.Ok("& { $WhatIfPreference = $true; Remove-Export crashy; (Get-ExportStatus crashy -Wait -Timeout 00:00:02 3>$null).Status }").Single().ToString());
+                Assert.Equal(temps, Directory.EnumerateFiles(folder, ".tmp-*"));
+            }
+
             // Once the lease lapses, the next command marks the run failed and removes its temp file.
             Assert.True(SpinWait.SpinUntil(() => Status("crashy", "Status") == "Failed", TimeSpan.FromSeconds(20)), "run left running");
             Assert.Contains("heartbeats", Status("crashy", "Error"));

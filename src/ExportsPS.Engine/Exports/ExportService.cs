@@ -55,9 +55,7 @@ public sealed class ExportService
         var shared = Environment.GetEnvironmentVariable(PostgresCatalog.EnvironmentVariable);
         SqlCatalog catalog = string.IsNullOrWhiteSpace(shared) ? new SqliteCatalog(home.CatalogPath) : new PostgresCatalog(shared);
         catalog.Initialize();
-        var service = new ExportService(home, catalog);
-        service.Recover();
-        return service;
+        return new ExportService(home, catalog); // its first RecoverIfDue sweeps
     });
 
     public void RegisterSource(IRecordSource source) => Sources.Add(source);

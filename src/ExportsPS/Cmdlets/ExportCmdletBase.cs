@@ -35,13 +35,18 @@ public abstract class ExportCmdletBase : PSCmdlet
     /// nor an explicit -Confirm.</summary>
     private protected bool ShouldProcessUnlessForced(bool force, string target, string action)
     {
-        var bound = MyInvocation.BoundParameters;
-        var whatIf = bound.TryGetValue("WhatIf", out var w)
-            ? ((SwitchParameter)w).IsPresent
-            : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
-        var confirm = bound.TryGetValue("Confirm", out var c) && ((SwitchParameter)c).IsPresent;
-        return (force && !whatIf && !confirm) || ShouldProcess(target, action);
+        var confirm = MyInvocation.BoundParameters.TryGetValue("Confirm", out var c) && ((SwitchParameter)c).IsPresent;
+        return (force && !WhatIfInEffect && !confirm) || ShouldProcess(target, action);
     }
+
+    /// <summary>-WhatIf given here, or inherited ($WhatIfPreference, a calling function's -WhatIf).</summary>
+    private protected bool WhatIfInEffect => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf)
+        ? ((SwitchParameter)whatIf).IsPresent
+        : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
+
+    /// <summary>The engine; its recovery sweep (failing runs whose process died, removing their temp files) is skipped
+    /// under -WhatIf, which must change nothing.</summary>
+    private protected Engine.Exports.ExportService Service() => EngineAccess.Service(recover: !WhatIfInEffect);
 
     readonly HashSet<string> _written = new(StringComparer.OrdinalIgnoreCase);
 

@@ -32,7 +32,7 @@ public sealed class GetExportAuditEventCommand : ExportCmdletBase
 
     protected override void EndProcessing() => Invoke(() =>
     {
-        var catalog = EngineAccess.Service().Catalog;
+        var catalog = Service().Catalog;
         var events = _names.Distinct().SelectMany(name => catalog.ListAudit(name, Last))
             .DistinctBy(e => e.Id).OrderByDescending(e => e.Id).Take(Last);
         foreach (var e in events)

@@ -19,7 +19,7 @@ public sealed class GetExportCommand : ExportCmdletBase
     {
         Invoke(() =>
         {
-            var service = EngineAccess.Service();
+            var service = Service();
             var exports = service.List();
             foreach (var name in Name)
             {

@@ -24,7 +24,7 @@ public sealed class GetExportDownloadUrlCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         var export = service.Get(Name);
         var manifest = service.RequireArtifact(export.Name);
         if (service.StoreOf(export.Storage) is not Engine.Storage.S3.S3ArtifactStore s3)

@@ -25,7 +25,7 @@ public sealed class GetExportIndexCommand : ExportCmdletBase
     // Per name: one that does not exist must not stop the names after it.
     void WriteIndexes(string index) => InvokeForItem(() =>
     {
-        var store = EngineAccess.Service().Indexes;
+        var store = Service().Indexes;
         var pattern = new WildcardPattern(index, WildcardOptions.IgnoreCase);
         var names = WildcardPattern.ContainsWildcardCharacters(index)
             ? store.List().Where(n => pattern.IsMatch(n)).ToList()

@@ -18,7 +18,7 @@ public sealed class GetExportQuotaCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         var known = service.Tenants();
         foreach (var tenant in Tenant ?? known)
         {

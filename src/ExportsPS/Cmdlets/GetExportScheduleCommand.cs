@@ -27,7 +27,7 @@ public sealed class GetExportScheduleCommand : ExportCmdletBase
     protected override void ProcessRecord() => Invoke(() =>
     {
         var patterns = Name.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-        var service = EngineAccess.Service();
+        var service = Service();
         var asOf = AsOf ?? service.Catalog.Now();
         // An export without a schedule is not an error: Get-Export | Get-ExportSchedule shows the scheduled ones.
         foreach (var schedule in service.Schedules.List().Where(s => patterns.Any(p => p.IsMatch(s.ExportName))))

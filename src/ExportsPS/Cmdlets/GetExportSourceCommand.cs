@@ -17,7 +17,7 @@ public sealed class GetExportSourceCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         var all = new[] { SourceViews.Embedded(service) }
             .Concat(service.Sources.Registered().Select(s => SourceViews.ToInfo(service, s)))
             .ToList();

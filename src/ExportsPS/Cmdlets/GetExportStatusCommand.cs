@@ -54,7 +54,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 Emit(service, service.GetRun(RunId));
             });
             return;
@@ -63,7 +63,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 if (History)
                 {
                     foreach (var run in service.History(name, Last)) WriteObject(EngineAccess.ToRunInfo(run));
@@ -107,7 +107,7 @@ public sealed class GetExportStatusCommand : ExportCmdletBase
                 return run;
             }
             Thread.Sleep(250);
-            service.Recover();
+            if (!WhatIfInEffect) service.RecoverIfDue();
             run = service.GetRun(run.Id);
             var percent = run.Total is > 0 ? (int)Math.Min(100, run.Processed * 100 / run.Total.Value) : 0;
             if (percent == lastPercent) continue;

@@ -17,7 +17,7 @@ public sealed class GetExportStorageCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         var all = new[] { StorageViews.Local(service) }
             .Concat(Engine.Storage.S3.S3StorageTarget.List(service.Catalog).Select(t => StorageViews.ToInfo(service, t)))
             .ToList();

@@ -129,7 +129,7 @@ public sealed class ImportExportDataCommand : ExportCmdletBase, IDisposable
     string Action => Replace ? "Replace" : "Import into";
 
     /// <summary>The import, started at the first accepted input: a pipeline that is all -WhatIf starts none.</summary>
-    StreamingImport Started() => _import ??= StreamingImport.Start(EngineAccess.Service(), Index, new ImportOptions
+    StreamingImport Started() => _import ??= StreamingImport.Start(Service(), Index, new ImportOptions
     {
         Replace = Replace,
         DefaultColumns = DefaultColumn,

@@ -39,7 +39,7 @@ public sealed class InvokeExportSchedulerCommand : ExportCmdletBase
 
     void RunDue(DateTimeOffset? asOfOrNow)
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         // The catalog's clock, which every scheduler sharing it goes by (PostgreSQL: the server's).
         var now = service.Catalog.Now();
         var asOf = asOfOrNow ?? now;

@@ -141,7 +141,7 @@ public sealed class NewExportCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         if (Since is not null && !string.Equals(Since, "LastRun", StringComparison.OrdinalIgnoreCase))
             throw new ExportException(ExportErrorCode.InvalidOption, $"-Since takes LastRun (each run exports what arrived since the last completed one), not '{Since}'.", Since);
         // Only when both are typed: a piped export's Compression gives way to -Compress on the command line.

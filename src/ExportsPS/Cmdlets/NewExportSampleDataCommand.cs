@@ -53,7 +53,7 @@ public sealed class NewExportSampleDataCommand : ExportCmdletBase
         var index = Index ?? SampleDataGenerator.DefaultIndexOf(kind);
         EmbeddedIndexStore.ValidateName(index);
         if (!ShouldProcess(index, $"Generate {Count:N0} sample {Kind.ToLowerInvariant()}")) return;
-        var service = EngineAccess.Service();
+        var service = Service();
         var documents = SampleDataGenerator.Generate(kind, Count, Seed, EndTime ?? DateTimeOffset.UtcNow, TimeSpan.FromDays(Days));
         var options = new ImportOptions
         {

@@ -45,7 +45,7 @@ public sealed class ReceiveExportFileCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         if (AsObject)
         {
             // Reading is audited as a download: -WhatIf says so and reads nothing.

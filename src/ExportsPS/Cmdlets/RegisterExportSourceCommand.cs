@@ -86,7 +86,7 @@ public sealed class RegisterExportSourceCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         var auth = ParameterSetName switch
         {
             CredentialSet => OpenSearchAuth.Basic,

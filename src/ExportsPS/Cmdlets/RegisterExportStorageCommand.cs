@@ -51,7 +51,7 @@ public sealed class RegisterExportStorageCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         if (Credential is not null && ProfileName is not null)
             throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption, "Give -Credential or -ProfileName, not both.");
         var target = new S3StorageTarget

@@ -24,7 +24,7 @@ public sealed class RemoveExportCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 var export = service.Get(name);
                 if (!ShouldProcessUnlessForced(Force, export.Name, "Remove export, its file and its run history")) return;
                 service.Remove(export.Name);

@@ -161,7 +161,7 @@ public sealed class SetExportCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 var current = service.Get(name);
                 // Refused before asking, so -WhatIf also reports a bad change.
                 var changed = service.ExpandFields(Changed(current), Stopping);

@@ -110,7 +110,7 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 var export = service.Get(name);
                 var now = service.Catalog.Now();
                 switch (ParameterSetName)

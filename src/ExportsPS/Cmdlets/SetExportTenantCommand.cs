@@ -27,7 +27,7 @@ public sealed class SetExportTenantCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         var policy = Engine.Tenants.TenantPolicy.Load(service.Catalog, Tenant);
         policy = policy with
         {

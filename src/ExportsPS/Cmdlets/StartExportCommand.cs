@@ -64,7 +64,7 @@ public sealed class StartExportCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 var export = service.Get(name);
                 if (!ShouldProcess(export.Name, Resume ? "Resume the interrupted run of export" : "Run export")) return;
                 var handle = StartOrWait(service, export.Name);

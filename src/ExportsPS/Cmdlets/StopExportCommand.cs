@@ -29,7 +29,7 @@ public sealed class StopExportCommand : ExportCmdletBase
         {
             InvokeForItem(() =>
             {
-                var service = EngineAccess.Service();
+                var service = Service();
                 var export = service.Get(name);
                 if (!ShouldProcess(export.Name, "Stop export run")) return;
                 var run = service.Cancel(export.Name);

@@ -27,7 +27,7 @@ public sealed class TestExportSourceCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         if (Field.Length > 0 && Index is null)
             throw new Engine.Exports.ExportException(Engine.Exports.ExportErrorCode.InvalidOption, "-Field needs -Index: fields belong to an index.");
         var probe = service.Sources.ProbeAsync(Source, Index, Field, Stopping).GetAwaiter().GetResult();

@@ -18,7 +18,7 @@ public sealed class UnregisterExportSourceCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         if (!ShouldProcess(Source, "Unregister export source")) return;
         service.Sources.Unregister(Source);
     });

@@ -18,7 +18,7 @@ public sealed class UnregisterExportStorageCommand : ExportCmdletBase
 
     protected override void ProcessRecord() => InvokeForItem(() =>
     {
-        var service = EngineAccess.Service();
+        var service = Service();
         if (!ShouldProcess(Storage, "Unregister export storage")) return;
         service.UnregisterStorage(Storage);
     });

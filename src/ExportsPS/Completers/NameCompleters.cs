@@ -32,25 +32,25 @@ public abstract class NameCompleter : IArgumentCompleter
 /// <summary>Completes export names from the catalog.</summary>
 public sealed class ExportNameCompleter : NameCompleter
 {
-    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().List().Select(e => e.Name);
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service(recover: false).List().Select(e => e.Name);
 }
 
 /// <summary>Completes embedded index names.</summary>
 public sealed class IndexNameCompleter : NameCompleter
 {
-    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Indexes.List();
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service(recover: false).Indexes.List();
 }
 
 /// <summary>Completes tenant names: "default", tenants with a policy, tenants owning an export.</summary>
 public sealed class TenantNameCompleter : NameCompleter
 {
-    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Tenants();
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service(recover: false).Tenants();
 }
 
 /// <summary>Completes format names (json, jsonl, csv, and any registered format).</summary>
 public sealed class FormatNameCompleter : NameCompleter
 {
-    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Formats.Names;
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service(recover: false).Formats.Names;
 }
 
 /// <summary>Completes MISP distribution level names.</summary>
@@ -71,7 +71,7 @@ public sealed class SourceNameCompleter : NameCompleter
 {
     private protected override IEnumerable<string> Candidates()
     {
-        var service = EngineAccess.Service();
+        var service = EngineAccess.Service(recover: false);
         return service.Sources.BuiltInNames.Concat(service.Sources.Registered().Select(s => s.Name));
     }
 }
@@ -79,19 +79,19 @@ public sealed class SourceNameCompleter : NameCompleter
 /// <summary>Completes registered source names only (what Unregister-ExportSource can remove).</summary>
 public sealed class RegisteredSourceNameCompleter : NameCompleter
 {
-    private protected override IEnumerable<string> Candidates() => EngineAccess.Service().Sources.Registered().Select(s => s.Name);
+    private protected override IEnumerable<string> Candidates() => EngineAccess.Service(recover: false).Sources.Registered().Select(s => s.Name);
 }
 
 /// <summary>Completes registered storage names only (what Unregister-ExportStorage can remove).</summary>
 public sealed class RegisteredStorageNameCompleter : NameCompleter
 {
     private protected override IEnumerable<string> Candidates() =>
-        Engine.Storage.S3.S3StorageTarget.List(EngineAccess.Service().Catalog).Select(t => t.Name);
+        Engine.Storage.S3.S3StorageTarget.List(EngineAccess.Service(recover: false).Catalog).Select(t => t.Name);
 }
 
 /// <summary>Completes storage names: local and the registered S3 targets.</summary>
 public sealed class StorageNameCompleter : NameCompleter
 {
     private protected override IEnumerable<string> Candidates() =>
-        new[] { Engine.Exports.StorageNames.Local }.Concat(Engine.Storage.S3.S3StorageTarget.List(EngineAccess.Service().Catalog).Select(t => t.Name));
+        new[] { Engine.Exports.StorageNames.Local }.Concat(Engine.Storage.S3.S3StorageTarget.List(EngineAccess.Service(recover: false).Catalog).Select(t => t.Name));
 }

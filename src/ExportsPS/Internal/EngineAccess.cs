@@ -7,10 +7,12 @@ namespace ExportsPS.Internal;
 /// engine type before the module's load context is in place.</summary>
 internal static class EngineAccess
 {
-    public static ExportService Service()
+    /// <summary>The engine for this data folder. <paramref name="recover"/> also fails runs whose process died and
+    /// removes their temp files when a sweep is due: false under -WhatIf, which must change nothing, and in tab completion.</summary>
+    public static ExportService Service(bool recover)
     {
         var service = ExportService.Open(ExportsHome.Resolve());
-        service.RecoverIfDue();
+        if (recover) service.RecoverIfDue();
         return service;
     }
 
@@ -105,6 +107,6 @@ internal static class EngineAccess
         Error = run.Error,
         ErrorCode = run.ErrorCode?.ToString(),
         Warnings = run.Warnings.ToArray(),
-        KeptRecords = run.Status is RunStatus.Failed or RunStatus.Canceled ? Service().KeptRecords(run) : null,
+        KeptRecords = run.Status is RunStatus.Failed or RunStatus.Canceled ? Service(recover: false).KeptRecords(run) : null,
     };
 }
