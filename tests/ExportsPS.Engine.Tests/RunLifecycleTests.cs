@@ -297,6 +297,51 @@ public sealed class RunLifecycleTests : IDisposable
         _home.Catalog.CreateRun("orphan", "default", RunTrigger.Manual, "h", "a"); // the slot is free again
     }
 
+    /// <summary>Puts a finished run back as its process leaves it when killed between publishing the file and
+    /// recording the run (or when the catalog's database fails right then): running, last heartbeat ten minutes ago.</summary>
+    void Unrecord(RunRecord run)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_home.Home.CatalogPath};Pooling=False");
+        db.Open();
+        using var command = db.CreateCommand();
+        command.CommandText = "UPDATE runs SET status = 'running', ended_at = NULL, records = NULL, bytes = NULL, sha256 = NULL, location = NULL, " +
+                              "warnings = '[]', heartbeat_at = @beat, active_key = export_key WHERE id = @id";
+        command.Parameters.AddWithValue("@beat", SqlCatalog.Time(DateTimeOffset.UtcNow.AddMinutes(-10)));
+        command.Parameters.AddWithValue("@id", run.Id);
+        Assert.Equal(1, command.ExecuteNonQuery());
+    }
+
+    [Fact]
+    public async Task A_run_whose_process_died_after_publishing_its_file_is_recorded_completed_and_charged()
+    {
+        _home.LoadSample(SampleKind.Events, 200);
+        var first = _home.Run(new ExportDefinition { Name = "published", Query = "*" });
+        void AssertRecordedAs(RunRecord finished, long monthUsage)
+        {
+            var after = _home.Catalog.FindRun(finished.Id)!;
+            Assert.Equal((RunStatus.Completed, finished.Records, finished.Bytes, finished.Sha256, finished.Location),
+                (after.Status, after.Records, after.Bytes, after.Sha256, after.Location));
+            Assert.Contains("recorded from the file's manifest", Assert.Single(after.Warnings));
+            Assert.Equal(monthUsage, _home.Catalog.TenantUsage("default", Engine.Tenants.TenantPolicy.MonthStart(DateTimeOffset.UtcNow)));
+        }
+
+        // Killed after the commit: the file and its manifest are the run's.
+        Unrecord(first);
+        Assert.Equal(0, _home.Service.Recover());
+        AssertRecordedAs(first, first.Bytes!.Value);
+
+        // Killed between the commit's two renames: the sweep finishes the commit before the run is settled.
+        _home.LoadSample(SampleKind.Events, 100, seed: 7);
+        var rerun = await _home.Service.Start("published", RunTrigger.Manual).Completion;
+        var manifest = Path.Combine(ExportFolder("published"), "published.jsonl.manifest.json");
+        File.WriteAllBytes(Path.Combine(ExportFolder("published"), $".tmp-{rerun.Id}-published.jsonl.manifest.json"), File.ReadAllBytes(manifest));
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace(rerun.Id, first.Id).Replace(rerun.Sha256!, first.Sha256!));
+        Unrecord(rerun);
+        Assert.Equal(0, _home.Service.Recover());
+        AssertRecordedAs(rerun, first.Bytes!.Value + rerun.Bytes!.Value);
+        Assert.Empty(Directory.GetFiles(ExportFolder("published"), ".tmp-*"));
+    }
+
     [Fact]
     public void Recover_removes_temp_files_of_runs_that_are_no_longer_active()
     {

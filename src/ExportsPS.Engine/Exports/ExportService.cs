@@ -161,11 +161,26 @@ public sealed class ExportService
         Catalog.ListRuns(run.ExportName, 10).FirstOrDefault(r => r.QueuedAt < run.QueuedAt) is
             { Trigger: RunTrigger.Schedule, Status: RunStatus.Failed, Error: { } error } && error.StartsWith(HostDied, StringComparison.Ordinal);
 
-    /// <summary>Marks runs whose process died (heartbeat lapsed) failed and removes their temp files.</summary>
+    /// <summary>Settles runs whose process died (heartbeat lapsed) and removes their temp files. A run that had
+    /// published its file is recorded completed from the file's manifest; the others are marked failed (the count returned).</summary>
     public int Recover()
     {
         var now = Catalog.Now();
-        var failed = Catalog.FailStaleRuns(now - Settings.RunLease, now,
+        var lapsed = now - Settings.RunLease;
+        // The sweep comes first and treats a run whose heartbeat lapsed as ended, so a commit its crash tore is finished
+        // before the run is settled below. Partial files of interrupted runs stay until they are resumed or superseded.
+        // Each leftover is looked up when it is found, not in a list taken before the sweep: a run that starts meanwhile
+        // (its record exists before its first byte) must not lose its temp file or upload.
+        bool Keep(string runId) =>
+            Catalog.FindRun(runId) is { IsSettled: false } run && !(run.HeartbeatAt < lapsed) || Catalog.ResumableRunIds().Contains(runId);
+        foreach (var store in _stores.Values) store.RemoveOrphans(Keep);
+        foreach (var store in _registeredStores.All())
+        {
+            try { store.RemoveOrphans(Keep); }
+            catch (ExportException) { /* unreachable now: the next recovery retries */ }
+        }
+        CompletePublishedRuns(lapsed, now);
+        var failed = Catalog.FailStaleRuns(lapsed, now,
             $"{HostDied} for over {Settings.RunLease.TotalSeconds:0} s (its process ended or hung); marked failed.");
         // Retry policy: a scheduled run whose host died runs again at the next scheduler call (once: only the
         // caller that failed the run re-arms it, and the retry is an ordinary due tick, claimed by exactly one scheduler).
@@ -174,17 +189,27 @@ public sealed class ExportService
         foreach (var run in failed.Where(r => r.Trigger == RunTrigger.Schedule))
             if (!PreviousRunDied(run) && Catalog.FindSchedule(run.ExportName) is { Enabled: true, NextDue: { } next } && next > now)
                 Catalog.TryRearm(run.ExportName, next, now);
-        // Partial files of interrupted runs stay until they are resumed or superseded. Each leftover is looked up
-        // when it is found, not in a list taken before the sweep: a run that starts meanwhile (its record exists
-        // before its first byte) must not lose its temp file or upload.
-        bool Keep(string runId) => Catalog.FindRun(runId) is { IsSettled: false } || Catalog.ResumableRunIds().Contains(runId);
-        foreach (var store in _stores.Values) store.RemoveOrphans(Keep);
-        foreach (var store in _registeredStores.All())
-        {
-            try { store.RemoveOrphans(Keep); }
-            catch (ExportException) { /* unreachable now: the next recovery retries */ }
-        }
         return failed.Count;
+    }
+
+    /// <summary>A process that ended between publishing its file and recording its run (killed there, or the catalog's
+    /// database failing at that moment) left a served file whose run would be marked failed: not charged to the quota,
+    /// retried by the scheduler, and shown as failed. The file's manifest names the run, so it is recorded completed.</summary>
+    void CompletePublishedRuns(DateTimeOffset lapsed, DateTimeOffset now)
+    {
+        foreach (var run in Catalog.ActiveRuns().Where(r => r.HeartbeatAt < lapsed))
+        {
+            try
+            {
+                if (Catalog.FindExport(run.ExportName) is not { } export) continue;
+                var store = StoreOf(export.Storage);
+                if (store.ReadManifest(export.Name) is not { } manifest || manifest.RunId != run.Id) continue;
+                Catalog.FinishRun(run.Id, new RunOutcome(RunStatus.Completed, manifest.Records, run.Total, manifest.Records, manifest.Bytes,
+                    manifest.Sha256, store.Locate(export.Name, manifest.FileName), null,
+                    [$"Its process ended after publishing the file, before recording the run; recorded from the file's manifest at {now:u}."]), now);
+            }
+            catch (Exception ex) when (ex is ExportException or IOException) { /* storage unreachable: the run is marked failed below, as before */ }
+        }
     }
 
     // ---- definitions ---------------------------------------------------------------------------
