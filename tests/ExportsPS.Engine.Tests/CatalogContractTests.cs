@@ -249,7 +249,33 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [Fact] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 
-    /// <summary>A catalog written before failure codes (schema 4) opens at schema 5; its failed runs keep their
+    /// <summary>What every publishing run reads under its tenant's lock, and Get-ExportAuditEvent -Name, must stay index
+    /// searches however long the history grows (it is kept until its export is removed).</summary>
+    [Fact]
+    public void A_tenants_usage_and_an_exports_audit_trail_are_index_searches_not_scans()
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_home.Home.CatalogPath};Pooling=False");
+        db.Open();
+        string Plan(string sql)
+        {
+            using var command = db.CreateCommand();
+            command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+            foreach (var name in new[] { "@tenant", "@since", "@except", "@key", "@limit" }.Where(sql.Contains))
+                command.Parameters.AddWithValue(name, name == "@limit" ? 20 : "x");
+            using var reader = command.ExecuteReader();
+            var steps = new List<string>();
+            while (reader.Read()) steps.Add(reader.GetString(3));
+            return string.Join("\n", steps);
+        }
+        var usage = Plan(SqlCatalog.UsageSql);
+        Assert.Contains("SEARCH runs USING INDEX runs_by_tenant (tenant=? AND status=? AND ended_at>?)", usage);
+        Assert.DoesNotContain("SCAN runs", usage);
+        var audit = Plan(SqlCatalog.AuditOfExportSql);
+        Assert.Contains("SEARCH audit USING INDEX audit_by_export_key", audit);
+        Assert.DoesNotContain("SCAN audit", audit);
+    }
+
+    /// <summary>A catalog written before failure codes (schema 4) opens at the current schema; its failed runs keep their
     /// message and read with no code, and new failures record theirs.</summary>
     [Fact]
     public void Upgrades_a_schema_4_catalog_and_its_failed_runs_read_without_a_code()

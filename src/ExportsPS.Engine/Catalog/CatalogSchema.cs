@@ -87,5 +87,12 @@ public static class CatalogSchema
         "ALTER TABLE runs ADD COLUMN reserved_bytes BIGINT",
         // 5: why a run failed, as a code (ExportErrorCode's name) beside the message, so scripts need not parse the message.
         "ALTER TABLE runs ADD COLUMN error_code TEXT",
+        // 6: a tenant's usage (read under the tenant's lock by every run that publishes) and an export's audit trail were
+        // found by scanning every run and every event ever recorded; history is kept until its export is removed.
+        """
+        CREATE INDEX runs_by_tenant ON runs (tenant, status, ended_at);
+        DROP INDEX audit_by_export;
+        CREATE INDEX audit_by_export_key ON audit (LOWER(export_name))
+        """,
     ];
 }
