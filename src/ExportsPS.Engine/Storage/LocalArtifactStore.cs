@@ -285,8 +285,10 @@ public sealed partial class LocalArtifactStore : IArtifactStore, IResumableStore
             File.Move(_tempPath, finalPath, overwrite: true);
             _published = true;
             File.Move(manifestTemp, manifestPath, overwrite: true);
-            RemoveStaleSiblings(finalPath);
             _finished = true;
+            // Published: a stale file that cannot go now (held open on Windows) must not record the run as failed; the next commit retries.
+            try { RemoveStaleSiblings(finalPath); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
             return manifest;
         }
 

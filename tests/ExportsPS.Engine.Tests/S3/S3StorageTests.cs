@@ -387,6 +387,37 @@ public sealed class S3StorageTests : IDisposable
         ReliabilityReport.Record("storage faults", "S3 torn commit found while the storage answered 503 (to the HEAD, then to the manifest PUT): marker kept, finished by the next sweep");
     }
 
+    /// <summary>Once the file and its manifest are published, tidying up (the upload marker, the file a format change
+    /// renamed) failing must not fail the commit: the run would be recorded failed while its file is served.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task A_commit_whose_tidying_up_fails_after_publishing_still_succeeds()
+    {
+        using var proxy = new S3FaultProxy(_target.Endpoint!);
+        _home.Service.RegisterStorage(_target with { Name = "tidy", Endpoint = proxy.Url }, replace: false);
+        var tidy = (S3ArtifactStore)_home.Service.StoreOf("tidy");
+        async Task<ArtifactManifest> Commit(string runId, string file, int seed)
+        {
+            var bytes = Bytes(100_000, seed);
+            await using var write = tidy.BeginWrite("renamed", file, runId);
+            write.Content.Write(bytes);
+            return await write.CommitAsync(Manifest(runId, file, SHA256.HashData(bytes), bytes.Length), CancellationToken.None);
+        }
+        IEnumerable<string> Keys() => (_raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = "exports/renamed/" })
+            .GetAwaiter().GetResult().S3Objects ?? []).Select(o => o.Key[("exports/renamed/".Length)..]).Order();
+
+        await Commit("cccccccccccccccccccccccccccccccc", "renamed.csv", 30);
+        proxy.Fail = r => r.HttpMethod == "DELETE" ? 503 : null;
+        var failedBefore = proxy.Failed;
+        var published = await Commit("dddddddddddddddddddddddddddddddd", "renamed.jsonl", 31);
+        Assert.True(proxy.Failed > failedBefore, "the stale file's DELETE was never attempted");
+        Assert.Equal(published.Sha256, tidy.ReadManifest("renamed")!.Sha256);
+        Assert.Contains("renamed.csv", Keys());
+
+        proxy.Fail = null;
+        await Commit("eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "renamed.jsonl", 32);
+        Assert.Equal(["renamed.jsonl", "renamed.jsonl.manifest.json"], Keys());
+    }
+
     /// <summary>Resume into a bucket: the interrupted run's multipart upload is kept at its last cut (a part
     /// boundary), the resumed run adds parts after it and completes one object, hashed as stored.</summary>
     [ServiceFact(UrlVariable)]

@@ -703,12 +703,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             // which holds the manifest, goes last, so a crash in between is finished by RemoveOrphans.
             manifest = Sealed(manifest);
             _store.PutManifest(_key, manifest, cancellationToken);
-            _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, MarkerKey, cancellationToken), "remove the upload marker");
-            // A format change renames the file (x.csv → x.jsonl): the old object must not linger.
-            var folder = _key[..(_key.LastIndexOf('/') + 1)];
-            foreach (var stale in _store.ListKeys(folder).Where(o => o.Key != _key && o.Key != _key + ManifestSuffix).ToList())
-                _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, stale.Key, cancellationToken), "remove a stale file");
             ReturnBuffer();
+            // Published: what follows tidies up, and its failure must not record the run of a served file as failed.
+            // A marker left behind is finished again (idempotently) and removed by the orphan sweep; a stale file, by the next commit.
+            try
+            {
+                _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, MarkerKey, cancellationToken), "remove the upload marker");
+                // A format change renames the file (x.csv → x.jsonl): the old object must not linger.
+                var folder = _key[..(_key.LastIndexOf('/') + 1)];
+                foreach (var stale in _store.ListKeys(folder).Where(o => o.Key != _key && o.Key != _key + ManifestSuffix).ToList())
+                    _store.Call(() => Client.DeleteObjectAsync(Target.Bucket, stale.Key, cancellationToken), "remove a stale file");
+            }
+            catch (ExportException) { }
             return manifest;
         }
 
