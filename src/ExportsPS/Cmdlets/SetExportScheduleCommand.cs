@@ -112,21 +112,28 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
             {
                 var service = Service();
                 var export = service.Get(name);
-                var now = service.Catalog.Now();
+                // Read after the confirmation, never before: a prompt left open across a tick would make resuming run it at once.
+                DateTimeOffset Now() => service.Catalog.Now();
                 switch (ParameterSetName)
                 {
                     case ClearSet:
-                        if (ShouldProcess(export.Name, "Clear schedule (the export and its file stay)")) service.Schedules.Clear(export.Name, now);
+                        if (ShouldProcess(export.Name, "Clear schedule (the export and its file stay)")) service.Schedules.Clear(export.Name, Now());
                         return;
                     case DisableSet:
                     case EnableSet:
                         if (ShouldProcess(export.Name, Enable ? "Resume schedule" : "Pause schedule"))
+                        {
+                            var now = Now();
                             WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.SetEnabled(export.Name, Enable, now), now));
+                        }
                         return;
                     default:
                         var (kind, expression) = Requested();
                         if (ShouldProcess(export.Name, $"Set schedule {kind.ToString().ToLowerInvariant()} '{expression}' (UTC)"))
+                        {
+                            var now = Now();
                             WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.Set(export.Name, kind, expression, now), now));
+                        }
                         return;
                 }
             });
