@@ -71,7 +71,8 @@ public sealed class S3FaultProxy : IDisposable
             }
             var forward = new HttpRequestMessage(new HttpMethod(request.HttpMethod),
                 new Uri(_target + request.RawUrl, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true }));
-            if (request.HasEntityBody || request.ContentLength64 > 0)
+            // An empty body still carries its signed headers (a POST ?uploads has a Content-Type): only content can hold them.
+            if (request.HasEntityBody || request.ContentLength64 > 0 || request.ContentType is not null)
             {
                 var body = new MemoryStream();
                 await request.InputStream.CopyToAsync(body);

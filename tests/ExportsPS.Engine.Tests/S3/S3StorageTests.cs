@@ -418,6 +418,34 @@ public sealed class S3StorageTests : IDisposable
         Assert.Equal(["renamed.jsonl", "renamed.jsonl.manifest.json"], Keys());
     }
 
+    /// <summary>An upload whose abort the storage refused (503) keeps its marker, so the next orphan sweep aborts it
+    /// instead of its parts staying billed with nothing pointing at them.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task An_upload_whose_abort_failed_keeps_its_marker_and_the_next_sweep_aborts_it()
+    {
+        using var proxy = new S3FaultProxy(_target.Endpoint!);
+        _home.Service.RegisterStorage(_target with { Name = "flaky", Endpoint = proxy.Url }, replace: false);
+        var flaky = (S3ArtifactStore)_home.Service.StoreOf("flaky");
+        var runId = "ffffffffffffffffffffffffffffffff";
+        var markerKey = "exports/.exportsps-uploads/" + runId;
+        bool MarkerKept() => (_raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = markerKey }).GetAwaiter().GetResult().S3Objects ?? []).Count == 1;
+
+        var write = flaky.BeginWrite("abandoned", "abandoned.bin", runId);
+        write.Content.Write(Bytes(20 << 20, 40));
+        await write.Content.FlushAsync();
+        Assert.Equal(1, OpenUploads());
+        proxy.Fail = r => r.HttpMethod == "DELETE" && r.Url!.Query.Contains("uploadId") ? 503 : null;
+        await write.AbortAsync();
+        Assert.True(proxy.Failed > 0, "the abort was never attempted");
+        Assert.Equal(1, OpenUploads());
+        Assert.True(MarkerKept(), "the marker was dropped although the upload is still open");
+
+        proxy.Fail = null;
+        flaky.RemoveOrphans(_ => false);
+        Assert.Equal(0, OpenUploads());
+        Assert.False(MarkerKept());
+    }
+
     /// <summary>Resume into a bucket: the interrupted run's multipart upload is kept at its last cut (a part
     /// boundary), the resumed run adds parts after it and completes one object, hashed as stored.</summary>
     [ServiceFact(UrlVariable)]

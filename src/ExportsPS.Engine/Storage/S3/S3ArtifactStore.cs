@@ -175,7 +175,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             using (var reader = new StreamReader(response.ResponseStream))
             {
                 var lines = reader.ReadToEnd().Split('\n', 3);
-                if (lines.Length >= 2 && lines[1].Length > 0) AbortQuietly(lines[0], lines[1]);
+                if (lines.Length >= 2 && lines[1].Length > 0 && AbortQuietly(lines[0], lines[1]) == Abort.Failed) return;
             }
             _client.DeleteObjectAsync(_target.Bucket, MarkerKeyOf(runId)).GetAwaiter().GetResult();
         }
@@ -369,7 +369,12 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         {
             // A torn commit that cannot be finished now keeps its marker (and its upload) for the next sweep.
             if (lines.Length == 4 && lines[3].Length > 0 && !TryFinishCommit(lines[0], lines[2], lines[3])) continue;
-            if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1])) removed += AbortQuietly(lines[0], lines[1]) ? 1 : 0;
+            if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1]))
+            {
+                var abort = AbortQuietly(lines[0], lines[1]);
+                if (abort == Abort.Failed) continue;
+                if (abort == Abort.Aborted) removed++;
+            }
             Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete an upload marker");
         }
         // Uploads without a marker (the process died between the two requests) are aborted once old.
@@ -383,24 +388,26 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             foreach (var upload in uploads.MultipartUploads ?? [])
                 if (ExportNameOf(upload.Key) is not null && !kept.Contains(upload.UploadId)
                     && upload.Initiated is { } initiated && DateTime.UtcNow - initiated.ToUniversalTime() > UnmarkedUploadAge)
-                    removed += AbortQuietly(upload.Key, upload.UploadId) ? 1 : 0;
+                    removed += AbortQuietly(upload.Key, upload.UploadId) == Abort.Aborted ? 1 : 0;
             (keyMarker, uploadMarker) = uploads.IsTruncated == true ? (uploads.NextKeyMarker, uploads.NextUploadIdMarker) : (null, null);
         } while (keyMarker is not null);
         return removed;
     }
 
-    bool AbortQuietly(string key, string uploadId)
+    enum Abort { Aborted, AlreadyGone, Failed }
+
+    /// <summary>Aborts an upload without throwing. Failed (the server unreachable, which may be why the run failed, or
+    /// refusing): the caller keeps the upload's marker, so a later orphan sweep tries again instead of leaving its parts billed.</summary>
+    Abort AbortQuietly(string key, string uploadId)
     {
         try
         {
             _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _target.Bucket, Key = key, UploadId = uploadId })
                 .GetAwaiter().GetResult();
-            return true;
+            return Abort.Aborted;
         }
-        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload") { return false; }
-        // The server is unreachable (it may be why the run failed): the upload's marker stays, and the
-        // orphan sweep at the next start aborts it.
-        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException) { return false; }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchUpload") { return Abort.AlreadyGone; }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException) { return Abort.Failed; }
     }
 
     /// <summary>The export a key of this storage belongs to (<c>&lt;prefix&gt;&lt;export&gt;/&lt;export&gt;.&lt;ext&gt;</c>);
@@ -733,11 +740,14 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             try { await Task.WhenAll(_uploads); } catch { /* the abort below is what matters */ }
             if (_uploadId is not null)
             {
-                _store.AbortQuietly(_key, _uploadId);
-                // Never throw from an abort: the run's own failure is what the user needs to see.
-                try { await Client.DeleteObjectAsync(Target.Bucket, MarkerKey); }
-                catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
-                { /* unreachable: the marker stays, so the orphan sweep finds and aborts the upload */ }
+                // Never throw from an abort: the run's own failure is what the user needs to see. An upload not aborted
+                // keeps its marker, so the orphan sweep finds and aborts it.
+                if (_store.AbortQuietly(_key, _uploadId) != Abort.Failed)
+                {
+                    try { await Client.DeleteObjectAsync(Target.Bucket, MarkerKey); }
+                    catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+                    { /* unreachable: the marker stays, and the orphan sweep removes it */ }
+                }
             }
             ReturnBuffer();
         }
