@@ -154,6 +154,36 @@ public sealed class SchedulingTests : IDisposable
         Assert.Equal(schedule.NextDue, _home.Service.Schedules.Get("retried")!.NextDue);              // back on its normal rhythm
     }
 
+    /// <summary>A scheduler stopped mid-run (Ctrl+C, a service stopping for a reboot) cancels its run: the cancel is
+    /// audited and the tick is retried at the next scheduler call. Stop-Export's cancel is final and audited once.</summary>
+    [Fact]
+    public async Task A_scheduled_run_stopped_with_its_scheduler_is_audited_and_retried_but_one_stopped_by_Stop_Export_is_not()
+    {
+        _home.LoadSample(SampleKind.Events, 100_000);
+        _home.Service.Create(new ExportDefinition { Name = "interrupted", Query = "*" });
+        var regular = _home.Service.Schedules.Set("interrupted", ScheduleKind.Cron, "0 2 * * *", DateTimeOffset.UtcNow).NextDue;
+        async Task<RunRecord> StartAndStop(Action<RunHandle> stop)
+        {
+            var claimed = _home.Catalog.TryClaimTick(_home.Service.Schedules.Get("interrupted")!, regular!.Value);
+            Assert.True(claimed);
+            var handle = _home.Service.Start("interrupted", RunTrigger.Schedule);
+            stop(handle);
+            var run = await handle.Completion;
+            Assert.Equal(RunStatus.Canceled, run.Status);
+            return run;
+        }
+        string[] CancelEvents(RunRecord run) =>
+            _home.Catalog.ListAudit("interrupted", 50).Where(e => e.Event == AuditEvents.ExportCanceled && e.RunId == run.Id).Select(e => e.Detail ?? "").ToArray();
+
+        var stopped = await StartAndStop(handle => handle.Cancel());
+        Assert.Contains("runs it again", Assert.Single(CancelEvents(stopped)));
+        Assert.True(_home.Service.Schedules.Get("interrupted")!.NextDue <= DateTimeOffset.UtcNow, "the stopped tick is not retried");
+
+        var canceled = await StartAndStop(handle => _home.Service.Cancel("interrupted"));
+        Assert.Single(CancelEvents(canceled));
+        Assert.Equal(regular, _home.Service.Schedules.Get("interrupted")!.NextDue);
+    }
+
     /// <summary>The retry dies too (an export that kills its host): it is not retried again, every lease, for ever;
     /// the export waits for its next regular tick.</summary>
     [Fact]

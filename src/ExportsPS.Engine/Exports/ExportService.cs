@@ -186,10 +186,23 @@ public sealed class ExportService
         // caller that failed the run re-arms it, and the retry is an ordinary due tick, claimed by exactly one scheduler).
         // Not when the run before it died too: that was the retry (or a crash that repeats), and an export that kills
         // its host would otherwise run again every lease, for ever. The next regular tick runs it.
-        foreach (var run in failed.Where(r => r.Trigger == RunTrigger.Schedule))
-            if (!PreviousRunDied(run) && Catalog.FindSchedule(run.ExportName) is { Enabled: true, NextDue: { } next } && next > now)
-                Catalog.TryRearm(run.ExportName, next, now);
+        foreach (var run in failed) RetryIfScheduled(run, now);
         return failed.Count;
+    }
+
+    bool RetryIfScheduled(RunRecord run, DateTimeOffset now) =>
+        run.Trigger == RunTrigger.Schedule && !PreviousRunDied(run) && Catalog.FindSchedule(run.ExportName) is { Enabled: true, NextDue: { } next } && next > now
+        && Catalog.TryRearm(run.ExportName, next, now);
+
+    /// <summary>A run canceled here but not by Stop-Export stopped with what ran it (Ctrl+C on its cmdlet, a scheduler
+    /// shutting down). It is audited as Stop-Export's cancel is, and a scheduled one runs again at the next scheduler call,
+    /// as after a host that died: a scheduler stopped for a reboot must not drop its tick. Stop-Export cancels for good.</summary>
+    void StoppedWithItsCaller(RunRecord run)
+    {
+        var now = Catalog.Now();
+        var retried = RetryIfScheduled(run, now);
+        Catalog.Audit(AuditEvents.ExportCanceled, run.ExportName, run.Id, Actor,
+            $"stopped with what ran it (a stopped pipeline, a scheduler shutting down){(retried ? "; the scheduler runs it again at its next call" : "")}", now);
     }
 
     /// <summary>A process that ended between publishing its file and recording its run (killed there, or the catalog's
@@ -373,7 +386,12 @@ public sealed class ExportService
         _running[run.Id] = handle;
         handle.Completion = Task.Run(async () =>
         {
-            try { return await _executor.ExecuteAsync(handle, export, key, resume ? point : null); }
+            try
+            {
+                var finished = await _executor.ExecuteAsync(handle, export, key, resume ? point : null);
+                if (finished is { Status: RunStatus.Canceled, CancelRequested: false }) StoppedWithItsCaller(finished);
+                return finished;
+            }
             finally { _running.TryRemove(run.Id, out _); }
         });
         return handle;
