@@ -389,7 +389,9 @@ public sealed class ExportService
             try
             {
                 var finished = await _executor.ExecuteAsync(handle, export, key, resume ? point : null);
-                if (finished is { Status: RunStatus.Canceled, CancelRequested: false }) StoppedWithItsCaller(finished);
+                // The run's own result stands even if the catalog fails to take the note of why it stopped.
+                try { if (finished is { Status: RunStatus.Canceled, CancelRequested: false }) StoppedWithItsCaller(finished); }
+                catch (Exception ex) when (ex is ExportException or System.Data.Common.DbException) { }
                 return finished;
             }
             finally { _running.TryRemove(run.Id, out _); }
