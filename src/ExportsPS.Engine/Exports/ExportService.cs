@@ -199,10 +199,15 @@ public sealed class ExportService
     /// as after a host that died: a scheduler stopped for a reboot must not drop its tick. Stop-Export cancels for good.</summary>
     void StoppedWithItsCaller(RunRecord run)
     {
-        var now = Catalog.Now();
-        var retried = RetryIfScheduled(run, now);
-        Catalog.Audit(AuditEvents.ExportCanceled, run.ExportName, run.Id, Actor,
-            $"stopped with what ran it (a stopped pipeline, a scheduler shutting down){(retried ? "; the scheduler runs it again at its next call" : "")}", now);
+        try
+        {
+            var now = Catalog.Now();
+            var retried = RetryIfScheduled(run, now);
+            Catalog.Audit(AuditEvents.ExportCanceled, run.ExportName, run.Id, Actor,
+                $"stopped with what ran it (a stopped pipeline, a scheduler shutting down){(retried ? "; the scheduler runs it again at its next call" : "")}", now);
+        }
+        // The settled run's result stands even if the catalog fails to take this note of why it stopped.
+        catch (Exception ex) when (ex is ExportException or System.Data.Common.DbException) { }
     }
 
     /// <summary>A process that ended between publishing its file and recording its run (killed there, or the catalog's
@@ -389,9 +394,7 @@ public sealed class ExportService
             try
             {
                 var finished = await _executor.ExecuteAsync(handle, export, key, resume ? point : null);
-                // The run's own result stands even if the catalog fails to take the note of why it stopped.
-                try { if (finished is { Status: RunStatus.Canceled, CancelRequested: false }) StoppedWithItsCaller(finished); }
-                catch (Exception ex) when (ex is ExportException or System.Data.Common.DbException) { }
+                if (finished is { Status: RunStatus.Canceled, CancelRequested: false }) StoppedWithItsCaller(finished);
                 return finished;
             }
             finally { _running.TryRemove(run.Id, out _); }

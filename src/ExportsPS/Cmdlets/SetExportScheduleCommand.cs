@@ -112,18 +112,17 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
             {
                 var service = Service();
                 var export = service.Get(name);
-                // Read after the confirmation, never before: a prompt left open across a tick would make resuming run it at once.
-                DateTimeOffset Now() => service.Catalog.Now();
+                // The time is read after each confirmation, never before: a prompt left open across a tick would make resuming run it at once.
                 switch (ParameterSetName)
                 {
                     case ClearSet:
-                        if (ShouldProcess(export.Name, "Clear schedule (the export and its file stay)")) service.Schedules.Clear(export.Name, Now());
+                        if (ShouldProcess(export.Name, "Clear schedule (the export and its file stay)")) service.Schedules.Clear(export.Name, service.Catalog.Now());
                         return;
                     case DisableSet:
                     case EnableSet:
                         if (ShouldProcess(export.Name, Enable ? "Resume schedule" : "Pause schedule"))
                         {
-                            var now = Now();
+                            var now = service.Catalog.Now();
                             WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.SetEnabled(export.Name, Enable, now), now));
                         }
                         return;
@@ -131,7 +130,7 @@ public sealed class SetExportScheduleCommand : ExportCmdletBase
                         var (kind, expression) = Requested();
                         if (ShouldProcess(export.Name, $"Set schedule {kind.ToString().ToLowerInvariant()} '{expression}' (UTC)"))
                         {
-                            var now = Now();
+                            var now = service.Catalog.Now();
                             WriteObject(EngineAccess.ToScheduleInfo(service.Schedules.Set(export.Name, kind, expression, now), now));
                         }
                         return;
