@@ -102,6 +102,27 @@ public abstract class CatalogContract : IDisposable
         Assert.True(events[0].Id > events[1].Id);
     }
 
+    /// <summary>A pause and an edit made from two hosts at once both stand: the edit, read before the pause, does not
+    /// resume the schedule, and a resume read before an edit neither undoes it nor sets a tick from the old expression.</summary>
+    protected void Keeps_a_pause_and_an_edit_made_concurrently()
+    {
+        Catalog.AddExport(new ExportDefinition { Name = "edited", Query = "*", CreatedAt = Noon });
+        Catalog.SaveSchedule(new ExportSchedule { ExportName = "edited", Kind = ScheduleKind.Cron, Expression = "0 * * * *", NextDue = Noon });
+        var readByEditor = Catalog.FindSchedule("edited")!;
+        Assert.True(Another().TrySetScheduleEnabled(Catalog.FindSchedule("edited")!, enabled: false, nextDue: null));
+        Catalog.SaveSchedule(readByEditor with { Kind = ScheduleKind.Interval, Expression = "00:30:00", NextDue = Noon.AddMinutes(30) });
+        var stored = Catalog.FindSchedule("edited")!;
+        Assert.Equal((false, "00:30:00", Noon.AddMinutes(30)), (stored.Enabled, stored.Expression, stored.NextDue));
+
+        var readByResumer = stored;
+        Another().SaveSchedule(stored with { Kind = ScheduleKind.Cron, Expression = "15 3 * * *", NextDue = Noon.AddHours(15) });
+        Assert.False(Catalog.TrySetScheduleEnabled(readByResumer, enabled: true, nextDue: Noon.AddMinutes(31)));
+        Assert.Equal((false, "15 3 * * *", Noon.AddHours(15)), (Catalog.FindSchedule("edited")!.Enabled, Catalog.FindSchedule("edited")!.Expression, Catalog.FindSchedule("edited")!.NextDue));
+        Assert.True(Catalog.TrySetScheduleEnabled(Catalog.FindSchedule("edited")!, enabled: true, nextDue: Noon.AddHours(15).AddDays(1)));
+        Assert.False(Another().TrySetScheduleEnabled(readByResumer with { Expression = "15 3 * * *" }, enabled: true, nextDue: Noon)); // resumed already
+        Assert.Equal((true, Noon.AddHours(15).AddDays(1)), (Catalog.FindSchedule("edited")!.Enabled, Catalog.FindSchedule("edited")!.NextDue));
+    }
+
     /// <summary>Upserts from many connections at once (PostgreSQL's delete-then-insert would collide on the key);
     /// a tick claimed from a schedule edited since it was listed is refused; a removal refuses an active run.</summary>
     protected void Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run()
@@ -246,6 +267,7 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [Fact] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("SQLite");
     [Fact] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
+    [Fact] public void Concurrent_pause_and_edit() => Keeps_a_pause_and_an_edit_made_concurrently();
     [Fact] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [Fact] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 
@@ -354,6 +376,7 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Registrations_schedules_audit() => Keeps_registrations_schedules_and_the_audit_trail();
     [ServiceFact(Variable)] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("PostgreSQL");
     [ServiceFact(Variable)] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
+    [ServiceFact(Variable)] public void Concurrent_pause_and_edit() => Keeps_a_pause_and_an_edit_made_concurrently();
     [ServiceFact(Variable)] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [ServiceFact(Variable)] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 

@@ -87,8 +87,13 @@ public interface IExportCatalog
     IReadOnlyList<(string Name, string DefinitionJson)> ListRegistrations(string kind);
     bool RemoveRegistration(string kind, string name);
 
-    /// <summary>Creates or replaces the export's schedule; ExportNotFound when the export does not exist (removed meanwhile).</summary>
+    /// <summary>Creates the export's schedule, or changes when it runs (kind, expression, next tick): a stored schedule
+    /// keeps its Enabled and LastDue, which only <see cref="TrySetScheduleEnabled"/> and claims change, so an edit read
+    /// before a concurrent pause does not resume it. ExportNotFound when the export does not exist (removed meanwhile).</summary>
     void SaveSchedule(Scheduling.ExportSchedule schedule);
+    /// <summary>Pauses or resumes the schedule as it was <paramref name="seen"/> (moving its next tick to
+    /// <paramref name="nextDue"/> when given); false, changing nothing, when it was edited, paused or resumed since.</summary>
+    bool TrySetScheduleEnabled(Scheduling.ExportSchedule seen, bool enabled, DateTimeOffset? nextDue);
     Scheduling.ExportSchedule? FindSchedule(string exportName);
     IReadOnlyList<Scheduling.ExportSchedule> ListSchedules();
     bool RemoveSchedule(string exportName);

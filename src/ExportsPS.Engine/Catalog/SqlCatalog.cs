@@ -465,8 +465,9 @@ public abstract class SqlCatalog : IExportCatalog
         Execute(connection, transaction,
             "INSERT INTO schedules (name_key, export_name, kind, expression, enabled, next_due, last_due, updated_at) " +
             "VALUES (@key, @name, @kind, @expression, @enabled, @next, @last, @now) " +
+            // Enabled and last_due belong to pause/resume and to claims: an edit read before either must not undo it.
             "ON CONFLICT (name_key) DO UPDATE SET export_name = excluded.export_name, kind = excluded.kind, expression = excluded.expression, " +
-            "enabled = excluded.enabled, next_due = excluded.next_due, last_due = excluded.last_due, updated_at = excluded.updated_at",
+            "next_due = excluded.next_due, updated_at = excluded.updated_at",
             ("key", key), ("name", schedule.ExportName), ("kind", schedule.Kind.ToString().ToLowerInvariant()),
             ("expression", schedule.Expression), ("enabled", schedule.Enabled ? 1 : 0),
             ("next", schedule.NextDue is { } n ? Time(n) : DBNull.Value), ("last", schedule.LastDue is { } l ? Time(l) : DBNull.Value),
@@ -490,6 +491,18 @@ public abstract class SqlCatalog : IExportCatalog
     {
         using var connection = OpenConnection();
         return Execute(connection, null, "DELETE FROM schedules WHERE name_key = @key", ("key", exportName.ToLowerInvariant())) > 0;
+    }
+
+    public bool TrySetScheduleEnabled(Scheduling.ExportSchedule seen, bool enabled, DateTimeOffset? nextDue)
+    {
+        using var connection = OpenConnection();
+        // Resuming sets the next tick computed from the schedule as read: an edit since (other expression) must win.
+        return Execute(connection, null,
+            "UPDATE schedules SET enabled = @enabled, next_due = COALESCE(@next, next_due), updated_at = @now " +
+            "WHERE name_key = @key AND enabled = @was AND kind = @kind AND expression = @expression",
+            ("enabled", enabled ? 1 : 0), ("next", nextDue is { } n ? Time(n) : DBNull.Value), ("now", Time(Now())),
+            ("key", seen.ExportName.ToLowerInvariant()), ("was", seen.Enabled ? 1 : 0),
+            ("kind", seen.Kind.ToString().ToLowerInvariant()), ("expression", seen.Expression)) == 1;
     }
 
     public bool TryRearm(string exportName, DateTimeOffset seenDue, DateTimeOffset now)

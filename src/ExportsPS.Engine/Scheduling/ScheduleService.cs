@@ -41,7 +41,11 @@ public sealed class ScheduleService(ExportService exports)
             Catalog.UpdateExport(export with { DownloadWindow = null, DownloadWindowIsDefault = false });
             Catalog.Audit(AuditEvents.ExportUpdated, export.Name, null, exports.Actor, "download window (none): the export is scheduled", now);
         }
-        if (!unchanged) Catalog.SaveSchedule(schedule);
+        if (!unchanged)
+        {
+            Catalog.SaveSchedule(schedule);
+            schedule = Catalog.FindSchedule(export.Name) ?? schedule; // as stored: a pause made meanwhile stands
+        }
         Catalog.Audit(AuditEvents.ScheduleSet, export.Name, null, exports.Actor, $"{schedule.Summary} ({kind.ToString().ToLowerInvariant()} {expression})", now);
         return schedule;
     }
@@ -51,11 +55,20 @@ public sealed class ScheduleService(ExportService exports)
     {
         var schedule = Require(exportName);
         // Resuming a running schedule (or pausing a paused one) is no change: its next tick, perhaps due now and not
-        // yet claimed, stays, and is not saved back over a claim made meanwhile.
-        if (schedule.Enabled != enabled)
+        // yet claimed, stays. The change is made only to the schedule as read, so an edit made meanwhile is neither
+        // undone nor resumed with a tick computed from the old expression: read again, and try again.
+        for (var attempt = 1; schedule.Enabled != enabled; attempt++)
         {
-            schedule = schedule with { Enabled = enabled, NextDue = enabled ? schedule.NextAfter(now) : schedule.NextDue };
-            Catalog.SaveSchedule(schedule);
+            var nextDue = enabled ? schedule.NextAfter(now) : (DateTimeOffset?)null;
+            if (Catalog.TrySetScheduleEnabled(schedule, enabled, nextDue))
+            {
+                schedule = schedule with { Enabled = enabled, NextDue = nextDue ?? schedule.NextDue };
+                break;
+            }
+            if (attempt == 10)
+                throw new ExportException(ExportErrorCode.CatalogFailed,
+                    $"The schedule of '{schedule.ExportName}' kept changing while it was being {(enabled ? "resumed" : "paused")}; try again.", exportName);
+            schedule = Require(exportName);
         }
         Catalog.Audit(enabled ? AuditEvents.ScheduleResumed : AuditEvents.SchedulePaused, schedule.ExportName, null, exports.Actor, schedule.Summary, now);
         return schedule;
