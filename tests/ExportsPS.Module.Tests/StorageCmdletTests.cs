@@ -62,6 +62,23 @@ public sealed class StorageCmdletTests : IDisposable
             Assert.DoesNotContain(secret, System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path)));
     }
 
+    /// <summary>An SSE-C key over plain http to another machine would cross the network in the clear: New-Export -Encrypt
+    /// refuses it before the export (or its key) exists, unless the storage was registered with -AllowKeysOverHttp.</summary>
+    [Fact]
+    public void An_encrypted_export_refuses_an_http_endpoint_on_another_machine_unless_the_storage_allows_it()
+    {
+        _ps.Ok("New-ExportSampleData -Count 10 | Out-Null; Register-ExportStorage lan -Bucket exports -Endpoint http://s3.invalid:9000 | Out-Null");
+        var refused = _ps.Run("New-Export sealed -Query '*' -Storage lan -Encrypt");
+        Assert.Equal("InvalidOption,ExportsPS.Commands.NewExportCommand", refused.ErrorId);
+        Assert.Contains("-AllowKeysOverHttp", refused.Errors.Single().ToString());
+        Assert.DoesNotContain(refused.Warnings, w => w.Contains("Save it now"));
+        Assert.Empty(_ps.Ok("Get-Export"));
+
+        var allowed = _ps.Ok("Register-ExportStorage lan -Bucket exports -Endpoint http://s3.invalid:9000 -AllowKeysOverHttp -Force").Single();
+        Assert.Equal(true, allowed.Properties["AllowKeysOverHttp"].Value);
+        Assert.Equal("True", _ps.Ok("(Get-ExportStorage lan).AllowKeysOverHttp").Single().ToString());
+    }
+
     /// <summary>Buckets are made by admins, not by ExportsPS: the test makes one with the server's admin path
     /// (a SigV4-signed PUT of an empty body via curl's AWS signing; the test host must not load the AWS SDK itself).</summary>
     internal static void CreateBucket(string url, string access, string secret, string bucket)

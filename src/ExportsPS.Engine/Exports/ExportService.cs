@@ -271,7 +271,8 @@ public sealed class ExportService
             throw new ExportException(ExportErrorCode.InvalidOption,
                 $"-TimeLimit must be positive and at most {ExportDefinition.LongestTimeLimit.TotalDays:0} days, not {limit}; omit it for no limit.", limit);
         format.Validate(export);
-        StoreOf(export.Storage);
+        var store = StoreOf(export.Storage);
+        if (export.KeyFingerprint is not null) store.CheckKeyTransport(export.Name);
         if (export.DownloadWindow is { } window && (window <= TimeSpan.Zero || window > TimeSpan.FromDays(366)))
             throw new ExportException(ExportErrorCode.InvalidOption, $"-DownloadWindow must be positive and at most a year, not {window}.", window);
         SourceOf(export.Source).Validate(new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, null, null), cancellationToken);

@@ -14,6 +14,9 @@ public interface IArtifactStore
     /// (stores that cannot encrypt refuse it).</summary>
     IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null);
 
+    /// <summary>Refuses an encrypted export whose key this store could not keep secret on its way to the storage.</summary>
+    void CheckKeyTransport(string exportName) { }
+
     ArtifactManifest? ReadManifest(string exportName);
 
     /// <summary>Opens the artifact the manifest describes, for streaming.</summary>

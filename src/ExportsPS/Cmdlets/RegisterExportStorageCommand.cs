@@ -46,6 +46,11 @@ public sealed class RegisterExportStorageCommand : ExportCmdletBase
     [ValidateRange(5, 512)]
     public int PartSizeMB { get; set; } = 8;
 
+    /// <summary>Lets encrypted exports send their SSE-C keys to an http -Endpoint on another machine. Without it they are
+    /// refused there (a loopback endpoint needs no opt-in): the key would cross the network in the clear.</summary>
+    [Parameter]
+    public SwitchParameter AllowKeysOverHttp { get; set; }
+
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -66,6 +71,7 @@ public sealed class RegisterExportStorageCommand : ExportCmdletBase
             ProtectedSecretAccessKey = Credential is null ? null : SecretVault.NotYetProtected,
             ProfileName = ProfileName,
             PartSize = PartSizeMB * 1024 * 1024,
+            AllowKeysOverHttp = AllowKeysOverHttp,
         };
         target.Validate();
         if (!ShouldProcess(Name, $"Register S3 storage {target.Describe()}")) return;

@@ -17,6 +17,7 @@ internal static class StorageViews
         Region = target.Region,
         Credentials = target.AccessKeyId is { } id ? $"access key {id}" : target.ProfileName is { } profile ? $"profile {profile}" : "AWS default chain",
         PartSizeMB = target.PartSize / (1024 * 1024),
+        AllowKeysOverHttp = target.AllowKeysOverHttp,
         UsedBy = UsersOf(service, target.Name),
     };
 

@@ -193,6 +193,8 @@ public sealed class ExportStorageInfo
     public string? Region { get; init; }
     public string? Credentials { get; init; }
     public int? PartSizeMB { get; init; }
+    /// <summary>Whether encrypted exports may send their keys to this storage's http endpoint on another machine.</summary>
+    public bool AllowKeysOverHttp { get; init; }
     public string[] UsedBy { get; init; } = [];
 
     public override string ToString() => Name;

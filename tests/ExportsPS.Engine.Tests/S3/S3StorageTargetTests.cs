@@ -193,6 +193,48 @@ public sealed class S3StorageTargetTests : IDisposable
         Assert.Contains(key.Fingerprint, wrong.Message);
     }
 
+    /// <summary>SSE-C puts the key in every request's headers: over plain http to another machine it would cross the network
+    /// in the clear. Refused before any request (the host below does not resolve: a request would fail as StorageFailed).</summary>
+    [Fact]
+    public void An_encrypted_exports_key_goes_over_plain_http_only_to_this_machine_or_when_the_storage_allows_it()
+    {
+        var key = ArtifactKey.Generate();
+        var manifest = Manifest(fingerprint: key.Fingerprint);
+        using (var remote = new S3ArtifactStore(Target(endpoint: "http://s3.invalid:9000"), _home.Service.Vault))
+        {
+            var refusals = new Action[]
+            {
+                () => remote.Presign("daily", manifest, TimeSpan.FromHours(1), key),
+                () => remote.BeginWrite("daily", "daily.jsonl.gz", "r", key),
+                () => remote.OpenRead("daily", manifest, key),
+            };
+            foreach (var refused in refusals)
+            {
+                var error = Assert.Throws<ExportException>(refused);
+                Assert.Equal(ExportErrorCode.InvalidOption, error.Code);
+                Assert.Contains("http://s3.invalid:9000", error.Message);
+                Assert.Contains("-AllowKeysOverHttp", error.Message);
+                Assert.Contains("https", error.Message);
+            }
+            Assert.Empty(remote.Presign("daily", Manifest(), TimeSpan.FromHours(1), null).Headers); // unencrypted: nothing to leak
+        }
+        foreach (var endpoint in new[] { "https://s3.invalid", "http://localhost:7480", "http://[::1]:7480", "http://127.0.0.2:7480" })
+        {
+            using var store = new S3ArtifactStore(Target(endpoint: endpoint), _home.Service.Vault);
+            Assert.Equal(key.Fingerprint, store.Presign("daily", manifest, TimeSpan.FromHours(1), key).Headers["x-amz-server-side-encryption-customer-key-MD5"]);
+        }
+        using (var trusted = new S3ArtifactStore(Target(endpoint: "http://s3.invalid:9000") with { AllowKeysOverHttp = true }, _home.Service.Vault))
+            Assert.Equal(3, trusted.Presign("daily", manifest, TimeSpan.FromHours(1), key).Headers.Count);
+
+        // New-Export -Encrypt on such storage is refused before the export exists.
+        _home.LoadSample(Sample.SampleKind.Events, 5);
+        _home.Service.RegisterStorage(Target(endpoint: "http://s3.invalid:9000"), replace: false);
+        var create = Assert.Throws<ExportException>(() => _home.Service.Create(
+            new ExportDefinition { Name = "secret", Query = "*", Storage = "s3", KeyFingerprint = key.Fingerprint }));
+        Assert.Equal(ExportErrorCode.InvalidOption, create.Code);
+        Assert.Null(_home.Catalog.FindExport("secret"));
+    }
+
     [Fact]
     public void Parts_keep_their_size_for_5000_parts_then_double_every_1000_so_a_stream_of_unknown_size_reaches_523_GiB()
     {

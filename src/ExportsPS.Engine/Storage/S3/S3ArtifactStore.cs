@@ -107,13 +107,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         };
     }
 
+    public void CheckKeyTransport(string exportName) => _target.CheckKeyTransport(exportName);
+
     static void ApplyKey(ArtifactKey? key, Action<ServerSideEncryptionCustomerMethod, string, string> apply)
     {
         if (key is not null) apply(ServerSideEncryptionCustomerMethod.AES256, key.Base64, key.Fingerprint);
     }
 
-    public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null) =>
-        new MultipartWrite(this, KeyOf(exportName, fileName), runId, key);
+    public IArtifactWrite BeginWrite(string exportName, string fileName, string runId, ArtifactKey? key = null)
+    {
+        if (key is not null) CheckKeyTransport(exportName);
+        return new MultipartWrite(this, KeyOf(exportName, fileName), runId, key);
+    }
 
     string MarkerKeyOf(string runId) => _target.Prefix + UploadMarkers + runId;
 
@@ -214,6 +219,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     {
         ArtifactKey.Check(key, manifest.KeyFingerprint, exportName);
         var request = new GetObjectRequest { BucketName = _target.Bucket, Key = KeyOf(exportName, manifest.FileName) };
+        if (manifest.KeyFingerprint is not null && key is not null) CheckKeyTransport(exportName);
         ApplyKey(manifest.KeyFingerprint is null ? null : key, (method, k, md5) =>
         {
             request.ServerSideEncryptionCustomerMethod = method;
@@ -250,6 +256,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (manifest.KeyFingerprint is not null && key is not null)
         {
+            CheckKeyTransport(exportName); // whoever fetches the URL sends these headers
             request.ServerSideEncryptionCustomerMethod = ServerSideEncryptionCustomerMethod.AES256;
             headers["x-amz-server-side-encryption-customer-algorithm"] = "AES256";
             headers["x-amz-server-side-encryption-customer-key"] = key.Base64;

@@ -33,6 +33,8 @@ public sealed partial record S3StorageTarget
     /// <summary>Bytes per multipart part (5 MiB minimum); memory per upload is about part size × (parts in flight + 1).</summary>
     public int PartSize { get; init; } = 8 * 1024 * 1024;
     public int PartsInFlight { get; init; } = 3;
+    /// <summary>Lets encrypted exports send their keys to an http endpoint on another machine (a network the user trusts).</summary>
+    public bool AllowKeysOverHttp { get; init; }
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
     private static partial Regex BucketPattern();
@@ -73,6 +75,18 @@ public sealed partial record S3StorageTarget
             throw new ExportException(ExportErrorCode.InvalidOption, "-PartSizeMB must be between 5 and 512.", PartSize);
         if (PartsInFlight is < 1 or > 16)
             throw new ExportException(ExportErrorCode.InvalidOption, "Parts in flight must be between 1 and 16.", PartsInFlight);
+    }
+
+    /// <summary>SSE-C sends an encrypted export's key in the headers of every request: over plain http to another
+    /// machine anyone on the network path could read it (AWS and MinIO refuse such requests; Ceph and Garage can be
+    /// set to take them). A loopback endpoint, where the key never leaves the machine, needs no opt-in.</summary>
+    public void CheckKeyTransport(string exportName)
+    {
+        if (Endpoint is { } endpoint && endpoint.Scheme == Uri.UriSchemeHttp && !endpoint.IsLoopback && !AllowKeysOverHttp)
+            throw new ExportException(ExportErrorCode.InvalidOption,
+                $"Export '{exportName}' is encrypted, and storage '{Name}' is at {endpoint.GetLeftPart(UriPartial.Authority)} over plain http: " +
+                "its key would travel in the clear in every request. Register the storage with an https -Endpoint, " +
+                "or (on a network you trust) again with -AllowKeysOverHttp.", Name);
     }
 
     public static S3StorageTarget? Load(IExportCatalog catalog, string name) => Registrations.Load<S3StorageTarget>(catalog, RegistrationKind, name);
