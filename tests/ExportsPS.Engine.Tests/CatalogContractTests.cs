@@ -102,6 +102,26 @@ public abstract class CatalogContract : IDisposable
         Assert.True(events[0].Id > events[1].Id);
     }
 
+    /// <summary>A run failed as stale while its process was paused may wake and try to record a checkpoint, or drop its own:
+    /// neither may touch the resume point its retry recorded.</summary>
+    protected void Keeps_the_resume_point_of_the_retry_not_of_a_run_settled_meanwhile()
+    {
+        Catalog.AddExport(new ExportDefinition { Name = "resumed", Query = "*", CreatedAt = Noon });
+        var paused = Catalog.CreateRun("resumed", "default", RunTrigger.Schedule, "host-a", "scheduler");
+        Assert.Equal(RunStatus.Running, Catalog.TryStartRun(paused.Id, "host-a", 1, Catalog.Now()));
+        Assert.True(Catalog.SaveResumePoint("resumed", paused.Id, "{\"cut\":1}"));
+        Assert.Single(Another().FailStaleRuns(Catalog.Now().AddMinutes(1), Catalog.Now(), "lease lapsed"));
+        var retry = Another().CreateRun("resumed", "default", RunTrigger.Schedule, "host-b", "scheduler");
+        Assert.Equal(RunStatus.Running, Another().TryStartRun(retry.Id, "host-b", 1, Catalog.Now()));
+        Assert.True(Another().SaveResumePoint("resumed", retry.Id, "{\"cut\":2}"));
+
+        Assert.False(Catalog.SaveResumePoint("resumed", paused.Id, "{\"cut\":3}"));   // the paused run wakes
+        Assert.False(Catalog.RemoveResumePoint("resumed", paused.Id));
+        Assert.Equal((retry.Id, "{\"cut\":2}"), Catalog.FindResumePoint("RESUMED"));
+        Assert.True(Another().RemoveResumePoint("resumed", retry.Id));
+        Assert.Null(Catalog.FindResumePoint("resumed"));
+    }
+
     /// <summary>A pause and an edit made from two hosts at once both stand: the edit, read before the pause, does not
     /// resume the schedule, and a resume read before an edit neither undoes it nor sets a tick from the old expression.</summary>
     protected void Keeps_a_pause_and_an_edit_made_concurrently()
@@ -128,15 +148,17 @@ public abstract class CatalogContract : IDisposable
     protected void Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run()
     {
         Catalog.AddExport(new ExportDefinition { Name = "busy", Query = "*", CreatedAt = Noon });
+        var checkpointing = Catalog.CreateRun("busy", "default", RunTrigger.Manual, "this-host", "me");
         Parallel.For(0, 40, i =>
         {
             var catalog = Another();
             catalog.SaveSchedule(new ExportSchedule { ExportName = "busy", Kind = ScheduleKind.Interval, Expression = "00:05:00", NextDue = Noon.AddMinutes(i) });
             catalog.SaveRegistration("storage", "shared", $"{{\"n\":{i}}}");
-            catalog.SaveResumePoint("busy", $"run-{i}", "{}");
+            Assert.True(catalog.SaveResumePoint("busy", checkpointing.Id, $"{{\"n\":{i}}}"));
         });
         Assert.Single(Catalog.ListRegistrations("storage"));
         Assert.NotNull(Catalog.FindResumePoint("busy"));
+        Catalog.FinishRun(checkpointing.Id, new RunOutcome(RunStatus.Failed, 0, null, null, null, null, null, "interrupted", []), Noon);
 
         Catalog.SaveSchedule(new ExportSchedule { ExportName = "busy", Kind = ScheduleKind.Cron, Expression = "0 * * * *", NextDue = Noon });
         var listed = Catalog.FindSchedule("busy")!;
@@ -268,6 +290,7 @@ public sealed class SqliteCatalogTests : CatalogContract
     [Fact] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("SQLite");
     [Fact] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
     [Fact] public void Concurrent_pause_and_edit() => Keeps_a_pause_and_an_edit_made_concurrently();
+    [Fact] public void Resume_point_of_the_retry() => Keeps_the_resume_point_of_the_retry_not_of_a_run_settled_meanwhile();
     [Fact] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [Fact] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 
@@ -377,6 +400,7 @@ public sealed class PostgresCatalogTests : CatalogContract
     [ServiceFact(Variable)] public void Exactly_once_ticks() => Claims_each_schedule_tick_exactly_once_across_schedulers("PostgreSQL");
     [ServiceFact(Variable)] public void Concurrent_saves_and_guards() => Saves_concurrently_claims_only_the_current_schedule_and_removes_no_active_run();
     [ServiceFact(Variable)] public void Concurrent_pause_and_edit() => Keeps_a_pause_and_an_edit_made_concurrently();
+    [ServiceFact(Variable)] public void Resume_point_of_the_retry() => Keeps_the_resume_point_of_the_retry_not_of_a_run_settled_meanwhile();
     [ServiceFact(Variable)] public void Removal_races_run_creation() => Never_leaves_a_run_of_a_removed_export();
     [ServiceFact(Variable)] public void Quota_reservations() => Reserves_quota_atomically_across_connections();
 

@@ -170,6 +170,30 @@ public sealed class RunLifecycleTests : IDisposable
         Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(home.Home.ExportsFolder, "paused-host")), f => !f.Contains(".tmp"));
     }
 
+    /// <summary>The same paused host, whose run checkpoints: once another host has failed it and a retry has recorded
+    /// where it stands, the run's next checkpoint must not replace that resume point (its heartbeat is an hour away).</summary>
+    [Fact]
+    public async Task A_run_failed_elsewhere_while_its_host_was_paused_leaves_its_retrys_resume_point_alone()
+    {
+        using var home = new TestHome(new EngineSettings { HeartbeatInterval = TimeSpan.FromHours(1), CheckpointInterval = TimeSpan.Zero });
+        home.LoadSample(SampleKind.Events, 3_000);
+        using var server = new OpenSearch.LoopbackOpenSearch(home.Service.Indexes) { SearchDelay = TimeSpan.FromMilliseconds(100) };
+        new Sources.OpenSearch.OpenSearchSettings { Name = "cluster", Urls = [server.Url], PageSize = 100, TiebreakerField = "event.id" }.Save(home.Catalog);
+        home.Service.Create(new ExportDefinition { Name = "paused-host", Query = "*", Source = "cluster" });
+        var handle = home.Service.Start("paused-host", RunTrigger.Manual);
+        Assert.True(SpinWait.SpinUntil(() => home.Catalog.FindResumePoint("paused-host") is not null, TimeSpan.FromSeconds(20)));
+        var otherHost = new SqliteCatalog(home.Home.CatalogPath);
+        Assert.Equal(handle.RunId, otherHost.FailStaleRuns(DateTimeOffset.UtcNow.AddHours(1), DateTimeOffset.UtcNow, "lease lapsed").Single().Id);
+        var retry = otherHost.CreateRun("paused-host", "default", RunTrigger.Schedule, "host-b", "scheduler");
+        Assert.Equal(RunStatus.Running, otherHost.TryStartRun(retry.Id, "host-b", 1, otherHost.Now()));
+        Assert.True(otherHost.SaveResumePoint("paused-host", retry.Id, "{\"retry\":true}"));
+
+        var run = await handle.Completion;
+        Assert.Equal((RunStatus.Failed, "lease lapsed"), (run.Status, run.Error));
+        Assert.True(handle.Processed < 3_000, "the paused run read every record: its checkpoints did not notice it was settled elsewhere");
+        Assert.Equal((retry.Id, "{\"retry\":true}"), home.Catalog.FindResumePoint("paused-host"));
+    }
+
     [Fact]
     public async Task A_rerun_replaces_the_file_atomically_and_the_old_one_stays_readable_until_commit()
     {

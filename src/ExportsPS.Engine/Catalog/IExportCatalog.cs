@@ -105,10 +105,13 @@ public interface IExportCatalog
     bool TryRearm(string exportName, DateTimeOffset seenDue, DateTimeOffset now);
 
     /// <summary>Records the export's resume point (replacing any earlier one): the run whose partial file it
-    /// describes and its state as JSON (see <see cref="Runs.ResumePoint"/>).</summary>
-    void SaveResumePoint(string exportName, string runId, string stateJson);
+    /// describes and its state as JSON (see <see cref="Runs.ResumePoint"/>). False, saving nothing, when that run is
+    /// no longer active (settled elsewhere, e.g. failed as stale while its process was paused).</summary>
+    bool SaveResumePoint(string exportName, string runId, string stateJson);
     (string RunId, string StateJson)? FindResumePoint(string exportName);
-    bool RemoveResumePoint(string exportName);
+    /// <summary>Removes the export's resume point if it is still <paramref name="runId"/>'s, so a run removing its own
+    /// never removes the one a later run recorded.</summary>
+    bool RemoveResumePoint(string exportName, string runId);
     /// <summary>Runs whose partial files must be kept for a resume.</summary>
     IReadOnlyList<string> ResumableRunIds();
 

@@ -418,13 +418,16 @@ public abstract class SqlCatalog : IExportCatalog
 
     // ---- resume points -------------------------------------------------------------------------
 
-    public void SaveResumePoint(string exportName, string runId, string stateJson)
+    public bool SaveResumePoint(string exportName, string runId, string stateJson)
     {
         using var connection = OpenConnection();
-        Execute(connection, null,
-            "INSERT INTO resume_points (export_key, run_id, state, updated_at) VALUES (@key, @run, @state, @now) " +
+        // Only a run still active may record where it stands: one failed as stale while it was paused must not
+        // replace the point its retry continues from.
+        return Execute(connection, null,
+            "INSERT INTO resume_points (export_key, run_id, state, updated_at) SELECT @key, @run, @state, @now " +
+            "WHERE EXISTS (SELECT 1 FROM runs WHERE id = @run AND status IN ('queued', 'running')) " +
             "ON CONFLICT (export_key) DO UPDATE SET run_id = excluded.run_id, state = excluded.state, updated_at = excluded.updated_at",
-            ("key", exportName.ToLowerInvariant()), ("run", runId), ("state", stateJson), ("now", Time(Now())));
+            ("key", exportName.ToLowerInvariant()), ("run", runId), ("state", stateJson), ("now", Time(Now()))) == 1;
     }
 
     public (string RunId, string StateJson)? FindResumePoint(string exportName)
@@ -435,10 +438,11 @@ public abstract class SqlCatalog : IExportCatalog
         return reader.Read() ? (reader.GetString(0), reader.GetString(1)) : null;
     }
 
-    public bool RemoveResumePoint(string exportName)
+    public bool RemoveResumePoint(string exportName, string runId)
     {
         using var connection = OpenConnection();
-        return Execute(connection, null, "DELETE FROM resume_points WHERE export_key = @key", ("key", exportName.ToLowerInvariant())) > 0;
+        return Execute(connection, null, "DELETE FROM resume_points WHERE export_key = @key AND run_id = @run",
+            ("key", exportName.ToLowerInvariant()), ("run", runId)) > 0;
     }
 
     public IReadOnlyList<string> ResumableRunIds()

@@ -386,7 +386,7 @@ public sealed class ExportService
         {
             // A fresh run supersedes the interrupted one: its partial file will never be continued.
             if (StoreOf(export.Storage) is IResumableStore partials) partials.DiscardPartial(export.Name, point.FileName, point.RunId);
-            Catalog.RemoveResumePoint(export.Name);
+            Catalog.RemoveResumePoint(export.Name, point.RunId);
         }
         var handle = new RunHandle(run);
         _running[run.Id] = handle;
@@ -423,7 +423,7 @@ public sealed class ExportService
             if (resume)
                 throw new ExportException(ExportErrorCode.ResumeNotPossible,
                     $"The checkpoint of export '{exportName}' cannot be read ({ex.Message}); run it again without -Resume.", exportName, ex);
-            Catalog.RemoveResumePoint(exportName);
+            Catalog.RemoveResumePoint(exportName, found.RunId);
             return null;
         }
     }

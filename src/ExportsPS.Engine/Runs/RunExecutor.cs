@@ -146,7 +146,7 @@ public sealed class RunExecutor
                 write = continued = ((IResumableStore)store).ContinueWrite(export.Name, fileName, runId, resume.RunId, resume.Bytes, resume.StoreState);
                 // The partial file is this run's now: a failure before its first cut keeps it as it was.
                 kept = resume with { RunId = runId, At = _catalog.Now() };
-                _catalog.SaveResumePoint(export.Name, runId, kept.ToJson());
+                if (!_catalog.SaveResumePoint(export.Name, runId, kept.ToJson())) handle.Cancel(); // settled elsewhere meanwhile
             }
             else write = store.BeginWrite(export.Name, fileName, runId, key);
             output = new OutputChain(write.Content, export.Compression == CompressionKind.Gzip,
@@ -206,7 +206,12 @@ public sealed class RunExecutor
                         Positions = positions.ToArray(), PositionKey = session.PositionKey, From = from, To = to, HighWaterMark = highWaterMark,
                         StoreState = resumable!.State, Columns = columns, At = _catalog.Now(),
                     };
-                    _catalog.SaveResumePoint(export.Name, runId, point.ToJson());
+                    if (!_catalog.SaveResumePoint(export.Name, runId, point.ToJson()))
+                    {
+                        // Settled elsewhere (failed as stale while this process was paused): its retry owns the export now.
+                        handle.Cancel();
+                        return null;
+                    }
                     return point;
                 }
                 try
@@ -294,7 +299,7 @@ public sealed class RunExecutor
             // is finished by the orphan sweep, which skips runs it must keep for a resume.
             if (kept is not null)
             {
-                _catalog.RemoveResumePoint(export.Name);
+                _catalog.RemoveResumePoint(export.Name, runId);
                 kept = null;
             }
             manifest = await write.CommitAsync(manifest, CancellationToken.None);
@@ -341,7 +346,7 @@ public sealed class RunExecutor
         try
         {
             if (_stores(export.Storage) is IResumableStore partials) partials.DiscardPartial(export.Name, point.FileName, point.RunId);
-            _catalog.RemoveResumePoint(export.Name);
+            _catalog.RemoveResumePoint(export.Name, point.RunId);
         }
         catch (ExportException) { /* the sweep removes what is left; a fresh run discards it too */ }
     }
@@ -360,7 +365,7 @@ public sealed class RunExecutor
             }
         }
         catch (Exception) { /* the cut cannot be kept (the disk is gone): discarded below */ }
-        try { _catalog.RemoveResumePoint(export.Name); } catch (ExportException) { }
+        try { _catalog.RemoveResumePoint(export.Name, kept.RunId); } catch (ExportException) { }
         return false;
     }
 
