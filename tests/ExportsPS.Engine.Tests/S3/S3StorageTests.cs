@@ -341,6 +341,34 @@ public sealed class S3StorageTests : IDisposable
         Assert.Equal(committed.Sha256, _store.ReadManifest("torn")!.Sha256);
     }
 
+    /// <summary>A resume takes an interrupted run's upload over while a sweep is under way: the sweep read the old run's
+    /// marker, then the resume wrote its own and replaced the resume point, so the old run no longer counts as resumable
+    /// when the sweep asks. The upload is the resumed run's now, and the sweep must not abort it.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task A_sweep_racing_a_resume_leaves_the_upload_the_resume_took_over()
+    {
+        const string interrupted = "abababababababababababababababab", resumed = "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd";
+        var cutBytes = Bytes(5 * 1024 * 1024, 21);
+        var starting = (IResumableWrite)_store.BeginWrite("raced", "raced.bin", interrupted);
+        starting.Content.Write(cutBytes);
+        var cut = starting.TryMakeDurable();
+        await starting.KeepAsync(cut!.Value);
+        IResumableWrite? continuing = null;
+        _store.RemoveOrphans(run =>
+        {
+            if (run == interrupted && continuing is null)
+                continuing = ((IResumableStore)_store).ContinueWrite("raced", "raced.bin", resumed, interrupted, cut.Value, starting.State);
+            return run == resumed; // what the catalog answers once the resume point is the resumed run's
+        });
+        Assert.NotNull(continuing);
+        var tail = Bytes(1024 * 1024, 22);
+        continuing.Content.Write(tail);
+        var whole = cutBytes.Concat(tail).ToArray();
+        var committed = await continuing.CommitAsync(Manifest(resumed, "raced.bin", SHA256.HashData(whole), whole.Length) with { Sha256 = "" }, CancellationToken.None);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(whole)).ToLowerInvariant(), committed.Sha256);
+        Assert.Equal(0, OpenUploads());
+    }
+
     /// <summary>A torn commit found while the storage cannot be asked about it (its HEAD answered 503) or cannot take
     /// the manifest (its PUT answered 503): the marker stays and a later sweep finishes the commit, instead of the
     /// marker being dropped and the export failing its sha256 check until its next run.</summary>

@@ -352,26 +352,39 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     public int RemoveOrphans(Func<string, bool> isActiveRun)
     {
         var removed = 0;
-        var markers = new List<(string Key, string RunId, string[] Lines)>();
-        foreach (var marker in ListKeys(_target.Prefix + UploadMarkers).ToList())
+        List<(string Key, string RunId, string[] Lines)> ReadMarkers(Func<string, bool> unseen)
         {
-            try
+            var read = new List<(string Key, string RunId, string[] Lines)>();
+            foreach (var marker in ListKeys(_target.Prefix + UploadMarkers).Where(m => unseen(m.Key)).ToList())
             {
-                using var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker");
-                using var reader = new StreamReader(response.ResponseStream);
-                // key, upload id, the run that started the upload, then (while committing) the manifest.
-                markers.Add((marker.Key, marker.Key[(marker.Key.LastIndexOf('/') + 1)..], reader.ReadToEnd().Split('\n', 4)));
+                try
+                {
+                    using var response = Call(() => _client.GetObjectAsync(_target.Bucket, marker.Key), "read an upload marker");
+                    using var reader = new StreamReader(response.ResponseStream);
+                    // key, upload id, the run that started the upload, then (while committing) the manifest.
+                    read.Add((marker.Key, marker.Key[(marker.Key.LastIndexOf('/') + 1)..], reader.ReadToEnd().Split('\n', 4)));
+                }
+                catch (ExportException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
+                {
+                    // Its run ended between the listing and the read: nothing to do for it.
+                }
             }
-            catch (ExportException ex) when (ex.InnerException is AmazonS3Exception { ErrorCode: "NoSuchKey" })
-            {
-                // Its run ended between the listing and the read: nothing to do for it.
-            }
+            return read;
         }
+        var markers = ReadMarkers(_ => true);
         // Uploads of active or resumable runs stay, whatever their age and whichever stale marker also names them
         // (a resumed run's marker replaces its predecessor's, best effort).
         // Each run is asked about once: the answer comes from the catalog, and both uses must agree.
         var active = markers.ToLookup(m => isActiveRun(m.RunId));
         var kept = active[true].Where(m => m.Lines.Length >= 2).Select(m => m.Lines[1]).ToHashSet(StringComparer.Ordinal);
+        if (active[false].Any(m => m.Lines.Length >= 2 && m.Lines[1].Length > 0))
+        {
+            // A resume writes its own marker before its predecessor stops being resumable: a run found inactive above
+            // may have handed its upload over since the listing, and a marker listed now names the run that took it.
+            var seen = markers.Select(m => m.Key).ToHashSet(StringComparer.Ordinal);
+            foreach (var late in ReadMarkers(key => !seen.Contains(key)))
+                if (late.Lines.Length >= 2 && isActiveRun(late.RunId)) kept.Add(late.Lines[1]);
+        }
         foreach (var (key, runId, lines) in active[false])
         {
             // A torn commit that cannot be finished now keeps its marker (and its upload) for the next sweep.
