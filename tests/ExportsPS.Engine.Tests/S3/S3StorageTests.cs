@@ -369,6 +369,32 @@ public sealed class S3StorageTests : IDisposable
         Assert.Equal(0, OpenUploads());
     }
 
+    /// <summary>Uploads of crashed runs are swept even when the storage refuses to delete one's marker: the sweep goes on to
+    /// the next, and the marker left (its upload aborted) goes at a later sweep.</summary>
+    [ServiceFact(UrlVariable)]
+    public async Task A_marker_that_cannot_be_deleted_does_not_stop_the_sweep_of_the_other_uploads()
+    {
+        using var proxy = new S3FaultProxy(_target.Endpoint!);
+        _home.Service.RegisterStorage(_target with { Name = "flaky", Endpoint = proxy.Url }, replace: false);
+        var flaky = (S3ArtifactStore)_home.Service.StoreOf("flaky");
+        foreach (var (runId, export) in new[] { ("11111111111111111111111111111111", "crashed-a"), ("22222222222222222222222222222222", "crashed-b") })
+        {
+            var write = flaky.BeginWrite(export, export + ".bin", runId); // never committed nor aborted: its process died
+            write.Content.Write(Bytes(6 << 20, 50));
+            await write.Content.FlushAsync();
+        }
+        Assert.Equal(2, OpenUploads());
+        const string firstMarker = "exports/.exportsps-uploads/11111111111111111111111111111111";
+        proxy.Fail = r => r.HttpMethod == "DELETE" && r.Url!.AbsolutePath.EndsWith(firstMarker, StringComparison.Ordinal) ? 503 : null;
+        Assert.Equal(2, flaky.RemoveOrphans(_ => false));
+        Assert.True(proxy.Failed > 0, "the marker's DELETE was never attempted");
+        Assert.Equal(0, OpenUploads());
+
+        proxy.Fail = null;
+        Assert.Equal(0, flaky.RemoveOrphans(_ => false));
+        Assert.Empty(_raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = "exports/.exportsps-uploads/" }).GetAwaiter().GetResult().S3Objects ?? []);
+    }
+
     /// <summary>A torn commit found while the storage cannot be asked about it (its HEAD answered 503) or cannot take
     /// the manifest (its PUT answered 503): the marker stays and a later sweep finishes the commit, instead of the
     /// marker being dropped and the export failing its sha256 check until its next run.</summary>

@@ -180,9 +180,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             using (var reader = new StreamReader(response.ResponseStream))
             {
                 var lines = reader.ReadToEnd().Split('\n', 3);
-                if (lines.Length >= 2 && lines[1].Length > 0 && AbortQuietly(lines[0], lines[1]) == Abort.Failed) return;
+                AbortAndDropMarker(lines[0], lines.Length >= 2 ? lines[1] : "", MarkerKeyOf(runId));
             }
-            _client.DeleteObjectAsync(_target.Bucket, MarkerKeyOf(runId)).GetAwaiter().GetResult();
         }
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
         {
@@ -389,13 +388,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
         {
             // A torn commit that cannot be finished now keeps its marker (and its upload) for the next sweep.
             if (lines.Length == 4 && lines[3].Length > 0 && !TryFinishCommit(lines[0], lines[2], lines[3])) continue;
-            if (lines.Length >= 2 && lines[1].Length > 0 && !kept.Contains(lines[1]))
-            {
-                var abort = AbortQuietly(lines[0], lines[1]);
-                if (abort == Abort.Failed) continue;
-                if (abort == Abort.Aborted) removed++;
-            }
-            Call(() => _client.DeleteObjectAsync(_target.Bucket, key), "delete an upload marker");
+            // An upload another run took over (a resume) stays; only this stale marker goes.
+            var uploadId = lines.Length >= 2 && !kept.Contains(lines[1]) ? lines[1] : "";
+            if (AbortAndDropMarker(lines[0], uploadId, key) == Abort.Aborted) removed++;
         }
         // Uploads without a marker (the process died between the two requests) are aborted once old.
         string? keyMarker = null, uploadMarker = null;
@@ -415,6 +410,18 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
     }
 
     enum Abort { Aborted, AlreadyGone, Failed }
+
+    /// <summary>Aborts an upload (none when <paramref name="uploadId"/> is empty), then drops the marker that names it. The
+    /// marker stays when the abort failed, so a later sweep tries again; one that cannot be deleted now is deleted by a
+    /// later sweep (its run is no longer active). Never throws: the caller is failing, discarding or sweeping.</summary>
+    Abort AbortAndDropMarker(string key, string uploadId, string markerKey)
+    {
+        var abort = uploadId.Length == 0 ? Abort.AlreadyGone : AbortQuietly(key, uploadId);
+        if (abort == Abort.Failed) return abort;
+        try { _client.DeleteObjectAsync(_target.Bucket, markerKey).GetAwaiter().GetResult(); }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException) { }
+        return abort;
+    }
 
     /// <summary>Aborts an upload without throwing. Failed (the server unreachable, which may be why the run failed, or
     /// refusing): the caller keeps the upload's marker, so a later orphan sweep tries again instead of leaving its parts billed.</summary>
@@ -758,17 +765,8 @@ public sealed class S3ArtifactStore : IArtifactStore, IResumableStore, IDisposab
             if (_finished) return;
             _finished = true;
             try { await Task.WhenAll(_uploads); } catch { /* the abort below is what matters */ }
-            if (_uploadId is not null)
-            {
-                // Never throw from an abort: the run's own failure is what the user needs to see. An upload not aborted
-                // keeps its marker, so the orphan sweep finds and aborts it.
-                if (_store.AbortQuietly(_key, _uploadId) != Abort.Failed)
-                {
-                    try { await Client.DeleteObjectAsync(Target.Bucket, MarkerKey); }
-                    catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
-                    { /* unreachable: the marker stays, and the orphan sweep removes it */ }
-                }
-            }
+            // The run's own failure is what the user needs to see: an upload not aborted keeps its marker for the sweep.
+            if (_uploadId is not null) _store.AbortAndDropMarker(_key, _uploadId, MarkerKey);
             ReturnBuffer();
         }
 
