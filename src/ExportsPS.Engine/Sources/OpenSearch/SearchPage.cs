@@ -195,10 +195,14 @@ internal sealed class SearchPage : IDisposable
     {
         (int, int) source = (-1, 0);
         (int, int) sort = (-1, 0);
-        string? index = null;
+        (int, int) index = (-1, 0); // decoded only for the error below: no string per hit
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("_index")) { reader.Read(); index = reader.TokenType == JsonTokenType.String ? reader.GetString() : null; }
+            if (reader.ValueTextEquals("_index"))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String) index = ((int)reader.TokenStartIndex, (int)reader.BytesConsumed - (int)reader.TokenStartIndex);
+            }
             else if (reader.ValueTextEquals("_source"))
             {
                 reader.Read();
@@ -218,9 +222,12 @@ internal sealed class SearchPage : IDisposable
         // Every request asks for _source (a filtered one is {}, never absent): a hit without one comes from an
         // index that does not keep it, and exporting it as {} would lose the document while the counts still add up.
         if (source.Item1 < 0)
+        {
+            var name = index.Item1 < 0 ? null : JsonSerializer.Deserialize<string>(span.Slice(index.Item1, index.Item2));
             throw new ExportException(ExportErrorCode.SourceFailed,
-                $"Source '{sourceName}' returned a document of index '{index ?? "(unnamed)"}' without its _source: that index's mapping " +
-                "disables _source, so its documents cannot be exported. Export from an index that keeps _source (e.g. reindex into one).", index ?? sourceName);
+                $"Source '{sourceName}' returned a document of index '{name ?? "(unnamed)"}' without its _source: that index's mapping " +
+                "disables _source, so its documents cannot be exported. Export from an index that keeps _source (e.g. reindex into one).", name ?? sourceName);
+        }
         _sources.Add(source);
         _sorts.Add(sort);
     }
