@@ -16,10 +16,13 @@ public sealed class GetExportQuotaCommand : ExportCmdletBase
     [ValidateNotNullOrEmpty]
     public string[]? Tenant { get; set; }
 
+    IReadOnlyList<string>? _known;
+
     protected override void ProcessRecord() => Invoke(() =>
     {
         var service = Service();
-        var known = service.Tenants();
+        // Read once per command: Get-Export | Get-ExportQuota pipes one item per export.
+        var known = _known ??= service.Tenants();
         foreach (var tenant in Tenant ?? known)
         {
             // A name no export or policy has is a typo, or an object piped in that has no Tenant (turned into a string):
