@@ -23,14 +23,14 @@ public sealed class CsvFormat : ExportFormat
     public override bool NeedsColumns => true;
 
     public override IRecordFormatter CreateWriter(Stream output, FormatContext context) =>
-        new Writer(output, context.Columns, context.Export.NeutralizeCsvFormulas);
+        new Writer(output, context.Columns, context.LeafColumns, context.Export.NeutralizeCsvFormulas);
 
     public override bool WritesIndependentRows => true;
 
     public override string? ContinueUnsupportedReason => null;
 
     public override IRecordFormatter CreateRowWriter(Stream output, FormatContext context) =>
-        new Writer(output, context.Columns, context.Export.NeutralizeCsvFormulas);
+        new Writer(output, context.Columns, context.LeafColumns, context.Export.NeutralizeCsvFormulas);
 
     public override IEnumerable<JsonElement> ReadRecords(Stream input, CancellationToken cancellationToken)
     {
@@ -71,12 +71,14 @@ public sealed class CsvFormat : ExportFormat
         readonly CsvWriter _csv;
         readonly string[] _header;
         readonly ColumnExtractor _extractor;
+        readonly LeafColumnMap? _leafColumns;
 
         readonly Stream _output;
         readonly bool _neutralize;
 
-        public Writer(Stream output, IReadOnlyList<string> columns, bool neutralize)
+        public Writer(Stream output, IReadOnlyList<string> columns, LeafColumnMap? leafColumns, bool neutralize)
         {
+            _leafColumns = leafColumns;
             _output = output;
             _neutralize = neutralize;
             _header = columns.ToArray();
@@ -100,9 +102,10 @@ public sealed class CsvFormat : ExportFormat
 
         static bool IsPlainFieldPath(string name) => name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@');
 
-        public void WriteRecord(ReadOnlySpan<byte> sourceJson)
+        public void WriteRecord(ReadOnlySpan<byte> record)
         {
-            _extractor.Extract(sourceJson);
+            if (!LeafRecord.Is(record)) _extractor.Extract(record);
+            else _extractor.ExtractLeaves(record, _leafColumns ?? throw new InvalidOperationException("A leaf record reached a csv writer made without its column map."));
             for (var i = 0; i < _extractor.Count; i++)
             {
                 var cell = _extractor[i];

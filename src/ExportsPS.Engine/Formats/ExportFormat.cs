@@ -16,13 +16,15 @@ public sealed class FormatContext
     public ExportDefinition Export { get; }
     /// <summary>The resolved field list: the export's, or the index's default columns when it has none.</summary>
     public IReadOnlyList<string> Columns { get; }
+    /// <summary>Set when records may arrive as <see cref="Json.LeafRecord"/>s: which columns their paths fill.</summary>
+    public Json.LeafColumnMap? LeafColumns { get; init; }
     /// <summary>Reports a per-record problem (kept in the run's warnings) without failing the run.</summary>
     public Action<string> Warn { get; }
 }
 
 /// <summary>Writes records into one output stream: <see cref="WriteStart"/>, any number of
-/// <see cref="WriteRecord"/> with a record's raw <c>_source</c> JSON, then <see cref="WriteEnd"/>.
-/// Must not buffer records: memory stays flat whatever the count.</summary>
+/// <see cref="WriteRecord"/> with a record's raw <c>_source</c> JSON (or its <see cref="Json.LeafRecord"/>, for a
+/// format given <see cref="FormatContext.LeafColumns"/>), then <see cref="WriteEnd"/>. Must not buffer records: memory stays flat whatever the count.</summary>
 public interface IRecordFormatter : IDisposable
 {
     void WriteStart();

@@ -13,7 +13,7 @@ namespace ExportsPS.Engine.Json;
 public sealed class ColumnExtractor
 {
     readonly Node _root = new("");
-    readonly ColumnBuffer[] _columns;
+    readonly CellBuffer[] _columns;
     readonly byte _separator;
     bool _documentIsUtf8;
 
@@ -21,10 +21,10 @@ public sealed class ColumnExtractor
     {
         if (separator > 0x7F) throw new ArgumentOutOfRangeException(nameof(separator), "The value separator must be an ASCII character.");
         _separator = (byte)separator;
-        _columns = new ColumnBuffer[columns.Count];
+        _columns = new CellBuffer[columns.Count];
         for (var i = 0; i < columns.Count; i++)
         {
-            _columns[i] = new ColumnBuffer();
+            _columns[i] = new CellBuffer();
             _root.Add(columns[i]).AddColumn(i);
         }
     }
@@ -93,89 +93,30 @@ public sealed class ColumnExtractor
         }
     }
 
-    void AppendScalar(ColumnBuffer column, ref Utf8JsonReader reader)
+    void AppendScalar(CellBuffer column, ref Utf8JsonReader reader)
     {
         column.Separate(_separator);
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.String:
-                column.AppendString(ref reader, _documentIsUtf8);
-                break;
-            case JsonTokenType.True:
-                column.Append("true"u8);
-                break;
-            case JsonTokenType.False:
-                column.Append("false"u8);
-                break;
-            default: // numbers keep their JSON text exactly
-                column.IsNumber = column.Text.Length == 0;
-                column.Append(reader.ValueSpan);
-                break;
-        }
+        column.AppendScalar(ref reader, _documentIsUtf8);
     }
 
-    sealed class ColumnBuffer
+    /// <summary>Fills the columns from a <see cref="LeafRecord"/> instead of JSON: the same cells, without the parse.</summary>
+    public void ExtractLeaves(ReadOnlySpan<byte> record, LeafColumnMap map)
     {
-        byte[] _bytes = new byte[256];
-        int _length;
-        bool _any;
-
-        public ReadOnlySpan<byte> Text => _bytes.AsSpan(0, _length);
-
-        public bool IsNumber { get; set; }
-
-        public void Clear() { _length = 0; _any = false; IsNumber = false; }
-
-        public void Separate(byte separator)
+        foreach (var column in _columns) column.Clear();
+        var position = 1; // past the marker
+        while (position < record.Length)
         {
-            if (_any)
+            var key = LeafRecord.ReadVarint(record, ref position);
+            var length = LeafRecord.ReadVarint(record, ref position);
+            var cell = record.Slice(position, length);
+            position += length;
+            foreach (var column in map.ColumnsOf(key >> 1))
             {
-                IsNumber = false;
-                Ensure(1);
-                _bytes[_length++] = separator;
+                var buffer = _columns[column];
+                buffer.Separate(_separator);
+                if ((key & 1) != 0) buffer.IsNumber = buffer.Text.Length == 0;
+                buffer.Append(cell);
             }
-            _any = true;
-        }
-
-        public void Append(ReadOnlySpan<byte> text)
-        {
-            Ensure(text.Length);
-            text.CopyTo(_bytes.AsSpan(_length));
-            _length += text.Length;
-        }
-
-        /// <summary>Document text that needs no unescaping (a string's raw bytes, an object's JSON): copied when
-        /// it is valid UTF-8, which the reader does not check, else repaired.</summary>
-        public void AppendText(ReadOnlySpan<byte> text, bool knownValid)
-        {
-            if (knownValid || Utf8.IsValid(text)) Append(text);
-            else Append(JsonText.Utf8Lossy(text, escaped: false));
-        }
-
-        /// <summary>The string's UTF-8 value: its raw bytes unless an escape (\n, \u00e9, \") must be undone.</summary>
-        public void AppendString(ref Utf8JsonReader reader, bool knownValid)
-        {
-            // The reader is made over a span, so a value is never split across segments.
-            if (!reader.ValueIsEscaped)
-            {
-                AppendText(reader.ValueSpan, knownValid);
-                return;
-            }
-            // Unescaping never makes a value longer than its raw text.
-            Ensure(reader.ValueSpan.Length);
-            try
-            {
-                _length += reader.CopyString(_bytes.AsSpan(_length));
-            }
-            catch (InvalidOperationException)
-            {
-                Append(JsonText.Utf8Lossy(reader.ValueSpan, escaped: true));
-            }
-        }
-
-        void Ensure(int more)
-        {
-            if (_length + more > _bytes.Length) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + more));
         }
     }
 
@@ -187,5 +128,94 @@ public sealed class ColumnExtractor
         public void AddColumn(int column) => Columns = [.. Columns, column];
 
         protected override Node CreateChild(string segment) => new(segment);
+    }
+}
+
+/// <summary>One cell's UTF-8 text as a column takes it from JSON: the csv extractor's columns, and the cells an
+/// import precomputes (<see cref="LeafRecordWriter"/>), so both ways give the same bytes.</summary>
+internal sealed class CellBuffer
+{
+    byte[] _bytes = new byte[256];
+    int _length;
+    bool _any;
+
+    public ReadOnlySpan<byte> Text => _bytes.AsSpan(0, _length);
+
+    public bool IsNumber { get; set; }
+
+    public void Clear() { _length = 0; _any = false; IsNumber = false; }
+
+    public void Separate(byte separator)
+    {
+        if (_any)
+        {
+            IsNumber = false;
+            Ensure(1);
+            _bytes[_length++] = separator;
+        }
+        _any = true;
+    }
+
+    public void Append(ReadOnlySpan<byte> text)
+    {
+        Ensure(text.Length);
+        text.CopyTo(_bytes.AsSpan(_length));
+        _length += text.Length;
+    }
+
+    /// <summary>Document text that needs no unescaping (a string's raw bytes, an object's JSON): copied when
+    /// it is valid UTF-8, which the reader does not check, else repaired.</summary>
+    public void AppendText(ReadOnlySpan<byte> text, bool knownValid)
+    {
+        if (knownValid || Utf8.IsValid(text)) Append(text);
+        else Append(JsonText.Utf8Lossy(text, escaped: false));
+    }
+
+    /// <summary>A scalar token's cell: a string's value, true or false, a number's JSON text exactly (which makes
+    /// the cell a number when it is the cell's first value).</summary>
+    public void AppendScalar(ref Utf8JsonReader reader, bool knownValid)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                AppendString(ref reader, knownValid);
+                break;
+            case JsonTokenType.True:
+                Append("true"u8);
+                break;
+            case JsonTokenType.False:
+                Append("false"u8);
+                break;
+            default:
+                IsNumber = _length == 0;
+                Append(reader.ValueSpan);
+                break;
+        }
+    }
+
+    /// <summary>The string's UTF-8 value: its raw bytes unless an escape (\n, \u00e9, \") must be undone.</summary>
+    public void AppendString(ref Utf8JsonReader reader, bool knownValid)
+    {
+        // The reader is made over a span, so a value is never split across segments.
+        if (!reader.ValueIsEscaped)
+        {
+            AppendText(reader.ValueSpan, knownValid);
+            return;
+        }
+        // Unescaping never makes a value longer than its raw text.
+        Ensure(reader.ValueSpan.Length);
+        try
+        {
+            _length += reader.CopyString(_bytes.AsSpan(_length));
+        }
+        catch (InvalidOperationException)
+        {
+            Append(JsonText.Utf8Lossy(reader.ValueSpan, escaped: true));
+        }
+    }
+
+    void Ensure(int more)
+    {
+        if (_length + more > _bytes.Length) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + more));
     }
 }

@@ -112,7 +112,14 @@ public sealed class RunExecutor
                 if (CurrentManifest(_catalog, store, export)?.HighWaterMark is { } previous && (from is null || previous >= from))
                     from = previous;
             }
-            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices, resume?.Positions);
+            // A resumed file keeps the columns its header names, whatever fields the index has gained since.
+            var columns = resume?.Columns ?? (format.NeedsColumns
+                ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index, token))
+                : export.Fields);
+            var query = new SourceQuery(export.Index, export.Query, export.Fields, export.TimestampField, from, to, export.Slices, resume?.Positions)
+            {
+                Columns = format.NeedsColumns ? columns : null,
+            };
 
             handle.Phase = "opening";
             await using var session = await source.OpenAsync(query, token);
@@ -130,10 +137,6 @@ public sealed class RunExecutor
             handle.Advance(earlier);
             CheckCaps(export, format, earlier + total);
 
-            // A resumed file keeps the columns its header names, whatever fields the index has gained since.
-            var columns = resume?.Columns ?? (format.NeedsColumns
-                ? (export.Fields.Count > 0 ? export.Fields : source.DefaultColumns(export.Index, token))
-                : export.Fields);
             if (resume is null && format.NeedsColumns && export.Fields.Count == 0 && columns.Count == FieldPatterns.DefaultColumnCount
                 && source.ExpandFields(export.Index, ["*"], token).Except(columns).ToList() is { Count: > 0 } left)
                 Warn($"Without -Field, {format.Name} takes the first {columns.Count} of the index's {columns.Count + left.Count} fields; " +
@@ -175,7 +178,7 @@ public sealed class RunExecutor
             // from a blocked hand-off instead of leaving it waiting forever.
             using (var pipeline = CancellationTokenSource.CreateLinkedTokenSource(token))
             using (var queue = new RecordBatchQueue(QueueCapacity, pipeline.Token))
-            using (var formatter = format.CreateWriter(output.Input, new FormatContext(export, columns, Warn)))
+            using (var formatter = format.CreateWriter(output.Input, new FormatContext(export, columns, Warn) { LeafColumns = session.LeafColumns }))
             {
                 var reading = Task.Run(async () =>
                 {
@@ -183,7 +186,7 @@ public sealed class RunExecutor
                     finally { queue.CompleteAdding(); }
                 }, CancellationToken.None);
 
-                var context = new FormatContext(export, columns, Warn);
+                var context = new FormatContext(export, columns, Warn) { LeafColumns = session.LeafColumns };
                 using var parallel = ParallelBatchFormatter.Workers > 1 && format.WritesIndependentRows
                     ? new ParallelBatchFormatter(output.Input, ParallelBatchFormatter.Workers, rows => format.CreateRowWriter(rows, context), queue.Return)
                     : null;

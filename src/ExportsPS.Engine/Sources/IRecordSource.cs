@@ -13,7 +13,12 @@ public sealed record SourceQuery(
     DateTimeOffset? From,
     DateTimeOffset? To,
     int Slices = 1,
-    IReadOnlyList<string?>? ResumeAfter = null);
+    IReadOnlyList<string?>? ResumeAfter = null)
+{
+    /// <summary>The columns a csv export takes from each record: a source that has them worked out already may hand
+    /// <see cref="Json.LeafRecord"/>s instead of JSON (see <see cref="ISourceSession.LeafColumns"/>). Null for other formats.</summary>
+    public IReadOnlyList<string>? Columns { get; init; }
+}
 
 /// <summary>A search backend. <see cref="Validate"/> runs before a run is created so bad input never
 /// starts work; <see cref="OpenAsync"/> pins a consistent view (a Lucene reader, an OpenSearch PIT)
@@ -54,6 +59,10 @@ public interface ISourceSession : IAsyncDisposable
 
     /// <summary>What batch positions are values of (the sort key), recorded with them.</summary>
     string PositionKey => "";
+
+    /// <summary>Set when <see cref="ReadAsync"/> may hand <see cref="Json.LeafRecord"/>s (asked for by
+    /// <see cref="SourceQuery.Columns"/>): which columns each of their paths fills.</summary>
+    Json.LeafColumnMap? LeafColumns => null;
 
     /// <summary>Streams every match's (field-filtered) <c>_source</c> into <paramref name="queue"/>.
     /// Does not complete the queue; the caller does once all readers are done.</summary>

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ExportsPS.Engine.Json;
 using Lucene.Net.Documents;
 using Lucene.Net.Util;
 
@@ -19,14 +20,17 @@ internal sealed class DocumentBuilder
     readonly HashSet<string> _paths = new(StringComparer.Ordinal);
 
     readonly DocumentOrder? _order;
+    readonly LeafRecordWriter? _leaves;
     readonly CancellationToken _cancellationToken;
     long _number;
 
     /// <param name="order">Shared by the builders of one import, so a field is typed by the first document that has it.</param>
-    public DocumentBuilder(IndexMapping mapping, DocumentOrder? order = null, CancellationToken cancellationToken = default)
+    /// <param name="leafPaths">The index's path list, when documents get a leaf record for csv exports (null: they do not).</param>
+    public DocumentBuilder(IndexMapping mapping, DocumentOrder? order = null, LeafPaths? leafPaths = null, CancellationToken cancellationToken = default)
     {
         _mapping = mapping;
         _order = order;
+        _leaves = leafPaths is null ? null : new LeafRecordWriter(leafPaths);
         _cancellationToken = cancellationToken;
         _writer = new Utf8JsonWriter(_compact);
     }
@@ -71,6 +75,11 @@ internal sealed class DocumentBuilder
         MemoryMarshal.TryGetArray(_compact.WrittenMemory, out var written);
         _sourceField.SetBytesValue(new BytesRef(written.Array, written.Offset, written.Count));
         _document.Add(_sourceField);
+        if (_leaves?.Write(_compact.WrittenSpan) is { } leaves && MemoryMarshal.TryGetArray(leaves, out var cells))
+        {
+            _leavesField.SetBytesValue(new BytesRef(cells.Array, cells.Offset, cells.Count));
+            _document.Add(_leavesField);
+        }
         return _document;
     }
 
@@ -84,6 +93,7 @@ internal sealed class DocumentBuilder
 
     readonly Document _document = new();
     readonly BinaryDocValuesField _sourceField = new(EmbeddedFields.Source, new BytesRef());
+    readonly BinaryDocValuesField _leavesField = new(EmbeddedFields.Leaves, new BytesRef());
     readonly Dictionary<(string, Slot), Slots> _slots = new();
     readonly List<Slots> _touched = new();
 

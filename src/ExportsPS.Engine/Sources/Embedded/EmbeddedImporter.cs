@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Text.Json;
 using ExportsPS.Engine.Exports;
+using ExportsPS.Engine.Json;
 using Lucene.Net.Documents;
 using Lucene.Net.Index;
 using Lucene.Net.Util;
@@ -159,6 +160,8 @@ public sealed class EmbeddedImporter
         var committed = false;
         try
         {
+            // Unreadable (damaged commit data): new documents get no leaf records, and the list stays as it was.
+            var leafPaths = LeafPaths.FromJson(options.Replace ? null : writer.CommitData.TryGetValue(EmbeddedFields.LeafPathsKey, out var stored) ? stored : null);
             // One builder per indexing thread: builders reuse their Field instances, so a document must
             // be indexed on the thread that built it. Parsing stays on this thread, in order, and new fields are
             // typed in document order (DocumentOrder), not in whichever order the threads reach them.
@@ -169,7 +172,7 @@ public sealed class EmbeddedImporter
             var order = new DocumentOrder();
             var indexers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(() =>
             {
-                var builder = new DocumentBuilder(mapping, order, stop.Token);
+                var builder = new DocumentBuilder(mapping, order, leafPaths, stop.Token);
                 try
                 {
                     foreach (var (element, number) in pending.GetConsumingEnumerable(stop.Token))
@@ -221,6 +224,10 @@ public sealed class EmbeddedImporter
             if (options.Replace && count == 0)
                 throw new ExportException(ExportErrorCode.InvalidData,
                     $"The input holds no documents, and -Replace would leave index '{index}' empty; it was left as it was. Check the input file or pipeline.", index);
+            // Set every time, the damaged list included: a commit whose records lost their list would be decoded with a new one.
+            var commitData = new Dictionary<string, string>(writer.CommitData);
+            if (leafPaths is not null) commitData[EmbeddedFields.LeafPathsKey] = leafPaths.ToJson();
+            writer.SetCommitData(commitData);
             writer.Commit();
             mapping.Save(folder);
             committed = true;

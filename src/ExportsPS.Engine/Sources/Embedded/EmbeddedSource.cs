@@ -55,8 +55,14 @@ public sealed class EmbeddedSource : IRecordSource
                 $"The embedded index '{query.Index}' at '{folder}' cannot be opened ({ex.Message}). " +
                 "Re-import the data with Import-ExportData -Force to rebuild it.", query.Index, ex);
         }
-        return Task.FromResult<ISourceSession>(new Session(directory, reader, compiled, query.Fields));
+        return Task.FromResult<ISourceSession>(new Session(directory, reader, compiled, query.Fields, LeafColumnsOf(reader, query.Columns)));
     }
+
+    /// <summary>The map for leaf records when the caller wants columns and the index's commit has its path list.</summary>
+    static LeafColumnMap? LeafColumnsOf(DirectoryReader reader, IReadOnlyList<string>? columns) =>
+        columns is not null && reader.IndexCommit.UserData.TryGetValue(EmbeddedFields.LeafPathsKey, out var stored)
+            ? LeafPaths.FromJson(stored)?.MapColumns(columns)
+            : null;
 
     Query Compile(SourceQuery query, IndexMapping mapping)
     {
@@ -91,18 +97,21 @@ public sealed class EmbeddedSource : IRecordSource
         readonly Query _query;
         readonly IReadOnlyList<string> _fields;
 
-        public Session(Lucene.Net.Store.Directory directory, DirectoryReader reader, Query query, IReadOnlyList<string> fields)
+        public Session(Lucene.Net.Store.Directory directory, DirectoryReader reader, Query query, IReadOnlyList<string> fields, LeafColumnMap? leafColumns)
         {
             _directory = directory;
             _reader = reader;
             _query = query;
             _fields = fields;
+            LeafColumns = leafColumns;
             var counter = new TotalHitCountCollector();
             new IndexSearcher(reader).Search(query, counter);
             Total = counter.TotalHits;
         }
 
         public long Total { get; }
+
+        public LeafColumnMap? LeafColumns { get; }
 
         // Positions are Lucene doc ids, which a merge renumbers; local reads are fast enough to restart.
         public string? ResumeUnsupportedReason =>
@@ -111,7 +120,7 @@ public sealed class EmbeddedSource : IRecordSource
         public Task ReadAsync(RecordBatchQueue queue, CancellationToken cancellationToken) =>
             Task.Factory.StartNew(() =>
             {
-                var collector = new SourceCollector(queue, _fields.Count > 0 ? new SourceFilter(_fields) : null, cancellationToken);
+                var collector = new SourceCollector(queue, _fields.Count > 0 ? new SourceFilter(_fields) : null, LeafColumns is not null, cancellationToken);
                 new IndexSearcher(_reader).Search(_query, collector);
                 collector.Flush();
             }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -124,20 +133,24 @@ public sealed class EmbeddedSource : IRecordSource
         }
     }
 
-    /// <summary>Loads each match's <c>_source</c> in <see cref="Collect"/> and hands full batches on.</summary>
+    /// <summary>Loads each match's <c>_source</c> (or its leaf record, when asked and the document has one) in
+    /// <see cref="Collect"/> and hands full batches on.</summary>
     sealed class SourceCollector : ICollector
     {
         readonly RecordBatchQueue _queue;
         readonly SourceFilter? _filter;
+        readonly bool _preferLeaves;
         readonly CancellationToken _token;
         readonly BytesRef _scratch = new();
         BinaryDocValues? _sources;
+        BinaryDocValues? _leaves; // null in segments imported before leaf records, or when not asked for
         RecordBatch _batch;
 
-        public SourceCollector(RecordBatchQueue queue, SourceFilter? filter, CancellationToken token)
+        public SourceCollector(RecordBatchQueue queue, SourceFilter? filter, bool preferLeaves, CancellationToken token)
         {
             _queue = queue;
             _filter = filter;
+            _preferLeaves = preferLeaves;
             _token = token;
             _batch = queue.Rent();
         }
@@ -146,15 +159,32 @@ public sealed class EmbeddedSource : IRecordSource
 
         public void SetScorer(Scorer scorer) { }
 
-        public void SetNextReader(AtomicReaderContext context) =>
+        public void SetNextReader(AtomicReaderContext context)
+        {
             _sources = context.AtomicReader.GetBinaryDocValues(EmbeddedFields.Source);
+            _leaves = _preferLeaves ? context.AtomicReader.GetBinaryDocValues(EmbeddedFields.Leaves) : null;
+        }
 
         public void Collect(int doc)
         {
             if (_sources is null) return;
+            if (_leaves is not null)
+            {
+                _leaves.Get(doc, _scratch); // empty for a document that has none
+                if (_scratch.Length > 0)
+                {
+                    Add(new ReadOnlySpan<byte>(_scratch.Bytes, _scratch.Offset, _scratch.Length));
+                    return;
+                }
+            }
             _sources.Get(doc, _scratch);
             var bytes = new ReadOnlySpan<byte>(_scratch.Bytes, _scratch.Offset, _scratch.Length);
-            _batch.Add(_filter is null ? bytes : _filter.Apply(bytes));
+            Add(_filter is null ? bytes : _filter.Apply(bytes));
+        }
+
+        void Add(ReadOnlySpan<byte> record)
+        {
+            _batch.Add(record);
             if (_batch.IsFull)
             {
                 _token.ThrowIfCancellationRequested();
