@@ -23,7 +23,10 @@ public class RecordBenchmarks
     const int Records = 10_000;
     byte[][] _documents = [];
     byte[] _jsonl = [];
-    IRecordFormatter _csv = null!, _jsonLines = null!;
+    byte[][] _leafRecords = [];
+    IRecordFormatter _csv = null!, _leafCsv = null!, _jsonLines = null!;
+    readonly LeafPaths _leafPaths = new();
+    LeafRecordWriter _leafWriter = null!;
     readonly ColumnExtractor _extractor = new(SampleDataGenerator.EventColumns, CsvFormat.ValueSeparator);
     readonly SourceFilter _filter = new(["@timestamp", "source.ip", "user.name", "event.action"]);
 
@@ -36,12 +39,17 @@ public class RecordBenchmarks
         var export = new ExportDefinition { Name = "bench", Query = "*" };
         _csv = new CsvFormat().CreateRowWriter(Stream.Null, new FormatContext(export, SampleDataGenerator.EventColumns, _ => { }));
         _jsonLines = new JsonLinesFormat().CreateWriter(Stream.Null, new FormatContext(export, [], _ => { }));
+        _leafWriter = new LeafRecordWriter(_leafPaths);
+        _leafRecords = _documents.Select(d => _leafWriter.Write(d)!.Value.ToArray()).ToArray();
+        _leafCsv = new CsvFormat().CreateRowWriter(Stream.Null,
+            new FormatContext(export, SampleDataGenerator.EventColumns, _ => { }) { LeafColumns = _leafPaths.MapColumns(SampleDataGenerator.EventColumns) });
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _csv.Dispose();
+        _leafCsv.Dispose();
         _jsonLines.Dispose();
     }
 
@@ -88,6 +96,21 @@ public class RecordBenchmarks
     {
         foreach (var document in _documents) _csv.WriteRecord(document);
         _csv.Flush();
+    }
+
+    [Benchmark(OperationsPerInvoke = Records, Description = "csv row from the leaf record")]
+    public void LeafCsvRow()
+    {
+        foreach (var record in _leafRecords) _leafCsv.WriteRecord(record);
+        _leafCsv.Flush();
+    }
+
+    [Benchmark(OperationsPerInvoke = Records, Description = "leaf record (at import)")]
+    public int LeafRecordAtImport()
+    {
+        var bytes = 0;
+        foreach (var document in _documents) bytes += _leafWriter.Write(document)!.Value.Length;
+        return bytes;
     }
 
     [Benchmark(OperationsPerInvoke = Records, Description = "_source includes, 4 fields")]
