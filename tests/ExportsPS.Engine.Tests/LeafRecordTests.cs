@@ -169,16 +169,8 @@ public sealed class LeafRecordTests : IDisposable
 
         Assert.Equal(RunStatus.Completed, _home.Run(new ExportDefinition { Name = "lines", Index = "mixed", Query = "*", Format = "jsonl" }).Status);
         Assert.Equal(RunStatus.Completed, _home.Run(new ExportDefinition { Name = "table", Index = "mixed", Query = "*", Format = "csv", Fields = columns }).Status);
-        using var expected = new MemoryStream();
-        using (var writer = _home.Service.Formats.Get("csv").CreateWriter(expected, new FormatContext(_home.Service.Get("table"), columns, _ => { })))
-        {
-            writer.WriteStart();
-            foreach (var line in File.ReadLines(Path.Combine(_home.Home.ExportsFolder, "lines", "lines.jsonl")))
-                writer.WriteRecord(Encoding.UTF8.GetBytes(line));
-            writer.WriteEnd();
-        }
         var actual = File.ReadAllText(Path.Combine(_home.Home.ExportsFolder, "table", "table.csv"));
-        Assert.Equal(Encoding.UTF8.GetString(expected.ToArray()), actual);
+        Assert.Equal(Encoding.UTF8.GetString(_home.CsvFromJsonLines("table", columns, "lines")), actual);
         Assert.Contains("\nold-1,1,x|y\n", actual);
         Assert.Contains("\nnew-4140,4140,t0\n", actual);
     }

@@ -43,6 +43,21 @@ public sealed class TestHome : IDisposable
         return handle.Completion.GetAwaiter().GetResult();
     }
 
+    /// <summary>The csv that export <paramref name="csvExport"/> must write: its writer fed, in order, the lines of jsonl
+    /// export <paramref name="jsonlExport"/>'s file (JSON records only, one thread).</summary>
+    public byte[] CsvFromJsonLines(string csvExport, IReadOnlyList<string> columns, string jsonlExport)
+    {
+        using var expected = new MemoryStream();
+        using (var writer = Service.Formats.Get("csv").CreateWriter(expected, new Formats.FormatContext(Service.Get(csvExport), columns, _ => { })))
+        {
+            writer.WriteStart();
+            foreach (var line in File.ReadLines(Path.Combine(Home.ExportsFolder, jsonlExport, jsonlExport + ".jsonl")))
+                writer.WriteRecord(System.Text.Encoding.UTF8.GetBytes(line));
+            writer.WriteEnd();
+        }
+        return expected.ToArray();
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
