@@ -106,16 +106,12 @@ public sealed class ColumnExtractor
         var position = 1; // past the marker
         while (position < record.Length)
         {
-            var key = LeafRecord.ReadVarint(record, ref position);
-            var length = LeafRecord.ReadVarint(record, ref position);
-            var cell = record.Slice(position, length);
-            position += length;
-            foreach (var column in map.ColumnsOf(key >> 1))
+            var cell = LeafRecord.ReadCell(record, ref position, out var pathId, out var isNumber);
+            foreach (var column in map.ColumnsOf(pathId))
             {
                 var buffer = _columns[column];
                 buffer.Separate(_separator);
-                if ((key & 1) != 0) buffer.IsNumber = buffer.Text.Length == 0;
-                buffer.Append(cell);
+                buffer.AppendValue(cell, isNumber);
             }
         }
     }
@@ -187,10 +183,16 @@ internal sealed class CellBuffer
                 Append("false"u8);
                 break;
             default:
-                IsNumber = _length == 0;
-                Append(reader.ValueSpan);
+                AppendValue(reader.ValueSpan, isNumber: true);
                 break;
         }
+    }
+
+    /// <summary>A value's finished text; a number keeps the cell a number only as its first value (-5 is a value, 1|2 is not).</summary>
+    public void AppendValue(ReadOnlySpan<byte> text, bool isNumber)
+    {
+        if (isNumber) IsNumber = _length == 0;
+        Append(text);
     }
 
     /// <summary>The string's UTF-8 value: its raw bytes unless an escape (\n, \u00e9, \") must be undone.</summary>

@@ -17,7 +17,26 @@ public static class LeafRecord
 
     public static bool Is(ReadOnlySpan<byte> record) => record.Length > 0 && record[0] == Marker;
 
-    internal static int ReadVarint(ReadOnlySpan<byte> bytes, ref int position)
+    /// <summary>Appends one cell's entry.</summary>
+    internal static void WriteCell(IBufferWriter<byte> output, int pathId, bool isNumber, ReadOnlySpan<byte> cell)
+    {
+        WriteVarint(output, pathId * 2 + (isNumber ? 1 : 0));
+        WriteVarint(output, cell.Length);
+        output.Write(cell);
+    }
+
+    /// <summary>The cell entry at <paramref name="position"/> (1 for the first, past the marker), which it moves past.</summary>
+    internal static ReadOnlySpan<byte> ReadCell(ReadOnlySpan<byte> record, ref int position, out int pathId, out bool isNumber)
+    {
+        var key = ReadVarint(record, ref position);
+        var length = ReadVarint(record, ref position);
+        (pathId, isNumber) = (key >> 1, (key & 1) != 0);
+        var cell = record.Slice(position, length);
+        position += length;
+        return cell;
+    }
+
+    static int ReadVarint(ReadOnlySpan<byte> bytes, ref int position)
     {
         int value = 0, shift = 0;
         byte next;
@@ -30,7 +49,7 @@ public static class LeafRecord
         return value;
     }
 
-    internal static void WriteVarint(IBufferWriter<byte> output, int value)
+    static void WriteVarint(IBufferWriter<byte> output, int value)
     {
         var span = output.GetSpan(5);
         var length = 0;
@@ -210,9 +229,7 @@ public sealed class LeafRecordWriter(LeafPaths paths)
                 if (node.Id < 0) return false;
                 _cell.Clear();
                 _cell.AppendScalar(ref reader, _documentIsUtf8);
-                LeafRecord.WriteVarint(_output, node.Id * 2 + (_cell.IsNumber ? 1 : 0));
-                LeafRecord.WriteVarint(_output, _cell.Text.Length);
-                _output.Write(_cell.Text);
+                LeafRecord.WriteCell(_output, node.Id, _cell.IsNumber, _cell.Text);
                 return true;
         }
     }
