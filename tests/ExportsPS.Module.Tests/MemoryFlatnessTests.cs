@@ -54,7 +54,7 @@ public sealed class MemoryFlatnessTests : IDisposable
         (long PeakMb, long Documents) Import(int count)
         {
             // 430-byte JSON lines, as Get-Content of a JSONL file would send them: 1M of them held until the end of
-            // the pipeline would take over a gigabyte. Lucene's own 64 MB buffer fills by ~150k, hence 300k as the base.
+            // the pipeline would take over a gigabyte. Lucene's own 32 MB buffer fills long before 300k, hence 300k as the base.
             var output = ScriptHost.Run(_home,
                 "$pad = 'x' * 400; " +
                 $"$r = & {{ foreach ($i in 1..{count}) {{ '{{\"n\":' + $i + ',\"msg\":\"' + $pad + '\"}}' }} }} | " +
