@@ -174,11 +174,12 @@ public sealed class RunExecutor
 
             Volatile.Write(ref activeSession, session);
             handle.Phase = session.Describe() is { Length: > 0 } how ? $"reading ({how})" : "reading";
+            var context = new FormatContext(export, columns, Warn) { LeafColumns = session.LeafColumns };
             // The reader gets its own token so a failing writer (record cap, full disk) releases it
             // from a blocked hand-off instead of leaving it waiting forever.
             using (var pipeline = CancellationTokenSource.CreateLinkedTokenSource(token))
             using (var queue = new RecordBatchQueue(QueueCapacity, pipeline.Token))
-            using (var formatter = format.CreateWriter(output.Input, new FormatContext(export, columns, Warn) { LeafColumns = session.LeafColumns }))
+            using (var formatter = format.CreateWriter(output.Input, context))
             {
                 var reading = Task.Run(async () =>
                 {
@@ -186,7 +187,6 @@ public sealed class RunExecutor
                     finally { queue.CompleteAdding(); }
                 }, CancellationToken.None);
 
-                var context = new FormatContext(export, columns, Warn) { LeafColumns = session.LeafColumns };
                 using var parallel = ParallelBatchFormatter.Workers > 1 && format.WritesIndependentRows
                     ? new ParallelBatchFormatter(output.Input, ParallelBatchFormatter.Workers, rows => format.CreateRowWriter(rows, context), queue.Return)
                     : null;
